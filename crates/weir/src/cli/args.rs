@@ -1,0 +1,138 @@
+//! The runtime flags, bytewax's names, each also read from a `WEIR_*` environment variable.
+
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::{Error, Execution, RunConfig};
+
+/// Runtime flags shared by every weir program. Flatten into your own `clap` parser with
+/// `#[command(flatten)]`.
+#[derive(Debug, Clone, Args)]
+pub struct RuntimeArgs {
+    /// Worker threads in each process.
+    #[arg(short = 'w', long, env = "WEIR_WORKERS_PER_PROCESS", default_value_t = 1)]
+    pub workers_per_process: usize,
+
+    /// Index of this process in a cluster started by hand (needs --addresses).
+    #[arg(short = 'i', long, env = "WEIR_PROCESS_ID")]
+    pub process_id: Option<usize>,
+
+    /// "host:port;host:port;…" of every process of a cluster, in process order.
+    #[arg(short = 'a', long, env = "WEIR_ADDRESSES")]
+    pub addresses: Option<String>,
+
+    /// Start a local cluster of this many processes on free localhost ports.
+    #[arg(short = 'p', long, env = "WEIR_PROCESSES")]
+    pub processes: Option<usize>,
+
+    /// Epoch length in seconds (fractions allowed): how often sources close an epoch.
+    #[arg(short = 's', long, env = "WEIR_SNAPSHOT_INTERVAL", default_value_t = 10.0)]
+    pub snapshot_interval: f64,
+
+    /// Sources stop reading while this many epochs are incomplete downstream.
+    #[arg(long, env = "WEIR_MAX_EPOCHS_IN_FLIGHT", default_value_t = 2)]
+    pub max_epochs_in_flight: u64,
+
+    /// Stop if no epoch completes for this many seconds (a hung peer or step).
+    #[arg(long, env = "WEIR_WATCHDOG_TIMEOUT", default_value_t = 60.0)]
+    pub watchdog_timeout: f64,
+
+    /// Seconds processes of a cluster wait for each other at start-up.
+    #[arg(long, env = "WEIR_CONNECT_TIMEOUT", default_value_t = 60.0)]
+    pub connect_timeout: f64,
+}
+
+fn seconds(flag: &str, value: f64) -> Result<Duration, Error> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| Error::Config(format!("--{flag} must be a positive number of seconds, not {value}")))
+}
+
+impl RuntimeArgs {
+    /// The run configuration the flags describe (for `-p`, that of each child process).
+    pub fn to_config(&self) -> Result<RunConfig, Error> {
+        let execution = match (self.processes, self.process_id, &self.addresses) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err(Error::Config(
+                    "-p/--processes starts a local cluster itself; do not combine it with -i or -a".into(),
+                ));
+            }
+            (Some(0), _, _) => return Err(Error::Config("-p/--processes must be at least 1".into())),
+            (None, Some(process_id), Some(addresses)) => Execution::Cluster {
+                workers_per_process: self.workers_per_process,
+                process_id,
+                addresses: addresses.split(';').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect(),
+            },
+            (None, Some(_), None) => {
+                return Err(Error::Config("-i/--process-id needs -a/--addresses with every process's address".into()));
+            }
+            (None, None, Some(_)) => {
+                return Err(Error::Config("-a/--addresses needs -i/--process-id to say which one this process is".into()));
+            }
+            (_, None, None) => Execution::Threads(self.workers_per_process),
+        };
+        let config = RunConfig {
+            execution,
+            epoch_interval: seconds("snapshot-interval", self.snapshot_interval)?,
+            max_epochs_in_flight: self.max_epochs_in_flight,
+            watchdog_timeout: seconds("watchdog-timeout", self.watchdog_timeout)?,
+            connect_timeout: seconds("connect-timeout", self.connect_timeout)?,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    }
+
+    fn config(args: &[&str]) -> Result<RunConfig, Error> {
+        Cli::try_parse_from(std::iter::once("prog").chain(args.iter().copied()))
+            .expect("flags parse")
+            .runtime
+            .to_config()
+    }
+
+    #[test]
+    fn threads_and_cluster() {
+        assert_eq!(config(&["-w", "3"]).unwrap().execution, Execution::Threads(3));
+        let cluster = config(&["-w", "2", "-i", "1", "-a", "h:1;h:2"]).unwrap();
+        assert_eq!(
+            cluster.execution,
+            Execution::Cluster {
+                workers_per_process: 2,
+                process_id: 1,
+                addresses: vec!["h:1".into(), "h:2".into()]
+            }
+        );
+        assert_eq!(config(&["-s", "0.25"]).unwrap().epoch_interval, Duration::from_millis(250));
+    }
+
+    #[test]
+    fn inconsistent_flags_are_refused_with_the_reason() {
+        let cases: &[(&[&str], &str)] = &[
+            (&["-i", "2", "-a", "h:1;h:2"], "not below the number of addresses"),
+            (&["-i", "0"], "needs -a"),
+            (&["-a", "h:1"], "needs -i"),
+            (&["-p", "2", "-i", "0"], "do not combine"),
+            (&["-s", "0"], "positive number"),
+            (&["-s=-1"], "positive number"),
+            (&["-w", "0"], "at least one worker"),
+            (&["-s", "100"], "watchdog timeout"),
+        ];
+        for (args, expected) in cases {
+            let err = config(args).unwrap_err().to_string();
+            assert!(err.contains(expected), "{args:?}: {err}");
+        }
+    }
+}

@@ -1,0 +1,84 @@
+//! The command line: runtime flags (and their environment variables), exit codes, and the
+//! local cluster launcher.
+
+mod args;
+mod launcher;
+
+use std::process::ExitCode;
+
+pub use args::RuntimeArgs;
+use clap::Parser;
+
+use crate::{Dataflow, Error};
+
+/// Exit status of a cluster process whose peer process died or closed its connection.
+pub const EXIT_PEER_LOST: u8 = 75;
+
+/// Exit status when no epoch completed for longer than the watchdog allows.
+pub const EXIT_STALLED: u8 = 76;
+
+/// Parses the runtime flags from the command line and runs `flow`; for a program whose
+/// only flags are weir's.
+///
+/// ```no_run
+/// use weir::connectors::StdInSource;
+/// use weir::connectors::StdOutSink;
+/// use weir::Dataflow;
+///
+/// fn main() -> std::process::ExitCode {
+///     let mut flow = Dataflow::new("upper");
+///     flow.dynamic_input("stdin", StdInSource)
+///         .map("upper", |line: String| line.to_uppercase())
+///         .output("stdout", StdOutSink::new());
+///     weir::cli::main(flow)
+/// }
+/// ```
+pub fn main(flow: Dataflow) -> ExitCode {
+    #[derive(Parser)]
+    #[command(about = "Runs a weir dataflow")]
+    struct Cli {
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    }
+    main_with(flow, &Cli::parse().runtime)
+}
+
+/// Runs `flow` with already parsed runtime flags (for programs with flags of their own,
+/// which `#[command(flatten)]` a [`RuntimeArgs`]). Prints any error and returns the status.
+pub fn main_with(flow: Dataflow, runtime: &RuntimeArgs) -> ExitCode {
+    init_logging();
+    match run_with(flow, runtime) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::from(exit_status(&err))
+        }
+    }
+}
+
+/// Runs `flow` as the flags ask: in this process, or as a local cluster (`-p`).
+pub fn run_with(flow: Dataflow, runtime: &RuntimeArgs) -> Result<(), Error> {
+    let config = runtime.to_config()?;
+    match runtime.processes {
+        Some(processes) if processes > 1 => launcher::launch(processes, std::env::args_os().skip(1).collect()),
+        _ => crate::run(flow, config),
+    }
+}
+
+/// The exit status for an error.
+fn exit_status(err: &Error) -> u8 {
+    match err {
+        Error::Stalled { .. } => EXIT_STALLED,
+        _ => 1,
+    }
+}
+
+/// Sends `tracing` logs to stderr, filtered by `WEIR_LOG` (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("WEIR_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}

@@ -1,0 +1,13 @@
+//! Connectors: files and directories, CSV, stdin and stdout.
+
+mod csv_source;
+mod dir_source;
+mod file_sink;
+mod file_source;
+mod stdio;
+
+pub use csv_source::CsvSource;
+pub use dir_source::DirSource;
+pub use file_sink::{FileSink, FileSinkPartition};
+pub use file_source::{FilePartition, FileSource};
+pub use stdio::{StdInSource, StdOutSink};

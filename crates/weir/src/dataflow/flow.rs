@@ -1,0 +1,177 @@
+//! `Dataflow`: the graph of steps a user builds before anything runs.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use crate::dataflow::{Description, Stream};
+use crate::engine::BuildCtx;
+use crate::inputs::{DynamicSource, FixedPartitionedSource};
+use crate::{BoxError, Data, Error, StepId};
+
+/// Index of a stream inside one dataflow graph.
+pub(crate) type PortId = usize;
+
+/// Builds one step's timely operators on one worker. Runs once per worker, in step order.
+pub(crate) type BuildFn = dyn for<'s> Fn(&mut BuildCtx<'s>) + Send + Sync;
+
+/// Lists the partitions a worker can reach (for partitioned sources and sinks).
+pub(crate) type ListPartsFn = dyn Fn() -> Result<Vec<String>, BoxError> + Send + Sync;
+
+/// One step of the graph: its id, kind, streams in and out, and how to build it.
+pub(crate) struct StepNode {
+    pub id: StepId,
+    pub kind: &'static str,
+    pub inputs: Vec<PortId>,
+    pub outputs: Vec<PortId>,
+    /// Present for steps whose partitions are assigned across the cluster before the run.
+    pub list_parts: Option<Arc<ListPartsFn>>,
+    /// Output steps end the graph; their progress is what sources watch for backpressure.
+    pub is_output: bool,
+    pub build: Arc<BuildFn>,
+}
+
+/// The frozen, validated graph that every worker instantiates identically.
+pub(crate) struct Plan {
+    pub steps: Vec<StepNode>,
+    pub port_count: usize,
+}
+
+pub(crate) struct Graph {
+    flow_id: String,
+    steps: Vec<StepNode>,
+    port_count: usize,
+    seen_ids: HashSet<String>,
+    errors: Vec<Error>,
+}
+
+/// What a new step declares about itself.
+pub(crate) struct StepSpec {
+    pub kind: &'static str,
+    pub inputs: Vec<PortId>,
+    pub output_count: usize,
+    pub list_parts: Option<Arc<ListPartsFn>>,
+    pub is_output: bool,
+}
+
+impl Graph {
+    /// Adds a step; a bad or duplicate id is recorded and reported when the flow runs.
+    pub(crate) fn add(&mut self, id: &str, spec: StepSpec, build: Arc<BuildFn>) -> Vec<PortId> {
+        let step_id = match StepId::new(id) {
+            Ok(step_id) => step_id,
+            Err(err) => {
+                self.errors.push(err);
+                StepId::new("invalid").expect("a constant valid id")
+            }
+        };
+        if !self.seen_ids.insert(id.to_owned()) {
+            self.errors.push(Error::DuplicateStepId(id.to_owned()));
+        }
+        let outputs: Vec<PortId> = (self.port_count..self.port_count + spec.output_count).collect();
+        self.port_count += spec.output_count;
+        self.steps.push(StepNode {
+            id: step_id,
+            kind: spec.kind,
+            inputs: spec.inputs,
+            outputs: outputs.clone(),
+            list_parts: spec.list_parts,
+            is_output: spec.is_output,
+            build,
+        });
+        outputs
+    }
+}
+
+/// A dataflow: a graph of typed steps, built before anything runs.
+///
+/// Every worker instantiates the same graph in the same order. Step ids are checked as
+/// steps are added and reported by [`run`](crate::run) (empty, malformed or duplicate ids).
+///
+/// ```
+/// use weir::testing::{run_main, TestingSink, TestingSource};
+/// use weir::Dataflow;
+///
+/// let mut flow = Dataflow::new("double");
+/// let out = TestingSink::new();
+/// flow.input("numbers", TestingSource::new(vec![1, 2, 3]))
+///     .map("double", |x: i32| x * 2)
+///     .output("out", out.clone());
+/// run_main(flow).unwrap();
+/// assert_eq!(out.sorted(), vec![2, 4, 6]);
+/// ```
+pub struct Dataflow {
+    graph: Rc<RefCell<Graph>>,
+}
+
+impl Dataflow {
+    /// Starts an empty dataflow named `id`.
+    pub fn new(id: &str) -> Self {
+        Dataflow {
+            graph: Rc::new(RefCell::new(Graph {
+                flow_id: id.to_owned(),
+                steps: Vec::new(),
+                port_count: 0,
+                seen_ids: HashSet::new(),
+                errors: Vec::new(),
+            })),
+        }
+    }
+
+    /// Adds a partitioned, resumable input: see [`FixedPartitionedSource`].
+    pub fn input<S: FixedPartitionedSource>(&mut self, step_id: &str, source: S) -> Stream<S::Item> {
+        crate::operators::input::fixed(&self.graph, step_id, source)
+    }
+
+    /// Adds an input with one stateless partition per worker: see [`DynamicSource`].
+    pub fn dynamic_input<S: DynamicSource>(&mut self, step_id: &str, source: S) -> Stream<S::Item> {
+        crate::operators::input::dynamic(&self.graph, step_id, source)
+    }
+
+    /// Lists the steps and the edges between them.
+    pub fn describe(&self) -> Description {
+        Description::of(&self.graph.borrow())
+    }
+
+    /// Checks the graph and freezes it for the workers.
+    pub(crate) fn into_plan(self) -> Result<Plan, Error> {
+        let graph = self.graph.replace(Graph {
+            flow_id: String::new(),
+            steps: Vec::new(),
+            port_count: 0,
+            seen_ids: HashSet::new(),
+            errors: Vec::new(),
+        });
+        if let Some(err) = graph.errors.into_iter().next() {
+            return Err(err);
+        }
+        if !graph.steps.iter().any(|s| s.is_output) {
+            return Err(Error::NoOutputs(graph.flow_id));
+        }
+        Ok(Plan {
+            steps: graph.steps,
+            port_count: graph.port_count,
+        })
+    }
+}
+
+impl Graph {
+    pub(crate) fn flow_id(&self) -> &str {
+        &self.flow_id
+    }
+
+    pub(crate) fn steps(&self) -> &[StepNode] {
+        &self.steps
+    }
+}
+
+/// Adds a step to `graph` and returns handles to its outputs.
+pub(crate) fn add_step<T: Data>(
+    graph: &Rc<RefCell<Graph>>,
+    step_id: &str,
+    spec: StepSpec,
+    build: Arc<BuildFn>,
+) -> Vec<Stream<T>> {
+    let ports = graph.borrow_mut().add(step_id, spec, build);
+    ports.into_iter().map(|p| Stream::from_port(graph.clone(), p)).collect()
+}

@@ -1,0 +1,10 @@
+//! The dataflow as a value: steps, typed streams and the description of the graph.
+
+mod description;
+pub(crate) mod flow;
+mod stream;
+
+pub use description::{Description, StepDescription};
+pub use flow::Dataflow;
+pub(crate) use flow::{ListPartsFn, Plan, PortId, StepNode};
+pub use stream::{KeyedStream, Stream};

@@ -1,0 +1,80 @@
+//! `Stream<T>`: a typed handle to the output of a step, used to add further steps.
+
+use std::cell::RefCell;
+use std::marker::PhantomData;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use timely::dataflow::StreamVec;
+
+use crate::dataflow::PortId;
+use crate::dataflow::flow::{Graph, StepSpec, add_step};
+use crate::engine::{BuildCtx, StepCtx};
+use crate::{Data, Epoch};
+
+/// A typed stream of items: the output of one step of a [`Dataflow`](crate::Dataflow).
+///
+/// Cloning the handle lets several steps read the same stream (fan-out).
+pub struct Stream<T> {
+    graph: Rc<RefCell<Graph>>,
+    port: PortId,
+    _items: PhantomData<fn() -> T>,
+}
+
+/// A stream of `(key, value)` pairs: keyed operators route by the key.
+pub type KeyedStream<V> = Stream<(String, V)>;
+
+impl<T> Clone for Stream<T> {
+    fn clone(&self) -> Self {
+        Stream {
+            graph: self.graph.clone(),
+            port: self.port,
+            _items: PhantomData,
+        }
+    }
+}
+
+impl<T: Data> Stream<T> {
+    pub(crate) fn from_port(graph: Rc<RefCell<Graph>>, port: PortId) -> Self {
+        Stream {
+            graph,
+            port,
+            _items: PhantomData,
+        }
+    }
+
+    pub(crate) fn port(&self) -> PortId {
+        self.port
+    }
+
+    pub(crate) fn graph(&self) -> &Rc<RefCell<Graph>> {
+        &self.graph
+    }
+
+    /// Adds a step with this stream as its only input and one output, built by `build`.
+    pub(crate) fn unary_step<U: Data>(
+        &self,
+        step_id: &str,
+        kind: &'static str,
+        build: impl for<'s> Fn(&StepCtx, StreamVec<'s, Epoch, T>) -> StreamVec<'s, Epoch, U>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Stream<U> {
+        let spec = StepSpec {
+            kind,
+            inputs: vec![self.port],
+            output_count: 1,
+            list_parts: None,
+            is_output: false,
+        };
+        let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
+            let input = ctx.input::<T>(0);
+            let output = build(ctx.step(), input);
+            ctx.set_output(0, output);
+        });
+        add_step(&self.graph, step_id, spec, build)
+            .pop()
+            .expect("one output was declared")
+    }
+}

@@ -1,0 +1,101 @@
+//! How a dataflow runs: worker threads or a cluster of processes, epoch length, limits.
+
+use std::time::Duration;
+
+use crate::Error;
+
+/// Where the workers run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Execution {
+    /// `n` worker threads in this process.
+    Threads(usize),
+    /// This process is one of a cluster started by hand (or by a launcher).
+    Cluster {
+        /// Worker threads in each process; every process must use the same number.
+        workers_per_process: usize,
+        /// The index of this process, `0..addresses.len()`.
+        process_id: usize,
+        /// `host:port` of every process, in process order.
+        addresses: Vec<String>,
+    },
+}
+
+/// The run-time settings of a dataflow execution.
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Where the workers run.
+    pub execution: Execution,
+    /// How long an epoch lasts; sources advance the epoch on this clock.
+    pub epoch_interval: Duration,
+    /// Sources stop reading while this many epochs are not yet complete downstream.
+    pub max_epochs_in_flight: u64,
+    /// A worker that sees no epoch complete for this long stops the run (hung peer).
+    pub watchdog_timeout: Duration,
+    /// How long processes of a cluster wait for each other at start-up.
+    pub connect_timeout: Duration,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            execution: Execution::Threads(1),
+            epoch_interval: Duration::from_secs(10),
+            max_epochs_in_flight: 2,
+            watchdog_timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+impl RunConfig {
+    /// The default configuration with `workers` threads in this process.
+    pub fn threads(workers: usize) -> Self {
+        RunConfig {
+            execution: Execution::Threads(workers),
+            ..RunConfig::default()
+        }
+    }
+
+    /// Checks that the settings can work together.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |msg: String| Err(Error::Config(msg));
+        match &self.execution {
+            Execution::Threads(0) => return bad("at least one worker thread is needed".into()),
+            Execution::Cluster {
+                workers_per_process,
+                process_id,
+                addresses,
+            } => {
+                if *workers_per_process == 0 {
+                    return bad("at least one worker per process is needed".into());
+                }
+                if addresses.is_empty() {
+                    return bad("a cluster needs the address of every process (-a)".into());
+                }
+                if *process_id >= addresses.len() {
+                    return bad(format!(
+                        "process id {process_id} (-i) is not below the number of addresses \
+                         given ({}): ids run from 0 to {}",
+                        addresses.len(),
+                        addresses.len() - 1
+                    ));
+                }
+            }
+            Execution::Threads(_) => {}
+        }
+        if self.epoch_interval.is_zero() {
+            return bad("the epoch (snapshot) interval must be longer than zero".into());
+        }
+        if self.max_epochs_in_flight == 0 {
+            return bad("at least one epoch must be allowed in flight".into());
+        }
+        if self.watchdog_timeout <= self.epoch_interval {
+            return bad(format!(
+                "the watchdog timeout ({:?}) must be longer than the epoch interval ({:?}), \
+                 or every quiet epoch would look like a hang",
+                self.watchdog_timeout, self.epoch_interval
+            ));
+        }
+        Ok(())
+    }
+}

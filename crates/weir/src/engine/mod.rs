@@ -1,0 +1,18 @@
+//! The engine: how a plan becomes timely operators on every worker, and how workers run.
+
+mod assign;
+mod build_ctx;
+mod config;
+mod execute;
+mod failure;
+mod ports;
+mod routing;
+mod setup;
+mod worker_loop;
+
+pub(crate) use assign::Assignment;
+pub(crate) use build_ctx::{BuildCtx, StepCtx};
+pub use config::{Execution, RunConfig};
+pub use execute::run;
+pub(crate) use failure::enter_step;
+pub(crate) use routing::route_key;

@@ -1,0 +1,102 @@
+//! The one error type of the weir crate.
+
+/// A boxed error returned by user code: sources, sinks and their partitions.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// Everything that can go wrong while building or running a dataflow.
+///
+/// Messages say what was wrong, where (step id, worker, path), and what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A step id is empty, too long or contains characters other than `[A-Za-z0-9_-]`.
+    #[error("invalid step id {id:?}: {reason}; use letters, digits, '_' or '-'")]
+    InvalidStepId {
+        /// The id as written.
+        id: String,
+        /// Why it was refused.
+        reason: &'static str,
+    },
+    /// Two steps of one dataflow share an id.
+    #[error("duplicate step id {0:?}: every step of a dataflow needs its own id")]
+    DuplicateStepId(String),
+    /// The dataflow has no output step, so nothing it computes could be seen.
+    #[error("dataflow {0:?} has no output step: add one with `.output(..)`")]
+    NoOutputs(String),
+    /// A partitioned source or sink listed no partition on any worker.
+    #[error("step {step:?} has no partitions: list_parts() returned nothing on every worker")]
+    NoPartitions {
+        /// The step id.
+        step: String,
+    },
+    /// User code (a source, a sink, a partition) returned an error.
+    #[error("step {step:?} failed on worker {worker}: {source}")]
+    StepFailed {
+        /// The step id the user wrote.
+        step: String,
+        /// The worker the step ran on.
+        worker: usize,
+        /// What went wrong.
+        source: BoxError,
+    },
+    /// User code (for example a `map` closure) panicked.
+    #[error("step {step:?} panicked on worker {worker}: {message}")]
+    StepPanicked {
+        /// The step id the user wrote, or `"<runtime>"` when no step was running.
+        step: String,
+        /// The worker the step ran on.
+        worker: usize,
+        /// The panic message.
+        message: String,
+    },
+    /// Another worker of this process failed first; this worker stopped because of it.
+    #[error("worker {worker} stopped because another worker failed")]
+    Cancelled {
+        /// The worker that stopped.
+        worker: usize,
+    },
+    /// The run configuration or the command-line flags are inconsistent.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// The cluster could not be started (addresses, ports, connections).
+    #[error("could not start the cluster: {0}")]
+    Cluster(String),
+    /// No epoch completed for longer than the watchdog allows.
+    #[error(
+        "no progress for {seconds:.1} s on worker {worker}: a peer process may be hung \
+         (for example stopped with SIGSTOP) or a step is stuck; raise --watchdog-timeout \
+         if steps legitimately take this long"
+    )]
+    Stalled {
+        /// The worker that noticed.
+        worker: usize,
+        /// How long nothing progressed.
+        seconds: f64,
+    },
+    /// A child process of the local launcher failed.
+    #[error("process {process} of the local cluster failed: {status}")]
+    ProcessFailed {
+        /// The process id (`-i`) of the child.
+        process: usize,
+        /// Its exit status, as the OS reported it.
+        status: String,
+    },
+    /// An I/O error outside user code, with what was being done.
+    #[error("{context}: {source}")]
+    Io {
+        /// What weir was doing.
+        context: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// Wraps an error from user code with the step and worker it happened on.
+    pub(crate) fn step(step: &str, worker: usize, source: BoxError) -> Self {
+        Error::StepFailed {
+            step: step.to_owned(),
+            worker,
+            source,
+        }
+    }
+}

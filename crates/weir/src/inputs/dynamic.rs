@@ -1,0 +1,42 @@
+//! Sources with one stateless partition per worker.
+
+use std::time::Instant;
+
+use crate::inputs::Batch;
+use crate::{BoxError, Data, StepId};
+
+/// An input where every worker reads its own, distinct share and nothing is resumable
+/// (at-most-once around a restart).
+pub trait DynamicSource: Send + Sync + 'static {
+    /// The items the source emits.
+    type Item: Data;
+    /// One worker's partition.
+    type Partition: StatelessSourcePartition<Item = Self::Item>;
+
+    /// Builds the partition of worker `worker_index` of `worker_count`; called once per worker.
+    fn build(
+        &self,
+        step_id: &StepId,
+        worker_index: usize,
+        worker_count: usize,
+    ) -> Result<Self::Partition, BoxError>;
+}
+
+/// The partition of one worker of a [`DynamicSource`].
+pub trait StatelessSourcePartition: 'static {
+    /// The items the partition emits.
+    type Item;
+
+    /// Reads what is ready now, without blocking (see [`Batch`]).
+    fn next_batch(&mut self) -> Result<Batch<Self::Item>, BoxError>;
+
+    /// When to poll next; `None` means at once (or in 1 ms after an empty batch).
+    fn next_awake(&self) -> Option<Instant> {
+        None
+    }
+
+    /// Called once when the partition reached its end; not called on a crash.
+    fn close(&mut self) -> Result<(), BoxError> {
+        Ok(())
+    }
+}

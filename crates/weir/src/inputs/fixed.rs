@@ -1,0 +1,64 @@
+//! Sources with a fixed set of partitions, each with resume state.
+
+use std::time::Instant;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::inputs::Batch;
+use crate::{BoxError, Data, StepId};
+
+/// An input with a fixed number of independent partitions, each resumable from a state.
+///
+/// Every worker lists the partitions it can reach; the runtime builds each listed partition
+/// exactly once in the whole cluster, on a worker that listed it, spreading them evenly.
+/// If partitions can seek, this gives exactly-once input. Each partition must hold distinct
+/// data: the same data in two partitions is processed twice.
+pub trait FixedPartitionedSource: Send + Sync + 'static {
+    /// The items the source emits.
+    type Item: Data;
+    /// Where a partition resumes reading (for example a byte offset).
+    type State: Serialize + DeserializeOwned + 'static;
+    /// One open partition.
+    type Partition: StatefulSourcePartition<Item = Self::Item, State = Self::State>;
+
+    /// The partitions this worker can reach (not necessarily all of them).
+    fn list_parts(&self) -> Result<Vec<String>, BoxError>;
+
+    /// Opens `for_part` (one this worker listed), resuming from `resume_state` if given.
+    ///
+    /// Derive all partition state from `resume_state`; do not pre-build it in the source.
+    fn build_part(
+        &self,
+        step_id: &StepId,
+        for_part: &str,
+        resume_state: Option<Self::State>,
+    ) -> Result<Self::Partition, BoxError>;
+}
+
+/// An open partition of a [`FixedPartitionedSource`] that knows its position.
+pub trait StatefulSourcePartition: 'static {
+    /// The items the partition emits.
+    type Item;
+    /// Its resume state.
+    type State;
+
+    /// Reads what is ready now. Must not block: return [`Batch::Pending`] if nothing is
+    /// ready. Keep batches bounded (say up to a few thousand items): the worker runs other
+    /// steps between polls.
+    fn next_batch(&mut self) -> Result<Batch<Self::Item>, BoxError>;
+
+    /// When to poll next; `None` means at once (or in 1 ms after an empty batch).
+    /// Use this instead of sleeping in `next_batch`.
+    fn next_awake(&self) -> Option<Instant> {
+        None
+    }
+
+    /// The position after the last item returned by `next_batch`, to resume from.
+    fn snapshot(&self) -> Self::State;
+
+    /// Called once when the partition reached its end; not called on a crash.
+    fn close(&mut self) -> Result<(), BoxError> {
+        Ok(())
+    }
+}

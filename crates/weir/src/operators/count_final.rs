@@ -1,0 +1,36 @@
+//! `count_final`: count the items of each key, emitted when the input ends.
+
+use std::sync::Arc;
+
+use crate::Data;
+use crate::dataflow::KeyedStream;
+use crate::operators::per_batch::per_batch;
+use crate::operators::reduce_final::reduce_core;
+
+impl<V: Data> KeyedStream<V> {
+    /// Emits `(key, number of items)` per key when the input ends. Counts are pre-combined
+    /// on each worker per epoch, so only one record per key and epoch crosses the network.
+    ///
+    /// ```
+    /// use weir::testing::{run_main, TestingSink, TestingSource};
+    /// use weir::Dataflow;
+    ///
+    /// let mut flow = Dataflow::new("count");
+    /// let out = TestingSink::new();
+    /// let words = ["x", "y", "x"].map(String::from);
+    /// flow.input("in", TestingSource::new(words))
+    ///     .key_on("word", |w: &String| w.clone())
+    ///     .count_final("count")
+    ///     .output("out", out.clone());
+    /// run_main(flow).unwrap();
+    /// assert_eq!(out.sorted(), vec![("x".to_string(), 2), ("y".to_string(), 1)]);
+    /// ```
+    pub fn count_final(&self, step_id: &str) -> KeyedStream<u64> {
+        self.unary_step(step_id, "count_final", |step, input| {
+            let ones = per_batch(step, input, |data: &mut Vec<(String, V)>, out| {
+                out.extend(data.drain(..).map(|(key, _)| (key, 1u64)))
+            });
+            reduce_core(step, ones, Arc::new(|a: u64, b: u64| a + b))
+        })
+    }
+}

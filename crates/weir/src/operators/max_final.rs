@@ -1,0 +1,24 @@
+//! `max_final`: the largest value of each key, emitted when the input ends.
+
+use crate::Data;
+use crate::dataflow::KeyedStream;
+
+impl<V: Data + Ord> KeyedStream<V> {
+    /// Emits `(key, largest value)` per key when the input ends.
+    ///
+    /// ```
+    /// use weir::testing::{run_main, TestingSink, TestingSource};
+    /// use weir::Dataflow;
+    ///
+    /// let mut flow = Dataflow::new("max");
+    /// let out = TestingSink::new();
+    /// flow.input("in", TestingSource::new(vec![("a".to_string(), 3), ("a".to_string(), 9)]))
+    ///     .max_final("max")
+    ///     .output("out", out.clone());
+    /// run_main(flow).unwrap();
+    /// assert_eq!(out.items(), vec![("a".to_string(), 9)]);
+    /// ```
+    pub fn max_final(&self, step_id: &str) -> KeyedStream<V> {
+        self.reduce_final(step_id, std::cmp::max)
+    }
+}

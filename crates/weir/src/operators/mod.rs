@@ -1,0 +1,45 @@
+//! Operators: one file each. Methods on [`Stream`](crate::Stream) and
+//! [`KeyedStream`](crate::KeyedStream); this module lists them and exports their helper types.
+//!
+//! Stateless: `map`, `filter`, `filter_map`, `flat_map`, `flat_map_batch`, `inspect`,
+//! `inspect_debug`, `key_on`, `key_rm`, `map_value`, `filter_value`, `flat_map_value`,
+//! `branch`, `merge`, `redistribute`. Stateful, all on the one core in `stateful`:
+//! `stateful`, `stateful_map`, `stateful_flat_map`, `collect`, `fold_final`,
+//! `reduce_final`, `count_final`, `max_final`, `min_final`. Ends: `input`, `output`.
+
+mod branch;
+mod collect;
+mod combine;
+mod count_final;
+mod filter;
+mod filter_map;
+mod filter_value;
+mod flat_map;
+mod flat_map_batch;
+mod flat_map_value;
+mod fold_final;
+pub(crate) mod input;
+mod inspect;
+mod inspect_debug;
+mod key_on;
+mod key_rm;
+mod map;
+mod map_value;
+mod max_final;
+mod merge;
+mod min_final;
+mod output;
+mod per_batch;
+mod redistribute;
+mod reduce_final;
+mod stateful;
+mod stateful_flat_map;
+mod stateful_map;
+
+pub use branch::Branch;
+pub use collect::Collecting;
+pub use fold_final::Folding;
+pub use inspect_debug::Seen;
+pub use output::{Dynamic, Partitioned, Sink};
+pub use stateful::{Retention, StatefulLogic};
+pub use stateful_map::MapWithState;

@@ -1,0 +1,31 @@
+//! The shared shape of stateless operators: transform each received batch in place.
+
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::StreamVec;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::Operator;
+
+use crate::engine::{StepCtx, enter_step};
+use crate::{Data, Epoch};
+
+/// Builds a pipeline (no exchange) operator that hands every received batch to `logic`,
+/// which moves its results into the output buffer.
+pub(crate) fn per_batch<'s, T: Data, U: Data>(
+    step: &StepCtx,
+    input: StreamVec<'s, Epoch, T>,
+    mut logic: impl FnMut(&mut Vec<T>, &mut Vec<U>) + 'static,
+) -> StreamVec<'s, Epoch, U> {
+    let name = step.name.clone();
+    input.unary::<CapacityContainerBuilder<Vec<U>>, _, _, _>(Pipeline, step.id.as_str(), move |_, _| {
+        let mut buffer = Vec::new();
+        move |input, output| {
+            let _in_step = enter_step(&name);
+            input.for_each(|cap, data| {
+                logic(data, &mut buffer);
+                if !buffer.is_empty() {
+                    output.session(&cap).give_container(&mut buffer);
+                }
+            });
+        }
+    })
+}

@@ -1,0 +1,63 @@
+//! `reduce_final`: combine the values of each key with an associative function, at the end.
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use timely::dataflow::StreamVec;
+
+use crate::dataflow::KeyedStream;
+use crate::engine::StepCtx;
+use crate::operators::combine::combine_per_epoch;
+use crate::operators::fold_final::Folding;
+use crate::operators::stateful::stateful_operator;
+use crate::{Data, Epoch};
+
+impl<V: Data> KeyedStream<V> {
+    /// Combines each key's values with `reducer` and emits one `(key, result)` per key when
+    /// the input ends. `reducer` must be associative: values are pre-combined on each worker
+    /// per epoch before they cross the network.
+    ///
+    /// ```
+    /// use weir::testing::{run_main, TestingSink, TestingSource};
+    /// use weir::Dataflow;
+    ///
+    /// let mut flow = Dataflow::new("sum");
+    /// let out = TestingSink::new();
+    /// flow.input("in", TestingSource::new(vec![("a".to_string(), 1), ("a".to_string(), 2)]))
+    ///     .reduce_final("sum", |x: i32, y| x + y)
+    ///     .output("out", out.clone());
+    /// run_main(flow).unwrap();
+    /// assert_eq!(out.items(), vec![("a".to_string(), 3)]);
+    /// ```
+    pub fn reduce_final(&self, step_id: &str, reducer: impl Fn(V, V) -> V + Send + Sync + 'static) -> KeyedStream<V> {
+        let reducer = Arc::new(reducer);
+        self.unary_step(step_id, "reduce_final", move |step, input| reduce_core(step, input, reducer.clone()))
+    }
+}
+
+/// Pre-combines per worker and epoch, then reduces per key after the exchange.
+pub(crate) fn reduce_core<'s, V, R>(
+    step: &StepCtx,
+    input: StreamVec<'s, Epoch, (String, V)>,
+    reducer: Arc<R>,
+) -> StreamVec<'s, Epoch, (String, V)>
+where
+    V: Data,
+    R: Fn(V, V) -> V + Send + Sync + 'static,
+{
+    let combined = combine_per_epoch(step, input, reducer.clone());
+    // The first value of a key becomes its accumulator.
+    let folder = Arc::new(move |acc: Option<V>, value: V| Some(match acc {
+        Some(acc) => reducer(acc, value),
+        None => value,
+    }));
+    let builder = Arc::new(move |resume: Option<Option<V>>| Folding {
+        acc: Some(resume.flatten()),
+        folder: folder.clone(),
+        _input: PhantomData,
+    });
+    let flattened = stateful_operator(step, combined, builder);
+    crate::operators::per_batch::per_batch(step, flattened, |data: &mut Vec<(String, Option<V>)>, out| {
+        out.extend(data.drain(..).filter_map(|(key, value)| value.map(|v| (key, v))))
+    })
+}

@@ -1,0 +1,55 @@
+//! Sinks with a fixed set of partitions, each with resume state.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::{BoxError, Data, StepId};
+
+/// An output with a fixed set of partitions; keyed items go to the partition chosen by
+/// [`part_fn`](FixedPartitionedSink::part_fn) of their key.
+///
+/// Like sources, every listed partition is built exactly once in the cluster, on a worker
+/// that listed it. With a resumable partition (one that can return to a snapshot), output
+/// can be made exactly-once around a restart.
+pub trait FixedPartitionedSink: Send + Sync + 'static {
+    /// The values written (the sink consumes `(key, value)` pairs).
+    type Item: Data;
+    /// What a partition resumes from (for example a byte offset).
+    type State: Serialize + DeserializeOwned + 'static;
+    /// One open partition.
+    type Partition: StatefulSinkPartition<Item = Self::Item, State = Self::State>;
+
+    /// The partitions this worker can reach.
+    fn list_parts(&self) -> Result<Vec<String>, BoxError>;
+
+    /// Which partition a key goes to: an index into the sorted list of all partitions
+    /// (taken modulo their number). Must be the same on every worker.
+    fn part_fn(&self, item_key: &str) -> usize;
+
+    /// Opens `for_part`, resuming from `resume_state` if given.
+    fn build_part(
+        &self,
+        step_id: &StepId,
+        for_part: &str,
+        resume_state: Option<Self::State>,
+    ) -> Result<Self::Partition, BoxError>;
+}
+
+/// An open partition of a [`FixedPartitionedSink`].
+pub trait StatefulSinkPartition: 'static {
+    /// The values written.
+    type Item;
+    /// Its resume state.
+    type State;
+
+    /// Writes a batch of values, in the order they arrived.
+    fn write_batch(&mut self, items: Vec<Self::Item>) -> Result<(), BoxError>;
+
+    /// The state to resume writing from, covering everything written so far.
+    fn snapshot(&self) -> Self::State;
+
+    /// Called once when the dataflow completes; not called on a crash.
+    fn close(&mut self) -> Result<(), BoxError> {
+        Ok(())
+    }
+}

@@ -1,1 +1,8 @@
+//! Integration tests: one binary (one link of timely) with a module per concern.
 
+mod cluster_failures;
+mod epochs;
+mod errors;
+mod execution_modes;
+mod keyed_operators;
+mod support;

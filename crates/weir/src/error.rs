@@ -62,9 +62,9 @@ pub enum Error {
     Cluster(String),
     /// No epoch completed for longer than the watchdog allows.
     #[error(
-        "no progress for {seconds:.1} s on worker {worker}: a peer process may be hung \
-         (for example stopped with SIGSTOP) or a step is stuck; raise --watchdog-timeout \
-         if steps legitimately take this long"
+        "no progress for {seconds:.1} s seen by worker {worker}: a worker of the cluster \
+         stopped responding (a hung or stopped process, or a step that runs far too long); \
+         raise --watchdog-timeout if steps legitimately take this long"
     )]
     Stalled {
         /// The worker that noticed.

@@ -4,7 +4,9 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use timely::dataflow::ProbeHandle;
+use timely::dataflow::operators::Probe;
+use timely::dataflow::operators::vec::Input;
+use timely::dataflow::{InputHandleVec, ProbeHandle};
 use timely::worker::Worker;
 
 use crate::dataflow::Plan;
@@ -32,12 +34,61 @@ pub(crate) fn run_worker(worker: &mut Worker, plan: &Plan, runtime: &Arc<Runtime
     drive(worker, runtime, &probe)
 }
 
-/// Steps the worker, turning panics into errors and watching that epochs complete.
+/// Liveness of every worker of the cluster, through timely's own progress protocol: each
+/// worker advances a data-less input on a clock; the frontier of all of them advances
+/// only while every worker (every process) keeps stepping.
+struct Heartbeat {
+    input: Option<InputHandleVec<u64, ()>>,
+    probe: ProbeHandle<u64>,
+    interval: Duration,
+    next_beat: Instant,
+    last_frontier: Option<u64>,
+    last_progress: Instant,
+}
+
+impl Heartbeat {
+    fn new(worker: &mut Worker, watchdog: Duration) -> Self {
+        let mut input = InputHandleVec::new();
+        let probe = worker.dataflow::<u64, _, _>(|scope| scope.input_from(&mut input).probe().0);
+        let interval = (watchdog / 4).clamp(Duration::from_millis(10), Duration::from_secs(1));
+        Heartbeat {
+            input: Some(input),
+            probe,
+            interval,
+            next_beat: Instant::now(),
+            last_frontier: Some(0),
+            last_progress: Instant::now(),
+        }
+    }
+
+    /// Beats if it is time; returns how long the cluster-wide frontier has not moved.
+    fn beat(&mut self) -> Duration {
+        let now = Instant::now();
+        if let Some(input) = &mut self.input
+            && now >= self.next_beat
+        {
+            input.advance_to(input.time() + 1);
+            self.next_beat = now + self.interval;
+        }
+        let frontier = self.probe.with_frontier(|f| f.first().copied());
+        if frontier != self.last_frontier {
+            self.last_frontier = frontier;
+            self.last_progress = now;
+        }
+        now - self.last_progress
+    }
+
+    /// Stops beating: this worker's dataflow is done.
+    fn stop(&mut self) {
+        self.input = None;
+    }
+}
+
+/// Steps the worker, turning panics into errors and watching that peers stay alive.
 fn drive(worker: &mut Worker, runtime: &Runtime, probe: &ProbeHandle<Epoch>) -> Result<(), Error> {
     let me = worker.index();
-    let frontier = || probe.with_frontier(|f| f.first().copied());
-    let mut last_frontier = frontier();
-    let mut last_progress = Instant::now();
+    let watchdog = runtime.config.watchdog_timeout;
+    let mut heartbeat = Heartbeat::new(worker, watchdog);
     loop {
         if runtime.failure.is_set() {
             for dataflow in worker.installed_dataflows() {
@@ -59,16 +110,15 @@ fn drive(worker: &mut Worker, runtime: &Runtime, probe: &ProbeHandle<Epoch>) -> 
                 continue;
             }
         }
-        let now = frontier();
-        if now != last_frontier {
-            last_frontier = now;
-            last_progress = Instant::now();
-        } else if last_progress.elapsed() > runtime.config.watchdog_timeout {
+        if probe.done() {
+            heartbeat.stop();
+        }
+        let silent = heartbeat.beat();
+        if silent > watchdog {
             runtime.failure.record(Error::Stalled {
                 worker: me,
-                seconds: last_progress.elapsed().as_secs_f64(),
+                seconds: silent.as_secs_f64(),
             });
         }
     }
 }
-

@@ -1,0 +1,146 @@
+//! Helpers shared by the integration tests: example binaries, oracles, waiting on files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+use std::time::{Duration, Instant};
+
+/// Path of an example binary built by `cargo test` next to this test binary.
+pub fn example(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/..");
+    let path = dir.join("examples").join(name);
+    assert!(path.exists(), "{} missing: run the tests with `cargo test`, which builds examples", path.display());
+    path
+}
+
+/// Runs `bin args`, returning its output; fails the test if it runs longer than `limit`.
+pub fn run_with_limit(bin: &Path, args: &[&str], limit: Duration) -> Output {
+    let child = Command::new(bin)
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    match rx.recv_timeout(limit) {
+        Ok(output) => output.expect("wait"),
+        Err(_) => {
+            kill(pid, libc::SIGKILL);
+            panic!("{} {args:?} ran longer than {limit:?}", bin.display());
+        }
+    }
+}
+
+/// Sends `signal` to process `pid`.
+pub fn kill(pid: u32, signal: i32) {
+    // SAFETY: kill(2) on a pid this test started.
+    unsafe { libc::kill(pid as libc::pid_t, signal) };
+}
+
+/// Waits for `child` to exit, at most `limit`; returns its exit code or signal and the time taken.
+pub fn wait_exit(child: &mut Child, limit: Duration) -> (Option<i32>, Duration) {
+    let start = Instant::now();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let pid = child.id();
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let _ = tx.send(child.wait());
+        });
+        match rx.recv_timeout(limit) {
+            Ok(status) => (status.expect("wait").code(), start.elapsed()),
+            Err(_) => {
+                kill(pid, libc::SIGKILL);
+                panic!("process {pid} did not exit within {limit:?}");
+            }
+        }
+    })
+}
+
+/// All lines of the `part-*` files of `dir`, sorted.
+pub fn output_lines(dir: &Path) -> Vec<String> {
+    let mut lines = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("output dir") {
+        let path = entry.expect("entry").path();
+        let text = std::fs::read_to_string(&path).expect("read part");
+        lines.extend(text.lines().map(str::to_owned));
+    }
+    lines.sort();
+    lines
+}
+
+/// Polls `condition` every 20 ms until it holds; panics after `limit` naming `what`.
+pub fn wait_until(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !condition() {
+        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Word counts of `text`, split on whitespace, computed without weir.
+pub fn word_counts(text: &str) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    for word in text.split_whitespace() {
+        *counts.entry(word.to_owned()).or_insert(0) += 1;
+    }
+    counts
+}
+
+/// The expected sorted output lines of `wordcount` (final or running) for `text`.
+pub fn expected_wordcount(text: &str, running: bool) -> Vec<String> {
+    let mut lines: Vec<String> = word_counts(text)
+        .into_iter()
+        .flat_map(|(word, n)| {
+            let from = if running { 1 } else { n };
+            (from..=n).map(move |i| format!("{word}\t{i}"))
+        })
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Deterministic pseudo-random numbers (splitmix64), so failures replay.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
+/// Writes `files` text files of `words` words each (from a vocabulary of `distinct`
+/// words) into `dir`; returns all their text concatenated.
+pub fn write_corpus(dir: &Path, files: usize, words: usize, distinct: u64, seed: u64) -> String {
+    let mut rng = Rng(seed);
+    let mut all = String::new();
+    for f in 0..files {
+        let mut text = String::new();
+        for w in 0..words {
+            text.push_str(&format!("w{}", rng.next() % distinct));
+            text.push(if w % 12 == 11 { '\n' } else { ' ' });
+        }
+        std::fs::write(dir.join(format!("file-{f}.txt")), &text).expect("write corpus");
+        all.push_str(&text);
+        all.push('\n');
+    }
+    all
+}
+
+/// Two localhost addresses whose ports were free a moment ago.
+pub fn free_addresses(count: usize) -> String {
+    let listeners: Vec<_> = (0..count).map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind")).collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().expect("addr").to_string())
+        .collect::<Vec<_>>()
+        .join(";")
+}

@@ -1,1 +1,207 @@
-fn main() {}
+//! Word count throughput: weir vs a hand-written timely program, same input, same run.
+//!
+//! `cargo bench --bench wordcount` (release). Prints words/s of both and their ratio for
+//! 1 and 2 workers. Input: WORDS words (default 5 M) from 10 k distinct, generated in memory.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::Operator;
+use timely::dataflow::operators::vec::{Input, Map};
+use timely::dataflow::{InputHandleVec, StreamVec};
+use weir::inputs::{Batch, FixedPartitionedSource, StatefulSourcePartition};
+use weir::outputs::{DynamicSink, StatelessSinkPartition};
+use weir::{BoxError, Dataflow, RunConfig, StepId};
+
+const DISTINCT: u64 = 10_000;
+const WORDS_PER_LINE: usize = 10;
+const PARTITIONS: usize = 8;
+const RUNS: usize = 3;
+
+fn lines(words: usize) -> Arc<Vec<String>> {
+    let mut state = 42u64;
+    let mut next = move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let lines = (0..words / WORDS_PER_LINE)
+        .map(|_| {
+            (0..WORDS_PER_LINE)
+                .map(|_| format!("word{}", next() % DISTINCT))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    Arc::new(lines)
+}
+
+/// The lines split into `PARTITIONS` in-memory partitions.
+struct MemorySource(Arc<Vec<String>>);
+
+struct MemoryPart {
+    lines: Arc<Vec<String>>,
+    next: usize,
+    end: usize,
+}
+
+impl FixedPartitionedSource for MemorySource {
+    type Item = String;
+    type State = usize;
+    type Partition = MemoryPart;
+    fn list_parts(&self) -> Result<Vec<String>, BoxError> {
+        Ok((0..PARTITIONS).map(|p| p.to_string()).collect())
+    }
+    fn build_part(&self, _: &StepId, part: &str, _: Option<usize>) -> Result<MemoryPart, BoxError> {
+        let p: usize = part.parse()?;
+        let per = self.0.len().div_ceil(PARTITIONS);
+        Ok(MemoryPart {
+            lines: self.0.clone(),
+            next: p * per,
+            end: ((p + 1) * per).min(self.0.len()),
+        })
+    }
+}
+
+impl StatefulSourcePartition for MemoryPart {
+    type Item = String;
+    type State = usize;
+    fn next_batch(&mut self) -> Result<Batch<String>, BoxError> {
+        if self.next >= self.end {
+            return Ok(Batch::Eof);
+        }
+        let to = (self.next + 1024).min(self.end);
+        let batch = self.lines[self.next..to].to_vec();
+        self.next = to;
+        Ok(Batch::Items(batch))
+    }
+    fn snapshot(&self) -> usize {
+        self.next
+    }
+}
+
+/// Sums the counts it receives (to check both programs agree).
+#[derive(Clone, Default)]
+struct Total(Arc<Mutex<(u64, u64)>>);
+
+impl DynamicSink for Total {
+    type Item = (String, u64);
+    type Partition = Total;
+    fn build(&self, _: &StepId, _: usize, _: usize) -> Result<Total, BoxError> {
+        Ok(self.clone())
+    }
+}
+
+impl StatelessSinkPartition for Total {
+    type Item = (String, u64);
+    fn write_batch(&mut self, items: Vec<(String, u64)>) -> Result<(), BoxError> {
+        let mut total = self.0.lock().unwrap();
+        total.0 += items.len() as u64;
+        total.1 += items.iter().map(|(_, n)| n).sum::<u64>();
+        Ok(())
+    }
+}
+
+fn weir_wordcount(lines: &Arc<Vec<String>>, workers: usize) -> (Duration, (u64, u64)) {
+    let total = Total::default();
+    let mut flow = Dataflow::new("wordcount");
+    flow.input("read", MemorySource(lines.clone()))
+        .flat_map("split", |line: String| {
+            line.split_whitespace().map(str::to_owned).collect::<Vec<_>>()
+        })
+        .key_on("key", |word: &String| word.clone())
+        .count_final("count")
+        .output("total", total.clone());
+    let start = Instant::now();
+    weir::run(flow, RunConfig::threads(workers)).expect("weir run");
+    let elapsed = start.elapsed();
+    let result = *total.0.lock().unwrap();
+    (elapsed, result)
+}
+
+/// The naive hand-written timely word count: every word crosses the exchange.
+fn timely_wordcount(lines: &Arc<Vec<String>>, workers: usize) -> (Duration, (u64, u64)) {
+    let total = Arc::new(Mutex::new((0u64, 0u64)));
+    let (lines, sink) = (lines.clone(), total.clone());
+    let start = Instant::now();
+    let config = if workers == 1 {
+        timely::Config::thread()
+    } else {
+        timely::Config::process(workers)
+    };
+    timely::execute(config, move |worker| {
+        let (index, peers) = (worker.index(), worker.peers());
+        let mut input = InputHandleVec::<u64, String>::new();
+        let sink = sink.clone();
+        worker.dataflow::<u64, _, _>(|scope| {
+            let words: StreamVec<'_, u64, String> = scope.input_from(&mut input);
+            words
+                .map(|word| (word, 1u64))
+                .unary_frontier::<timely::container::CapacityContainerBuilder<Vec<(String, u64)>>, _, _, _>(
+                    Exchange::new(|(w, _): &(String, u64)| xxhash_rust::xxh3::xxh3_64(w.as_bytes())),
+                    "count",
+                    |_, _| {
+                        let mut counts: HashMap<String, u64> = HashMap::new();
+                        move |(input, frontier), _output| {
+                            input.for_each(|_, data| {
+                                for (word, n) in data.drain(..) {
+                                    *counts.entry(word).or_default() += n;
+                                }
+                            });
+                            if frontier.is_empty() && !counts.is_empty() {
+                                let mut t = sink.lock().unwrap();
+                                t.0 += counts.len() as u64;
+                                t.1 += counts.values().sum::<u64>();
+                                counts.clear();
+                            }
+                        }
+                    },
+                );
+        });
+        for line in lines.iter().skip(index).step_by(peers) {
+            for word in line.split_whitespace() {
+                input.send(word.to_owned());
+            }
+        }
+        drop(input);
+    })
+    .expect("timely run");
+    let elapsed = start.elapsed();
+    let result = *total.lock().unwrap();
+    (elapsed, result)
+}
+
+fn best(mut run: impl FnMut() -> (Duration, (u64, u64))) -> (Duration, (u64, u64)) {
+    (0..RUNS)
+        .map(|_| run())
+        .min_by_key(|r| r.0)
+        .expect("at least one run")
+}
+
+fn main() {
+    let words: usize = std::env::var("WORDS")
+        .ok()
+        .and_then(|w| w.parse().ok())
+        .unwrap_or(5_000_000);
+    let lines = lines(words);
+    let words = (lines.len() * WORDS_PER_LINE) as f64;
+    println!("wordcount: {words} words, {DISTINCT} distinct, best of {RUNS} runs");
+    for workers in [1, 2] {
+        let (t_weir, r_weir) = best(|| weir_wordcount(&lines, workers));
+        let (t_timely, r_timely) = best(|| timely_wordcount(&lines, workers));
+        assert_eq!(r_weir, r_timely, "both programs must count the same words");
+        assert_eq!(r_weir.1 as f64, words);
+        let (m_weir, m_timely) = (
+            words / t_weir.as_secs_f64() / 1e6,
+            words / t_timely.as_secs_f64() / 1e6,
+        );
+        println!(
+            "workers={workers}: weir {m_weir:.2} M words/s ({t_weir:.2?}), hand-written timely {m_timely:.2} M words/s ({t_timely:.2?}), ratio weir/timely {:.2}",
+            m_weir / m_timely
+        );
+    }
+}

@@ -111,11 +111,16 @@ impl StatefulSourcePartition for NumbersPartition {
         let mut batch = Vec::with_capacity(new.len());
         for (ctime, name) in new {
             let path = self.dir.join(&name);
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+            let text =
+                std::fs::read_to_string(&path).map_err(|e| format!("reading {}: {e}", path.display()))?;
             let numbers = text
                 .lines()
                 .filter(|l| !l.trim().is_empty())
-                .map(|l| l.trim().parse::<i64>().map_err(|e| format!("{}: {l:?} is not an integer: {e}", path.display())))
+                .map(|l| {
+                    l.trim()
+                        .parse::<i64>()
+                        .map_err(|e| format!("{}: {l:?} is not an integer: {e}", path.display()))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             batch.push((name.clone(), numbers));
             self.read_after = Some((ctime, name));
@@ -135,7 +140,11 @@ impl StatefulSourcePartition for NumbersPartition {
 /// `count=…, mean=…, stdev=…` of one file's numbers (sample standard deviation).
 fn stats(numbers: &[i64]) -> String {
     let n = numbers.len() as f64;
-    let mean = if numbers.is_empty() { 0.0 } else { numbers.iter().sum::<i64>() as f64 / n };
+    let mean = if numbers.is_empty() {
+        0.0
+    } else {
+        numbers.iter().sum::<i64>() as f64 / n
+    };
     let stdev = if numbers.len() < 2 {
         0.0
     } else {

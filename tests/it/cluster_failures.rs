@@ -9,7 +9,13 @@ use crate::support::{example, free_addresses, kill, output_lines, wait_exit, wai
 /// Starts process `id` of a hand-made cluster running `files_by_ctime --follow`.
 fn start(id: usize, addresses: &str, input: &Path, output: &Path, extra: &[&str]) -> Child {
     Command::new(example("files_by_ctime"))
-        .args(["--input", input.to_str().unwrap(), "--output", output.to_str().unwrap(), "--follow"])
+        .args([
+            "--input",
+            input.to_str().unwrap(),
+            "--output",
+            output.to_str().unwrap(),
+            "--follow",
+        ])
         .args(["-w", "2", "-s", "0.1", "-i", &id.to_string(), "-a", addresses])
         .args(extra)
         .stdout(Stdio::null())
@@ -26,9 +32,11 @@ fn running_cluster(extra: &[&str]) -> (tempfile::TempDir, tempfile::TempDir, Chi
     let addresses = free_addresses(2);
     let p0 = start(0, &addresses, input.path(), output.path(), extra);
     let p1 = start(1, &addresses, input.path(), output.path(), extra);
-    wait_until("the cluster to process the first file", Duration::from_secs(30), || {
-        output_lines(output.path()).len() == 1
-    });
+    wait_until(
+        "the cluster to process the first file",
+        Duration::from_secs(30),
+        || output_lines(output.path()).len() == 1,
+    );
     (input, output, p0, p1)
 }
 
@@ -46,7 +54,10 @@ fn killing_one_process_stops_the_other_within_seconds() {
     let _ = wait_exit(&mut p1, Duration::from_secs(5));
     let stderr = stderr_of(&mut p0);
     assert_eq!(code, Some(75), "{stderr}");
-    assert!(stderr.contains("lost the connection to a peer process"), "{stderr}");
+    assert!(
+        stderr.contains("lost the connection to a peer process"),
+        "{stderr}"
+    );
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }
 
@@ -78,15 +89,22 @@ fn the_launcher_stops_the_cluster_and_names_the_failed_process() {
     let output = tempfile::tempdir().unwrap();
     std::fs::write(input.path().join("first"), "7\n").unwrap();
     let mut launcher = Command::new(example("files_by_ctime"))
-        .args(["--input", input.path().to_str().unwrap(), "--output", output.path().to_str().unwrap()])
+        .args([
+            "--input",
+            input.path().to_str().unwrap(),
+            "--output",
+            output.path().to_str().unwrap(),
+        ])
         .args(["--follow", "-p", "2", "-s", "0.1"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    wait_until("the local cluster to process the first file", Duration::from_secs(30), || {
-        output_lines(output.path()).len() == 1
-    });
+    wait_until(
+        "the local cluster to process the first file",
+        Duration::from_secs(30),
+        || output_lines(output.path()).len() == 1,
+    );
     let pids = children(launcher.id());
     assert_eq!(pids.len(), 2, "two cluster processes: {pids:?}");
     kill(pids[1], libc::SIGKILL);
@@ -95,7 +113,10 @@ fn the_launcher_stops_the_cluster_and_names_the_failed_process() {
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("of the local cluster failed"), "{stderr}");
     assert!(took < Duration::from_secs(10), "took {took:?}");
-    assert!(pids.iter().all(|&p| !Path::new(&format!("/proc/{p}")).exists() || zombie_or_gone(p)));
+    assert!(
+        pids.iter()
+            .all(|&p| !Path::new(&format!("/proc/{p}")).exists() || zombie_or_gone(p))
+    );
 }
 
 fn zombie_or_gone(pid: u32) -> bool {

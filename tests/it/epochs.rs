@@ -20,7 +20,9 @@ fn epochs_advance_on_the_interval() {
         TestEvent::Item(2),
     ];
     flow.input("in", TestingSource::from_events(events))
-        .inspect_debug_with("epoch", move |at, item: &i32| seen.lock().unwrap().push((*item, at.epoch, at.step.to_owned())))
+        .inspect_debug_with("epoch", move |at, item: &i32| {
+            seen.lock().unwrap().push((*item, at.epoch, at.step.to_owned()))
+        })
         .output("out", TestingSink::new());
     let config = RunConfig {
         epoch_interval: Duration::from_millis(20),
@@ -30,7 +32,10 @@ fn epochs_advance_on_the_interval() {
     let epochs = epochs.lock().unwrap().clone();
     assert_eq!(epochs.len(), 2);
     assert_eq!(epochs[0].2, "epoch");
-    assert!(epochs[1].1 >= epochs[0].1 + 3, "a 120 ms pause spans several 20 ms epochs: {epochs:?}");
+    assert!(
+        epochs[1].1 >= epochs[0].1 + 3,
+        "a 120 ms pause spans several 20 ms epochs: {epochs:?}"
+    );
 }
 
 /// Emits one item, then waits until the sink has it (end of input) or gives up with an
@@ -120,7 +125,12 @@ fn sources_are_held_back_while_epochs_are_in_flight() {
     let max_in_flight = Arc::new(AtomicU64::new(0));
     let epochs_used = Arc::new(AtomicUsize::new(0));
     let last_epoch = Arc::new(AtomicU64::new(u64::MAX));
-    let (e, p, m, u) = (emitted.clone(), processed.clone(), max_in_flight.clone(), epochs_used.clone());
+    let (e, p, m, u) = (
+        emitted.clone(),
+        processed.clone(),
+        max_in_flight.clone(),
+        epochs_used.clone(),
+    );
     let mut flow = Dataflow::new("backpressure");
     flow.input("in", TestingSource::from_events(events).with_batch_size(1))
         .inspect_debug_with("count_in", move |at, _: &u64| {
@@ -146,6 +156,12 @@ fn sources_are_held_back_while_epochs_are_in_flight() {
     weir::run(flow, config).unwrap();
     assert_eq!(emitted.load(Ordering::SeqCst), total);
     let in_flight = max_in_flight.load(Ordering::SeqCst);
-    assert!(in_flight < 120, "the source ran ahead: {in_flight} items in flight at once");
-    assert!(epochs_used.load(Ordering::SeqCst) > 5, "items should spread over many epochs");
+    assert!(
+        in_flight < 120,
+        "the source ran ahead: {in_flight} items in flight at once"
+    );
+    assert!(
+        epochs_used.load(Ordering::SeqCst) > 5,
+        "items should spread over many epochs"
+    );
 }

@@ -27,7 +27,11 @@ fn wordcount_in_every_mode(running: bool) {
         let out = run_with_limit(&example("wordcount"), &args, Duration::from_secs(60));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(out.status.success(), "{mode:?} failed: {stderr}");
-        assert!(out.stdout.is_empty(), "{mode:?} wrote to stdout: {:?}", String::from_utf8_lossy(&out.stdout));
+        assert!(
+            out.stdout.is_empty(),
+            "{mode:?} wrote to stdout: {:?}",
+            String::from_utf8_lossy(&out.stdout)
+        );
         let lines = output_lines(output.path());
         assert_eq!(lines.len(), expected.len(), "{mode:?}: line count");
         assert!(lines == expected, "{mode:?}: output differs from the oracle");
@@ -67,7 +71,14 @@ fn files_by_ctime_writes_stats_per_file() {
     std::fs::write(input.path().join("c"), "").unwrap();
     let out = run_with_limit(
         &example("files_by_ctime"),
-        &["--input", input.path().to_str().unwrap(), "--output", output.path().to_str().unwrap(), "-w", "2"],
+        &[
+            "--input",
+            input.path().to_str().unwrap(),
+            "--output",
+            output.path().to_str().unwrap(),
+            "-w",
+            "2",
+        ],
         Duration::from_secs(30),
     );
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -18,8 +18,10 @@ fn configs() -> Vec<RunConfig> {
         .collect()
 }
 
+type Pair = (String, i64);
+
 /// `(key, value)` pairs with pauses in between, so items span many epochs.
-fn events(seed: u64, items: usize) -> (Vec<(String, i64)>, Vec<TestEvent<(String, i64)>>) {
+fn events(seed: u64, items: usize) -> (Vec<Pair>, Vec<TestEvent<Pair>>) {
     let mut rng = Rng(seed);
     let mut pairs = Vec::new();
     let mut events = Vec::new();
@@ -44,15 +46,30 @@ fn final_aggregations_match_the_oracle() {
     for (k, v) in &pairs {
         *sums.entry(k.clone()).or_default() += v;
         *counts.entry(k.clone()).or_default() += 1;
-        maxes.entry(k.clone()).and_modify(|m| *m = (*m).max(*v)).or_insert(*v);
-        mins.entry(k.clone()).and_modify(|m| *m = (*m).min(*v)).or_insert(*v);
+        maxes
+            .entry(k.clone())
+            .and_modify(|m| *m = (*m).max(*v))
+            .or_insert(*v);
+        mins.entry(k.clone())
+            .and_modify(|m| *m = (*m).min(*v))
+            .or_insert(*v);
     }
     for config in configs() {
         let mut flow = Dataflow::new("aggregations");
-        let input = flow.input("in", TestingSource::from_events(events.clone()).with_batch_size(64));
-        let (sum, count, max, min, fold) =
-            (TestingSink::new(), TestingSink::new(), TestingSink::new(), TestingSink::new(), TestingSink::new());
-        input.reduce_final("sum", |a, b| a + b).output("sum_out", sum.clone());
+        let input = flow.input(
+            "in",
+            TestingSource::from_events(events.clone()).with_batch_size(64),
+        );
+        let (sum, count, max, min, fold) = (
+            TestingSink::new(),
+            TestingSink::new(),
+            TestingSink::new(),
+            TestingSink::new(),
+            TestingSink::new(),
+        );
+        input
+            .reduce_final("sum", |a, b| a + b)
+            .output("sum_out", sum.clone());
         input.count_final("count").output("count_out", count.clone());
         input.max_final("max").output("max_out", max.clone());
         input.min_final("min").output("min_out", min.clone());
@@ -87,17 +104,22 @@ fn stateful_map_sees_each_key_in_input_order() {
     for config in configs() {
         let mut flow = Dataflow::new("running");
         let out = TestingSink::new();
-        flow.input("in", TestingSource::from_events(events.clone()).with_batch_size(50))
-            .stateful_map("sum", |sum: Option<i64>, v: i64| {
-                let sum = sum.unwrap_or(0) + v;
-                (Some(sum), sum)
-            })
-            .output("out", out.clone());
+        flow.input(
+            "in",
+            TestingSource::from_events(events.clone()).with_batch_size(50),
+        )
+        .stateful_map("sum", |sum: Option<i64>, v: i64| {
+            let sum = sum.unwrap_or(0) + v;
+            (Some(sum), sum)
+        })
+        .output("out", out.clone());
         weir::run(flow, config.clone()).unwrap();
         let items = out.items();
         // Per key, outputs arrive in order.
         let mut per_key: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-        items.iter().for_each(|(k, s)| per_key.entry(k.clone()).or_default().push(*s));
+        items
+            .iter()
+            .for_each(|(k, s)| per_key.entry(k.clone()).or_default().push(*s));
         let mut oracle: BTreeMap<String, Vec<i64>> = BTreeMap::new();
         let mut sums: BTreeMap<String, i64> = BTreeMap::new();
         for (k, v) in &pairs {
@@ -130,7 +152,15 @@ fn collect_emits_on_size_and_on_timeout_and_at_the_end() {
             .output("out", out.clone());
         weir::run(flow, config).unwrap();
         let s = |k: &str, v: Vec<u32>| (k.to_string(), v);
-        assert_eq!(out.sorted(), vec![s("a", vec![1, 2]), s("a", vec![3]), s("b", vec![10]), s("b", vec![11])]);
+        assert_eq!(
+            out.sorted(),
+            vec![
+                s("a", vec![1, 2]),
+                s("a", vec![3]),
+                s("b", vec![10]),
+                s("b", vec![11])
+            ]
+        );
     }
 }
 
@@ -171,5 +201,8 @@ fn describe_lists_steps_and_edges() {
             ("m".to_string(), "out".to_string()),
         ]
     );
-    assert!(description.to_string().contains("m (merge) <- a, b"), "{description}");
+    assert!(
+        description.to_string().contains("m (merge) <- a, b"),
+        "{description}"
+    );
 }

@@ -8,9 +8,16 @@ use std::time::{Duration, Instant};
 /// Path of an example binary built by `cargo test` next to this test binary.
 pub fn example(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    let dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/..");
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/..");
     let path = dir.join("examples").join(name);
-    assert!(path.exists(), "{} missing: run the tests with `cargo test`, which builds examples", path.display());
+    assert!(
+        path.exists(),
+        "{} missing: run the tests with `cargo test`, which builds examples",
+        path.display()
+    );
     path
 }
 
@@ -77,7 +84,10 @@ pub fn output_lines(dir: &Path) -> Vec<String> {
 pub fn wait_until(what: &str, limit: Duration, mut condition: impl FnMut() -> bool) {
     let start = Instant::now();
     while !condition() {
-        assert!(start.elapsed() < limit, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -137,7 +147,9 @@ pub fn write_corpus(dir: &Path, files: usize, words: usize, distinct: u64, seed:
 
 /// Two localhost addresses whose ports were free a moment ago.
 pub fn free_addresses(count: usize) -> String {
-    let listeners: Vec<_> = (0..count).map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind")).collect();
+    let listeners: Vec<_> = (0..count)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0").expect("bind"))
+        .collect();
     listeners
         .iter()
         .map(|l| l.local_addr().expect("addr").to_string())

@@ -61,7 +61,12 @@ impl<T: Data> FixedPartitionedSource for TestingSource<T> {
         Ok(vec!["iterable".to_owned()])
     }
 
-    fn build_part(&self, _: &StepId, _: &str, resume_state: Option<usize>) -> Result<TestingPartition<T>, BoxError> {
+    fn build_part(
+        &self,
+        _: &StepId,
+        _: &str,
+        resume_state: Option<usize>,
+    ) -> Result<TestingPartition<T>, BoxError> {
         Ok(TestingPartition {
             events: self.events.clone(),
             next: resume_state.unwrap_or(0),

@@ -47,7 +47,11 @@ fn seconds(flag: &str, value: f64) -> Result<Duration, Error> {
     Duration::try_from_secs_f64(value)
         .ok()
         .filter(|d| !d.is_zero())
-        .ok_or_else(|| Error::Config(format!("--{flag} must be a positive number of seconds, not {value}")))
+        .ok_or_else(|| {
+            Error::Config(format!(
+                "--{flag} must be a positive number of seconds, not {value}"
+            ))
+        })
 }
 
 impl RuntimeArgs {
@@ -63,13 +67,22 @@ impl RuntimeArgs {
             (None, Some(process_id), Some(addresses)) => Execution::Cluster {
                 workers_per_process: self.workers_per_process,
                 process_id,
-                addresses: addresses.split(';').map(str::trim).filter(|a| !a.is_empty()).map(str::to_owned).collect(),
+                addresses: addresses
+                    .split(';')
+                    .map(str::trim)
+                    .filter(|a| !a.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
             },
             (None, Some(_), None) => {
-                return Err(Error::Config("-i/--process-id needs -a/--addresses with every process's address".into()));
+                return Err(Error::Config(
+                    "-i/--process-id needs -a/--addresses with every process's address".into(),
+                ));
             }
             (None, None, Some(_)) => {
-                return Err(Error::Config("-a/--addresses needs -i/--process-id to say which one this process is".into()));
+                return Err(Error::Config(
+                    "-a/--addresses needs -i/--process-id to say which one this process is".into(),
+                ));
             }
             (_, None, None) => Execution::Threads(self.workers_per_process),
         };
@@ -115,7 +128,10 @@ mod tests {
                 addresses: vec!["h:1".into(), "h:2".into()]
             }
         );
-        assert_eq!(config(&["-s", "0.25"]).unwrap().epoch_interval, Duration::from_millis(250));
+        assert_eq!(
+            config(&["-s", "0.25"]).unwrap().epoch_interval,
+            Duration::from_millis(250)
+        );
     }
 
     #[test]

@@ -65,7 +65,10 @@ fn free_local_addresses(count: usize) -> std::io::Result<Vec<String>> {
     let listeners = (0..count)
         .map(|_| TcpListener::bind("127.0.0.1:0"))
         .collect::<std::io::Result<Vec<_>>>()?;
-    listeners.iter().map(|l| Ok(l.local_addr()?.to_string())).collect()
+    listeners
+        .iter()
+        .map(|l| Ok(l.local_addr()?.to_string()))
+        .collect()
 }
 
 /// The arguments without `-p N`, `-pN`, `--processes N` or `--processes=N`.

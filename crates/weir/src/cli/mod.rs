@@ -60,7 +60,9 @@ pub fn main_with(flow: Dataflow, runtime: &RuntimeArgs) -> ExitCode {
 pub fn run_with(flow: Dataflow, runtime: &RuntimeArgs) -> Result<(), Error> {
     let config = runtime.to_config()?;
     match runtime.processes {
-        Some(processes) if processes > 1 => launcher::launch(processes, std::env::args_os().skip(1).collect()),
+        Some(processes) if processes > 1 => {
+            launcher::launch(processes, std::env::args_os().skip(1).collect())
+        }
         _ => crate::run(flow, config),
     }
 }

@@ -72,13 +72,19 @@ impl StatefulSourcePartition for CsvPartition {
         let skip = std::mem::take(&mut self.skip_next) as usize;
         let mut rows = Vec::with_capacity(lines.len());
         for line in lines.iter().skip(skip).filter(|l| !l.is_empty()) {
-            let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(line.as_bytes());
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .from_reader(line.as_bytes());
             let record = reader
                 .records()
                 .next()
                 .transpose()
                 .map_err(|e| format!("bad CSV in {} after byte {start}: {e}", self.path.display()))?;
-            rows.push(record.map(|r| r.iter().map(str::to_owned).collect()).unwrap_or_default());
+            rows.push(
+                record
+                    .map(|r| r.iter().map(str::to_owned).collect())
+                    .unwrap_or_default(),
+            );
         }
         Ok(Batch::Items(rows))
     }

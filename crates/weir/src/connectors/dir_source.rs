@@ -39,7 +39,12 @@ impl FixedPartitionedSource for DirSource {
         Ok(names)
     }
 
-    fn build_part(&self, _: &StepId, for_part: &str, resume_state: Option<u64>) -> Result<FilePartition, BoxError> {
+    fn build_part(
+        &self,
+        _: &StepId,
+        for_part: &str,
+        resume_state: Option<u64>,
+    ) -> Result<FilePartition, BoxError> {
         FilePartition::open(&self.dir.join(for_part), resume_state.unwrap_or(0))
     }
 }

@@ -48,7 +48,12 @@ impl FixedPartitionedSink for FileSink {
         (route_key(item_key) % self.parts as u64) as usize
     }
 
-    fn build_part(&self, _: &StepId, for_part: &str, resume_state: Option<u64>) -> Result<FileSinkPartition, BoxError> {
+    fn build_part(
+        &self,
+        _: &StepId,
+        for_part: &str,
+        resume_state: Option<u64>,
+    ) -> Result<FileSinkPartition, BoxError> {
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| format!("cannot create output directory {}: {e}", self.dir.display()))?;
         let path = self.dir.join(for_part);

@@ -27,7 +27,8 @@ impl FileSource {
 
 /// Checks that `path` is a readable file, with an error that names it.
 pub(crate) fn check_readable(path: &Path) -> Result<(), BoxError> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read input file {}: {e}", path.display()))?;
+    let meta =
+        std::fs::metadata(path).map_err(|e| format!("cannot read input file {}: {e}", path.display()))?;
     if !meta.is_file() {
         return Err(format!("input {} is not a regular file", path.display()).into());
     }
@@ -60,7 +61,8 @@ pub struct FilePartition {
 impl FilePartition {
     /// Opens `path` and seeks to `offset`.
     pub(crate) fn open(path: &Path, offset: u64) -> Result<Self, BoxError> {
-        let mut file = File::open(path).map_err(|e| format!("cannot open input file {}: {e}", path.display()))?;
+        let mut file =
+            File::open(path).map_err(|e| format!("cannot open input file {}: {e}", path.display()))?;
         file.seek(SeekFrom::Start(offset))
             .map_err(|e| format!("cannot seek to byte {offset} of {}: {e}", path.display()))?;
         Ok(FilePartition {
@@ -85,9 +87,10 @@ impl StatefulSourcePartition for FilePartition {
         let mut lines = Vec::with_capacity(LINES_PER_BATCH);
         while lines.len() < LINES_PER_BATCH {
             self.line.clear();
-            let read = self.reader.read_line(&mut self.line).map_err(|e| {
-                format!("reading {} at byte {}: {e}", self.path.display(), self.offset)
-            })?;
+            let read = self
+                .reader
+                .read_line(&mut self.line)
+                .map_err(|e| format!("reading {} at byte {}: {e}", self.path.display(), self.offset))?;
             if read == 0 {
                 break;
             }
@@ -95,7 +98,11 @@ impl StatefulSourcePartition for FilePartition {
             let line = self.line.trim_end_matches(['\n', '\r']);
             lines.push(line.to_owned());
         }
-        Ok(if lines.is_empty() { Batch::Eof } else { Batch::Items(lines) })
+        Ok(if lines.is_empty() {
+            Batch::Eof
+        } else {
+            Batch::Items(lines)
+        })
     }
 
     fn snapshot(&self) -> u64 {

@@ -51,7 +51,9 @@ impl StatelessSourcePartition for StdInPartition {
     type Item = String;
 
     fn next_batch(&mut self) -> Result<Batch<String>, BoxError> {
-        let Some(lines) = &self.lines else { return Ok(Batch::Eof) };
+        let Some(lines) = &self.lines else {
+            return Ok(Batch::Eof);
+        };
         let mut batch = Vec::new();
         while batch.len() < LINES_PER_BATCH {
             match lines.try_recv() {

@@ -173,5 +173,8 @@ pub(crate) fn add_step<T: Data>(
     build: Arc<BuildFn>,
 ) -> Vec<Stream<T>> {
     let ports = graph.borrow_mut().add(step_id, spec, build);
-    ports.into_iter().map(|p| Stream::from_port(graph.clone(), p)).collect()
+    ports
+        .into_iter()
+        .map(|p| Stream::from_port(graph.clone(), p))
+        .collect()
 }

@@ -57,7 +57,10 @@ mod tests {
         all.dedup();
         assert_eq!(a.parts, all, "every listed partition is assigned");
         for (part, &owner) in a.parts.iter().zip(&a.owners) {
-            assert!(listings[owner].contains(part), "{part} went to {owner} who cannot reach it");
+            assert!(
+                listings[owner].contains(part),
+                "{part} went to {owner} who cannot reach it"
+            );
         }
         a
     }

@@ -8,11 +8,11 @@ use std::thread;
 
 use timely::{CommunicationConfig, WorkerConfig};
 
+use crate::Error;
 use crate::dataflow::Dataflow;
 use crate::engine::failure::{Failure, install_panic_hook};
 use crate::engine::worker_loop::run_worker;
 use crate::engine::{Execution, RunConfig};
-use crate::Error;
 
 /// What all workers of one process share.
 pub(crate) struct Runtime {

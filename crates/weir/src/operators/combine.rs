@@ -58,7 +58,9 @@ where
                     && !frontier.less_equal(entry.key())
                 {
                     let epoch = *entry.key();
-                    output.session(&cap.delayed(&epoch)).give_iterator(settled(entry.remove()));
+                    output
+                        .session(&cap.delayed(&epoch))
+                        .give_iterator(settled(entry.remove()));
                 }
                 match frontier.frontier().first() {
                     Some(epoch) => cap.downgrade(epoch),

@@ -28,7 +28,9 @@ impl<T: Data> Stream<T> {
         let f = Arc::new(f);
         self.unary_step(step_id, "filter_map", move |step, input| {
             let f = f.clone();
-            per_batch(step, input, move |data, out| out.extend(data.drain(..).filter_map(&*f)))
+            per_batch(step, input, move |data, out| {
+                out.extend(data.drain(..).filter_map(&*f))
+            })
         })
     }
 }

@@ -21,7 +21,11 @@ impl<V: Data> KeyedStream<V> {
     /// run_main(flow).unwrap();
     /// assert_eq!(out.items(), vec![("b".to_string(), 5)]);
     /// ```
-    pub fn filter_value(&self, step_id: &str, predicate: impl Fn(&V) -> bool + Send + Sync + 'static) -> KeyedStream<V> {
+    pub fn filter_value(
+        &self,
+        step_id: &str,
+        predicate: impl Fn(&V) -> bool + Send + Sync + 'static,
+    ) -> KeyedStream<V> {
         let predicate = Arc::new(predicate);
         self.unary_step(step_id, "filter_value", move |step, input| {
             let predicate = predicate.clone();

@@ -29,7 +29,9 @@ impl<T: Data> Stream<T> {
         let f = Arc::new(f);
         self.unary_step(step_id, "flat_map", move |step, input| {
             let f = f.clone();
-            per_batch(step, input, move |data, out| out.extend(data.drain(..).flat_map(&*f)))
+            per_batch(step, input, move |data, out| {
+                out.extend(data.drain(..).flat_map(&*f))
+            })
         })
     }
 }

@@ -21,7 +21,11 @@ impl<V: Data> KeyedStream<V> {
     /// run_main(flow).unwrap();
     /// assert_eq!(out.items(), vec![("a".to_string(), 2), ("a".to_string(), 2)]);
     /// ```
-    pub fn flat_map_value<W: Data, I>(&self, step_id: &str, f: impl Fn(V) -> I + Send + Sync + 'static) -> KeyedStream<W>
+    pub fn flat_map_value<W: Data, I>(
+        &self,
+        step_id: &str,
+        f: impl Fn(V) -> I + Send + Sync + 'static,
+    ) -> KeyedStream<W>
     where
         I: IntoIterator<Item = W>,
     {

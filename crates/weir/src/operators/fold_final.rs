@@ -21,7 +21,10 @@ impl<V: 'static, S: Data, F: Fn(S, V) -> S + 'static> StatefulLogic for Folding<
     type State = S;
 
     fn on_item(&mut self, value: V, _out: &mut Vec<S>) -> Retention {
-        let acc = self.acc.take().expect("the accumulator is put back after every call");
+        let acc = self
+            .acc
+            .take()
+            .expect("the accumulator is put back after every call");
         self.acc = Some((self.folder)(acc, value));
         Retention::Keep
     }
@@ -32,7 +35,9 @@ impl<V: 'static, S: Data, F: Fn(S, V) -> S + 'static> StatefulLogic for Folding<
     }
 
     fn snapshot(&self) -> S {
-        self.acc.clone().expect("the accumulator is put back after every call")
+        self.acc
+            .clone()
+            .expect("the accumulator is put back after every call")
     }
 }
 

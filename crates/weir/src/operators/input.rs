@@ -132,7 +132,10 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<Box<dyn Part<T>>>) {
         let activator = scope.activator_for(info.address.clone());
         let mut cap = Some(cap);
         let now = Instant::now();
-        let mut parts: Vec<Polled<T>> = parts.into_iter().map(|part| Polled { part, awake: now }).collect();
+        let mut parts: Vec<Polled<T>> = parts
+            .into_iter()
+            .map(|part| Polled { part, awake: now })
+            .collect();
         let mut epoch: Epoch = 0;
         let mut epoch_ends = now + step.epoch_interval();
         move |output| {
@@ -148,7 +151,10 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<Box<dyn Part<T>>>) {
                 capability.downgrade(&epoch);
                 epoch_ends = now + step.epoch_interval();
             }
-            let completed = step.probe().with_frontier(|f| f.first().copied()).unwrap_or(epoch);
+            let completed = step
+                .probe()
+                .with_frontier(|f| f.first().copied())
+                .unwrap_or(epoch);
             let backpressured = epoch - completed >= step.max_epochs_in_flight();
             if !backpressured {
                 let mut session = output.session(capability);
@@ -190,7 +196,12 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<Box<dyn Part<T>>>) {
             let next = if backpressured {
                 now + IDLE_POLL
             } else {
-                parts.iter().map(|p| p.awake).min().unwrap_or(epoch_ends).min(epoch_ends)
+                parts
+                    .iter()
+                    .map(|p| p.awake)
+                    .min()
+                    .unwrap_or(epoch_ends)
+                    .min(epoch_ends)
             };
             activator.activate_after(next.saturating_duration_since(Instant::now()));
         }

@@ -55,17 +55,25 @@ impl<T: Data> Stream<T> {
         self.unary_step(step_id, "inspect_debug", move |step, input| {
             let f = f.clone();
             let (name, worker) = (step.name.clone(), step.worker);
-            input.unary::<CapacityContainerBuilder<Vec<T>>, _, _, _>(Pipeline, step.id.as_str(), move |_, _| {
-                move |input, output| {
-                    let _in_step = enter_step(&name);
-                    input.for_each(|cap, data| {
-                        let epoch = *cap.least().expect("weir sends every batch under one epoch");
-                        let seen = Seen { step: &name, worker, epoch };
-                        data.iter().for_each(|item| f(&seen, item));
-                        output.session(&cap).give_container(data);
-                    });
-                }
-            })
+            input.unary::<CapacityContainerBuilder<Vec<T>>, _, _, _>(
+                Pipeline,
+                step.id.as_str(),
+                move |_, _| {
+                    move |input, output| {
+                        let _in_step = enter_step(&name);
+                        input.for_each(|cap, data| {
+                            let epoch = *cap.least().expect("weir sends every batch under one epoch");
+                            let seen = Seen {
+                                step: &name,
+                                worker,
+                                epoch,
+                            };
+                            data.iter().for_each(|item| f(&seen, item));
+                            output.session(&cap).give_container(data);
+                        });
+                    }
+                },
+            )
         })
     }
 }

@@ -21,7 +21,11 @@ impl<T: Data> Stream<T> {
     /// run_main(flow).unwrap();
     /// assert_eq!(out.sorted(), vec![("0".to_string(), 14), ("1".to_string(), 3)]);
     /// ```
-    pub fn key_on(&self, step_id: &str, key_fn: impl Fn(&T) -> String + Send + Sync + 'static) -> KeyedStream<T> {
+    pub fn key_on(
+        &self,
+        step_id: &str,
+        key_fn: impl Fn(&T) -> String + Send + Sync + 'static,
+    ) -> KeyedStream<T> {
         let key_fn = Arc::new(key_fn);
         self.unary_step(step_id, "key_on", move |step, input| {
             let key_fn = key_fn.clone();

@@ -21,7 +21,11 @@ impl<V: Data> KeyedStream<V> {
     /// run_main(flow).unwrap();
     /// assert_eq!(out.items(), vec![("a".to_string(), 4)]);
     /// ```
-    pub fn map_value<W: Data>(&self, step_id: &str, f: impl Fn(V) -> W + Send + Sync + 'static) -> KeyedStream<W> {
+    pub fn map_value<W: Data>(
+        &self,
+        step_id: &str,
+        f: impl Fn(V) -> W + Send + Sync + 'static,
+    ) -> KeyedStream<W> {
         let f = Arc::new(f);
         self.unary_step(step_id, "map_value", move |step, input| {
             let f = f.clone();

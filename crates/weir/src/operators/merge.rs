@@ -24,7 +24,9 @@ impl<T: Data> Stream<T> {
     /// assert_eq!(out.sorted(), vec![1, 2, 3]);
     /// ```
     pub fn merge(&self, step_id: &str, others: &[&Stream<T>]) -> Stream<T> {
-        let inputs: Vec<usize> = std::iter::once(self.port()).chain(others.iter().map(|s| s.port())).collect();
+        let inputs: Vec<usize> = std::iter::once(self.port())
+            .chain(others.iter().map(|s| s.port()))
+            .collect();
         let count = inputs.len();
         let spec = StepSpec {
             kind: "merge",
@@ -38,6 +40,8 @@ impl<T: Data> Stream<T> {
             let merged = ctx.scope().concatenate(streams);
             ctx.set_output(0, merged);
         });
-        add_step(self.graph(), step_id, spec, build).pop().expect("one output")
+        add_step(self.graph(), step_id, spec, build)
+            .pop()
+            .expect("one output")
     }
 }

@@ -4,9 +4,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use timely::container::CapacityContainerBuilder;
+use timely::dataflow::StreamVec;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::{Operator, Probe};
-use timely::dataflow::StreamVec;
 
 use crate::dataflow::flow::{StepSpec, add_step};
 use crate::dataflow::{ListPartsFn, Stream};
@@ -118,7 +118,8 @@ impl<V: Data, S: FixedPartitionedSink<Item = V>> sealed::BuildSink<(String, V), 
         }
         let router = self.clone();
         let owners = assignment.owners.clone();
-        let pact = Exchange::new(move |(key, _): &(String, V)| owners[router.part_fn(key) % part_count] as u64);
+        let pact =
+            Exchange::new(move |(key, _): &(String, V)| owners[router.part_fn(key) % part_count] as u64);
         let sink = self.clone();
         let mut by_part: HashMap<usize, Vec<V>> = HashMap::new();
         let input = ctx.input::<(String, V)>(0);
@@ -127,10 +128,15 @@ impl<V: Data, S: FixedPartitionedSink<Item = V>> sealed::BuildSink<(String, V), 
                 return parts.values_mut().try_for_each(|p| p.close());
             };
             for (key, value) in items {
-                by_part.entry(sink.part_fn(&key) % part_count).or_default().push(value);
+                by_part
+                    .entry(sink.part_fn(&key) % part_count)
+                    .or_default()
+                    .push(value);
             }
             for (index, values) in by_part.iter_mut().filter(|(_, v)| !v.is_empty()) {
-                let part = parts.get_mut(index).expect("items are routed to the partition owner");
+                let part = parts
+                    .get_mut(index)
+                    .expect("items are routed to the partition owner");
                 part.write_batch(std::mem::take(values))?;
             }
             Ok(())

@@ -29,9 +29,15 @@ impl<V: Data> KeyedStream<V> {
     /// run_main(flow).unwrap();
     /// assert_eq!(out.items(), vec![("a".to_string(), 3)]);
     /// ```
-    pub fn reduce_final(&self, step_id: &str, reducer: impl Fn(V, V) -> V + Send + Sync + 'static) -> KeyedStream<V> {
+    pub fn reduce_final(
+        &self,
+        step_id: &str,
+        reducer: impl Fn(V, V) -> V + Send + Sync + 'static,
+    ) -> KeyedStream<V> {
         let reducer = Arc::new(reducer);
-        self.unary_step(step_id, "reduce_final", move |step, input| reduce_core(step, input, reducer.clone()))
+        self.unary_step(step_id, "reduce_final", move |step, input| {
+            reduce_core(step, input, reducer.clone())
+        })
     }
 }
 
@@ -47,10 +53,12 @@ where
 {
     let combined = combine_per_epoch(step, input, reducer.clone());
     // The first value of a key becomes its accumulator.
-    let folder = Arc::new(move |acc: Option<V>, value: V| Some(match acc {
-        Some(acc) => reducer(acc, value),
-        None => value,
-    }));
+    let folder = Arc::new(move |acc: Option<V>, value: V| {
+        Some(match acc {
+            Some(acc) => reducer(acc, value),
+            None => value,
+        })
+    });
     let builder = Arc::new(move |resume: Option<Option<V>>| Folding {
         acc: Some(resume.flatten()),
         folder: folder.clone(),

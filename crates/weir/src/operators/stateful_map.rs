@@ -38,7 +38,9 @@ where
     }
 
     fn snapshot(&self) -> S {
-        self.state.clone().expect("a key without state is discarded, never snapshotted")
+        self.state
+            .clone()
+            .expect("a key without state is discarded, never snapshotted")
     }
 }
 

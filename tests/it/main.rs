@@ -1,6 +1,7 @@
 //! Integration tests: one binary (one link of timely) with a module per concern.
 
 mod cluster_failures;
+mod connectors;
 mod epochs;
 mod errors;
 mod execution_modes;

@@ -6,4 +6,5 @@ mod epochs;
 mod errors;
 mod execution_modes;
 mod keyed_operators;
+mod recovery_kills;
 mod support;

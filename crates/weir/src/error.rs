@@ -80,6 +80,9 @@ pub enum Error {
         /// Its exit status, as the OS reported it.
         status: String,
     },
+    /// The recovery store is missing, inconsistent, locked or does not fit the dataflow.
+    #[error("recovery: {0}")]
+    Recovery(String),
     /// An I/O error outside user code, with what was being done.
     #[error("{context}: {source}")]
     Io {

@@ -50,10 +50,11 @@ mod ids;
 pub mod inputs;
 pub mod operators;
 pub mod outputs;
+pub mod recovery;
 pub mod testing;
 
 pub use dataflow::{Dataflow, KeyedStream, Stream};
-pub use engine::{Execution, RunConfig, run};
+pub use engine::{Execution, RecoveryConfig, RunConfig, run};
 pub use error::{BoxError, Error};
 pub use ids::{Epoch, StepId};
 

@@ -1,10 +1,11 @@
 //! The runtime flags, bytewax's names, each also read from a `WEIR_*` environment variable.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
 
-use crate::{Error, Execution, RunConfig};
+use crate::{Error, Execution, RecoveryConfig, RunConfig};
 
 /// Runtime flags shared by every weir program. Flatten into your own `clap` parser with
 /// `#[command(flatten)]`.
@@ -26,7 +27,22 @@ pub struct RuntimeArgs {
     #[arg(short = 'p', long, env = "WEIR_PROCESSES")]
     pub processes: Option<usize>,
 
-    /// Epoch length in seconds (fractions allowed): how often sources close an epoch.
+    /// Recovery store (made by `weir recovery init`): snapshot every epoch, resume on start.
+    #[arg(short = 'r', long, env = "WEIR_RECOVERY_DIRECTORY")]
+    pub recovery_directory: Option<PathBuf>,
+
+    /// Seconds superseded snapshots are kept before garbage collection (backups of the
+    /// store younger than this stay resumable).
+    #[arg(short = 'b', long, env = "WEIR_BACKUP_INTERVAL", default_value_t = 0.0)]
+    pub backup_interval: f64,
+
+    /// With -p: restart the whole local cluster from the recovery store up to N times when
+    /// a process dies (needs -r).
+    #[arg(long, env = "WEIR_RESTART", default_value_t = 0)]
+    pub restart: u32,
+
+    /// Epoch length in seconds (fractions allowed): how often sources close an epoch and
+    /// state is snapshotted.
     #[arg(short = 's', long, env = "WEIR_SNAPSHOT_INTERVAL", default_value_t = 10.0)]
     pub snapshot_interval: f64,
 
@@ -41,6 +57,24 @@ pub struct RuntimeArgs {
     /// Seconds processes of a cluster wait for each other at start-up.
     #[arg(long, env = "WEIR_CONNECT_TIMEOUT", default_value_t = 60.0)]
     pub connect_timeout: f64,
+}
+
+impl RuntimeArgs {
+    fn recovery_config(&self) -> Result<Option<RecoveryConfig>, Error> {
+        let Some(directory) = &self.recovery_directory else {
+            return Ok(None);
+        };
+        let backup_interval = Duration::try_from_secs_f64(self.backup_interval).map_err(|_| {
+            Error::Config(format!(
+                "--backup-interval must be zero or more seconds, not {}",
+                self.backup_interval
+            ))
+        })?;
+        Ok(Some(RecoveryConfig {
+            directory: directory.clone(),
+            backup_interval,
+        }))
+    }
 }
 
 fn seconds(flag: &str, value: f64) -> Result<Duration, Error> {
@@ -92,7 +126,15 @@ impl RuntimeArgs {
             max_epochs_in_flight: self.max_epochs_in_flight,
             watchdog_timeout: seconds("watchdog-timeout", self.watchdog_timeout)?,
             connect_timeout: seconds("connect-timeout", self.connect_timeout)?,
+            recovery: self.recovery_config()?,
         };
+        if self.restart > 0 && config.recovery.is_none() {
+            return Err(Error::Config(
+                "--restart needs -r/--recovery-directory: without a recovery store a restart would \
+                 start over and duplicate output"
+                    .into(),
+            ));
+        }
         config.validate()?;
         Ok(config)
     }
@@ -145,6 +187,8 @@ mod tests {
             (&["-s=-1"], "positive number"),
             (&["-w", "0"], "at least one worker"),
             (&["-s", "100"], "watchdog timeout"),
+            (&["-p", "2", "--restart", "3"], "--restart needs -r"),
+            (&["-r", "x", "-b=-1"], "--backup-interval"),
         ];
         for (args, expected) in cases {
             let err = config(args).unwrap_err().to_string();

@@ -5,13 +5,31 @@ use std::net::TcpListener;
 use std::process::{Child, Command, ExitStatus};
 use std::sync::mpsc;
 use std::thread;
+use std::time::Duration;
 
 use crate::Error;
+
+/// Runs the local cluster; when it fails, restarts all of it (it resumes from the recovery
+/// store) up to `restarts` times, waiting longer before each attempt.
+pub(crate) fn supervise(processes: usize, restarts: u32, args: Vec<OsString>) -> Result<(), Error> {
+    let mut attempt = 0;
+    loop {
+        match launch(processes, args.clone()) {
+            Err(err @ Error::ProcessFailed { .. }) if attempt < restarts => {
+                attempt += 1;
+                let backoff = Duration::from_millis(200) * 2u32.pow(attempt.min(5));
+                tracing::warn!(%err, attempt, of = restarts, ?backoff, "restarting the local cluster from the recovery store");
+                thread::sleep(backoff);
+            }
+            result => return result,
+        }
+    }
+}
 
 /// Starts `processes` copies of this program (with `args`, minus `-p`), each told its
 /// process id and the cluster addresses through the environment; waits for all of them.
 /// When one fails, stops the others and reports which one failed and how.
-pub(crate) fn launch(processes: usize, args: Vec<OsString>) -> Result<(), Error> {
+fn launch(processes: usize, args: Vec<OsString>) -> Result<(), Error> {
     let io = |context: &str| {
         let context = context.to_owned();
         move |source| Error::Io { context, source }

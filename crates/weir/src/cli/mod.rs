@@ -61,7 +61,7 @@ pub fn run_with(flow: Dataflow, runtime: &RuntimeArgs) -> Result<(), Error> {
     let config = runtime.to_config()?;
     match runtime.processes {
         Some(processes) if processes > 1 => {
-            launcher::launch(processes, std::env::args_os().skip(1).collect())
+            launcher::supervise(processes, runtime.restart, std::env::args_os().skip(1).collect())
         }
         _ => crate::run(flow, config),
     }

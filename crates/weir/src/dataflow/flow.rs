@@ -29,6 +29,8 @@ pub(crate) struct StepNode {
     pub list_parts: Option<Arc<ListPartsFn>>,
     /// Output steps end the graph; their progress is what sources watch for backpressure.
     pub is_output: bool,
+    /// Keyed state (routed to workers by key) that recovery snapshots and restores.
+    pub keyed_state: bool,
     pub build: Arc<BuildFn>,
 }
 
@@ -53,6 +55,7 @@ pub(crate) struct StepSpec {
     pub output_count: usize,
     pub list_parts: Option<Arc<ListPartsFn>>,
     pub is_output: bool,
+    pub keyed_state: bool,
 }
 
 impl Graph {
@@ -77,6 +80,7 @@ impl Graph {
             outputs: outputs.clone(),
             list_parts: spec.list_parts,
             is_output: spec.is_output,
+            keyed_state: spec.keyed_state,
             build,
         });
         outputs

@@ -67,10 +67,40 @@ impl<T: Data> Stream<T> {
             output_count: 1,
             list_parts: None,
             is_output: false,
+            keyed_state: false,
         };
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
             let input = ctx.input::<T>(0);
             let output = build(ctx.step(), input);
+            ctx.set_output(0, output);
+        });
+        add_step(&self.graph, step_id, spec, build)
+            .pop()
+            .expect("one output was declared")
+    }
+
+    /// Adds a step with keyed state (snapshotted per key by recovery) built by `build`, which
+    /// sees the whole build context (to register its snapshot stream).
+    pub(crate) fn keyed_state_step<U: Data>(
+        &self,
+        step_id: &str,
+        kind: &'static str,
+        build: impl for<'s> Fn(&mut BuildCtx<'s>, StreamVec<'s, Epoch, T>) -> StreamVec<'s, Epoch, U>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Stream<U> {
+        let spec = StepSpec {
+            kind,
+            inputs: vec![self.port],
+            output_count: 1,
+            list_parts: None,
+            is_output: false,
+            keyed_state: true,
+        };
+        let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
+            let input = ctx.input::<T>(0);
+            let output = build(ctx, input);
             ctx.set_output(0, output);
         });
         add_step(&self.graph, step_id, spec, build)

@@ -1,5 +1,6 @@
 //! What a step sees while its timely operators are built on one worker.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -11,7 +12,11 @@ use crate::dataflow::StepNode;
 use crate::engine::Assignment;
 use crate::engine::execute::Runtime;
 use crate::engine::ports::PortTable;
+use crate::recovery::SnapshotRow;
 use crate::{BoxError, Data, Epoch, Error, StepId};
+
+/// Resume states of one step on this worker: state key → encoded state.
+pub(crate) type StepStates = HashMap<String, Vec<u8>>;
 
 /// Per-step, per-worker facts that operators capture: who they are and how to fail.
 #[derive(Clone)]
@@ -24,6 +29,9 @@ pub(crate) struct StepCtx {
     runtime: Arc<Runtime>,
     probe: ProbeHandle<Epoch>,
     assignment: Option<Arc<Assignment>>,
+    resume: Rc<RefCell<StepStates>>,
+    start_epoch: Epoch,
+    snapshotting: bool,
 }
 
 impl StepCtx {
@@ -32,6 +40,11 @@ impl StepCtx {
         self.runtime
             .failure
             .record(Error::step(self.id.as_str(), self.worker, source));
+    }
+
+    /// Records an error that already says where it happened.
+    pub(crate) fn fail_with(&self, err: Error) {
+        self.runtime.failure.record(err);
     }
 
     pub(crate) fn has_failed(&self) -> bool {
@@ -57,6 +70,21 @@ impl StepCtx {
             .clone()
             .expect("partitioned steps are assigned partitions before building")
     }
+
+    /// The first epoch of this execution (after the resume epoch).
+    pub(crate) fn start_epoch(&self) -> Epoch {
+        self.start_epoch
+    }
+
+    /// Whether state must be snapshotted at every epoch's end.
+    pub(crate) fn snapshotting(&self) -> bool {
+        self.snapshotting
+    }
+
+    /// Takes the resume states this worker holds for this step.
+    pub(crate) fn take_resume_states(&self) -> StepStates {
+        self.resume.take()
+    }
 }
 
 /// The dataflow of one worker under construction.
@@ -66,6 +94,15 @@ pub(crate) struct BuildCtx<'s> {
     inputs: Vec<usize>,
     outputs: Vec<usize>,
     step: StepCtx,
+    states: HashMap<StepId, StepStates>,
+    snapshots: Vec<StreamVec<'s, Epoch, SnapshotRow>>,
+}
+
+/// Where the run starts: the first epoch, and the resume states of this worker by step.
+pub(crate) struct Start {
+    pub epoch: Epoch,
+    pub snapshotting: bool,
+    pub states: HashMap<StepId, StepStates>,
 }
 
 impl<'s> BuildCtx<'s> {
@@ -74,6 +111,7 @@ impl<'s> BuildCtx<'s> {
         port_count: usize,
         runtime: Arc<Runtime>,
         probe: ProbeHandle<Epoch>,
+        start: Start,
     ) -> Self {
         BuildCtx {
             scope,
@@ -88,7 +126,12 @@ impl<'s> BuildCtx<'s> {
                 runtime,
                 probe,
                 assignment: None,
+                resume: Rc::default(),
+                start_epoch: start.epoch,
+                snapshotting: start.snapshotting,
             },
+            states: start.states,
+            snapshots: Vec::new(),
         }
     }
 
@@ -99,6 +142,7 @@ impl<'s> BuildCtx<'s> {
         self.step.id = node.id.clone();
         self.step.name = Rc::from(node.id.as_str());
         self.step.assignment = assignments.get(&node.id).cloned();
+        self.step.resume = Rc::new(RefCell::new(self.states.remove(&node.id).unwrap_or_default()));
     }
 
     pub(crate) fn scope(&self) -> Scope<'s, Epoch> {
@@ -117,5 +161,17 @@ impl<'s> BuildCtx<'s> {
     /// Publishes the current step's `index`-th output.
     pub(crate) fn set_output<T: Data>(&mut self, index: usize, stream: StreamVec<'s, Epoch, T>) {
         self.ports.insert(self.outputs[index], stream);
+    }
+
+    /// Registers a stream of snapshots for the recovery writer (kept only when snapshotting).
+    pub(crate) fn add_snapshots(&mut self, snapshots: StreamVec<'s, Epoch, SnapshotRow>) {
+        if self.step.snapshotting {
+            self.snapshots.push(snapshots);
+        }
+    }
+
+    /// All snapshot streams registered by the steps.
+    pub(crate) fn take_snapshots(&mut self) -> Vec<StreamVec<'s, Epoch, SnapshotRow>> {
+        std::mem::take(&mut self.snapshots)
     }
 }

@@ -1,5 +1,6 @@
 //! How a dataflow runs: worker threads or a cluster of processes, epoch length, limits.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::Error;
@@ -20,6 +21,16 @@ pub enum Execution {
     },
 }
 
+/// Where and how a dataflow snapshots its state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecoveryConfig {
+    /// A store created by `weir recovery init`.
+    pub directory: PathBuf,
+    /// How long superseded snapshots are kept before garbage collection, so an older
+    /// backup of the store stays resumable.
+    pub backup_interval: Duration,
+}
+
 /// The run-time settings of a dataflow execution.
 #[derive(Debug, Clone)]
 pub struct RunConfig {
@@ -33,6 +44,8 @@ pub struct RunConfig {
     pub watchdog_timeout: Duration,
     /// How long processes of a cluster wait for each other at start-up.
     pub connect_timeout: Duration,
+    /// Snapshot state at every epoch's end and resume from the store (`None`: no recovery).
+    pub recovery: Option<RecoveryConfig>,
 }
 
 impl Default for RunConfig {
@@ -43,6 +56,7 @@ impl Default for RunConfig {
             max_epochs_in_flight: 2,
             watchdog_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(60),
+            recovery: None,
         }
     }
 }
@@ -54,6 +68,15 @@ impl RunConfig {
             execution: Execution::Threads(workers),
             ..RunConfig::default()
         }
+    }
+
+    /// The number of epochs the backup interval spans (at least 0).
+    pub(crate) fn backup_epochs(&self) -> u64 {
+        let backup = self
+            .recovery
+            .as_ref()
+            .map_or(Duration::ZERO, |r| r.backup_interval);
+        (backup.as_secs_f64() / self.epoch_interval.as_secs_f64()).ceil() as u64
     }
 
     /// Checks that the settings can work together.

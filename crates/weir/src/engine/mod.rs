@@ -11,8 +11,8 @@ mod setup;
 mod worker_loop;
 
 pub(crate) use assign::Assignment;
-pub(crate) use build_ctx::{BuildCtx, StepCtx};
-pub use config::{Execution, RunConfig};
+pub(crate) use build_ctx::{BuildCtx, Start, StepCtx, StepStates};
+pub use config::{Execution, RecoveryConfig, RunConfig};
 pub use execute::run;
 pub(crate) use failure::enter_step;
 pub(crate) use routing::route_key;

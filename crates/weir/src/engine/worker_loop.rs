@@ -1,5 +1,6 @@
 //! One worker's life: assign partitions, build the dataflow, step it until done or failed.
 
+use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -10,10 +11,12 @@ use timely::dataflow::{InputHandleVec, ProbeHandle};
 use timely::worker::Worker;
 
 use crate::dataflow::Plan;
-use crate::engine::BuildCtx;
 use crate::engine::execute::Runtime;
 use crate::engine::failure::take_last_panic;
 use crate::engine::setup::assign_partitions;
+use crate::engine::{BuildCtx, Start};
+use crate::recovery::loader::load;
+use crate::recovery::writer::build_writer;
 use crate::{Epoch, Error};
 
 /// Longest a worker parks before it looks at the failure flag and the watchdog again.
@@ -22,13 +25,44 @@ const PARK: Duration = Duration::from_millis(50);
 /// Runs the plan on one worker until every input ends, or until any worker of this
 /// process fails.
 pub(crate) fn run_worker(worker: &mut Worker, plan: &Plan, runtime: &Arc<Runtime>) -> Result<(), Error> {
-    let assignments = assign_partitions(worker, plan)?;
+    let config = &runtime.config;
+    let recovery_dir = config.recovery.as_ref().map(|r| r.directory.as_path());
+    let assignments = assign_partitions(worker, plan, recovery_dir)?;
+    let (start, mut writer) = match (recovery_dir, &assignments.recovery) {
+        (Some(dir), Some(recovery)) => {
+            let loaded = load(worker, plan, config, dir, recovery, &assignments.steps)?;
+            if worker.index() == 0 {
+                tracing::info!(
+                    execution = loaded.point.execution,
+                    resume_epoch = loaded.point.epoch,
+                    "recovery: starting execution"
+                );
+            }
+            let start = Start {
+                epoch: loaded.point.epoch + 1,
+                snapshotting: true,
+                states: loaded.states,
+            };
+            (start, Some(loaded.writer))
+        }
+        _ => (
+            Start {
+                epoch: 0,
+                snapshotting: false,
+                states: HashMap::new(),
+            },
+            None,
+        ),
+    };
     let probe = ProbeHandle::<Epoch>::new();
     worker.dataflow::<Epoch, _, _>(|scope| {
-        let mut ctx = BuildCtx::new(scope, plan.port_count, runtime.clone(), probe.clone());
+        let mut ctx = BuildCtx::new(scope, plan.port_count, runtime.clone(), probe.clone(), start);
         for node in &plan.steps {
-            ctx.begin(node, &assignments);
+            ctx.begin(node, &assignments.steps);
             (node.build)(&mut ctx);
+        }
+        if let Some(writer) = writer.take() {
+            build_writer(&mut ctx, writer);
         }
     });
     drive(worker, runtime, &probe)

@@ -43,6 +43,7 @@ impl<T: Data> Stream<T> {
             output_count: 2,
             list_parts: None,
             is_output: false,
+            keyed_state: false,
         };
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
             let predicate = predicate.clone();

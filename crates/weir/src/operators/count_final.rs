@@ -26,11 +26,11 @@ impl<V: Data> KeyedStream<V> {
     /// assert_eq!(out.sorted(), vec![("x".to_string(), 2), ("y".to_string(), 1)]);
     /// ```
     pub fn count_final(&self, step_id: &str) -> KeyedStream<u64> {
-        self.unary_step(step_id, "count_final", |step, input| {
-            let ones = per_batch(step, input, |data: &mut Vec<(String, V)>, out| {
+        self.keyed_state_step(step_id, "count_final", |ctx, input| {
+            let ones = per_batch(ctx.step(), input, |data: &mut Vec<(String, V)>, out| {
                 out.extend(data.drain(..).map(|(key, _)| (key, 1u64)))
             });
-            reduce_core(step, ones, Arc::new(|a: u64, b: u64| a + b))
+            reduce_core(ctx, ones, Arc::new(|a: u64, b: u64| a + b))
         })
     }
 }

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::operators::generic::operator::source;
+use timely::dataflow::operators::generic::OutputBuilder;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
 use crate::dataflow::flow::{Graph, StepSpec, add_step};
 use crate::dataflow::{ListPartsFn, Stream};
@@ -17,6 +18,7 @@ use crate::engine::{BuildCtx, StepCtx, enter_step};
 use crate::inputs::{
     Batch, DynamicSource, FixedPartitionedSource, StatefulSourcePartition, StatelessSourcePartition,
 };
+use crate::recovery::{SnapshotRow, decode, encode};
 use crate::{BoxError, Data, Epoch};
 
 /// Delay before polling again after a partition had nothing and named no wake-up time.
@@ -26,17 +28,28 @@ const IDLE_POLL: Duration = Duration::from_millis(1);
 trait Part<T> {
     fn next_batch(&mut self) -> Result<Batch<T>, BoxError>;
     fn next_awake(&self) -> Option<Instant>;
+    /// The encoded resume state; `None` for partitions without one.
+    fn snapshot(&self) -> Option<Result<Vec<u8>, BoxError>>;
     fn close(&mut self) -> Result<(), BoxError>;
 }
 
+/// A partition with its name (the key of its resume state).
+type NamedPart<T> = (String, Box<dyn Part<T>>);
+
 struct Stateful<P>(P);
 
-impl<P: StatefulSourcePartition> Part<P::Item> for Stateful<P> {
+impl<P: StatefulSourcePartition> Part<P::Item> for Stateful<P>
+where
+    P::State: serde::Serialize,
+{
     fn next_batch(&mut self) -> Result<Batch<P::Item>, BoxError> {
         self.0.next_batch()
     }
     fn next_awake(&self) -> Option<Instant> {
         self.0.next_awake()
+    }
+    fn snapshot(&self) -> Option<Result<Vec<u8>, BoxError>> {
+        Some(encode(&self.0.snapshot()))
     }
     fn close(&mut self) -> Result<(), BoxError> {
         self.0.close()
@@ -51,6 +64,9 @@ impl<P: StatelessSourcePartition> Part<P::Item> for Stateless<P> {
     }
     fn next_awake(&self) -> Option<Instant> {
         self.0.next_awake()
+    }
+    fn snapshot(&self) -> Option<Result<Vec<u8>, BoxError>> {
+        None
     }
     fn close(&mut self) -> Result<(), BoxError> {
         self.0.close()
@@ -72,14 +88,26 @@ pub(crate) fn fixed<S: FixedPartitionedSource>(
         output_count: 1,
         list_parts: Some(list_parts),
         is_output: false,
+        keyed_state: false,
     };
     let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
         let step = ctx.step().clone();
-        let assignment = step.assignment();
-        let mut parts: Vec<Box<dyn Part<S::Item>>> = Vec::new();
-        for part in assignment.parts_of(step.worker) {
-            match source.build_part(&step.id, part, None) {
-                Ok(p) => parts.push(Box::new(Stateful(p))),
+        let mut states = step.take_resume_states();
+        let mut parts: Vec<NamedPart<S::Item>> = Vec::new();
+        for part in step.assignment().parts_of(step.worker) {
+            let resume = match states
+                .remove(part)
+                .map(|bytes| decode(step.id.as_str(), part, &bytes))
+            {
+                None => None,
+                Some(Ok(state)) => Some(state),
+                Some(Err(err)) => {
+                    step.fail_with(err);
+                    continue;
+                }
+            };
+            match source.build_part(&step.id, part, resume) {
+                Ok(p) => parts.push((part.to_owned(), Box::new(Stateful(p)))),
                 Err(err) => step.fail(format!("building partition {part:?}: {err}").into()),
             }
         }
@@ -100,12 +128,13 @@ pub(crate) fn dynamic<S: DynamicSource>(
         output_count: 1,
         list_parts: None,
         is_output: false,
+        keyed_state: false,
     };
     let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
         let step = ctx.step().clone();
-        let mut parts: Vec<Box<dyn Part<S::Item>>> = Vec::new();
+        let mut parts: Vec<NamedPart<S::Item>> = Vec::new();
         match source.build(&step.id, step.worker, step.peers) {
-            Ok(p) => parts.push(Box::new(Stateless(p))),
+            Ok(p) => parts.push((step.worker.to_string(), Box::new(Stateless(p)))),
             Err(err) => step.fail(err),
         }
         build_source(ctx, parts);
@@ -113,51 +142,94 @@ pub(crate) fn dynamic<S: DynamicSource>(
     add_step(graph, step_id, spec, build).pop().expect("one output")
 }
 
-/// One partition and when it wants to be polled.
+/// One partition: its name, when it wants to be polled, whether it read since its last
+/// snapshot.
 struct Polled<T> {
+    name: String,
     part: Box<dyn Part<T>>,
     awake: Instant,
+    dirty: bool,
+}
+
+impl<T> Polled<T> {
+    /// The snapshot row of this partition, if it has state.
+    fn snapshot(&mut self, step: &StepCtx) -> Option<SnapshotRow> {
+        self.dirty = false;
+        match self.part.snapshot()? {
+            Ok(bytes) => Some((step.id.to_string(), self.name.clone(), Some(bytes))),
+            Err(err) => {
+                step.fail(format!("snapshotting partition {:?}: {err}", self.name).into());
+                None
+            }
+        }
+    }
 }
 
 /// The timely source operator shared by both kinds of input.
 ///
 /// Each activation polls every awake partition once (bounded work), emits at the current
-/// epoch, advances the epoch when its interval has passed, and reads nothing while
-/// `max_epochs_in_flight` epochs are incomplete downstream (backpressure).
-fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<Box<dyn Part<T>>>) {
+/// epoch, and reads nothing while `max_epochs_in_flight` epochs are incomplete downstream
+/// (backpressure). When the epoch's interval has passed, it snapshots the partitions that
+/// read in it (on the second output) and advances to the next epoch.
+fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>) {
     let step: StepCtx = ctx.step().clone();
-    let scope = ctx.scope();
-    let name = step.id.to_string();
-    let stream = source::<_, CapacityContainerBuilder<Vec<T>>, _, _>(scope, &name, move |cap, info| {
-        let activator = scope.activator_for(info.address.clone());
-        let mut cap = Some(cap);
-        let now = Instant::now();
-        let mut parts: Vec<Polled<T>> = parts
-            .into_iter()
-            .map(|part| Polled { part, awake: now })
-            .collect();
-        let mut epoch: Epoch = 0;
-        let mut epoch_ends = now + step.epoch_interval();
-        move |output| {
+    let mut op = OperatorBuilder::new(step.id.to_string(), ctx.scope());
+    let activator = ctx.scope().activator_for(op.operator_info().address);
+    let (data_out, data_stream) = op.new_output::<Vec<T>>();
+    let (snap_out, snap_stream) = op.new_output::<Vec<SnapshotRow>>();
+    let mut data_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<T>>>::from(data_out);
+    let mut snap_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<SnapshotRow>>>::from(snap_out);
+    let now = Instant::now();
+    let mut parts: Vec<Polled<T>> = parts
+        .into_iter()
+        .map(|(name, part)| Polled {
+            name,
+            part,
+            awake: now,
+            dirty: false,
+        })
+        .collect();
+    let mut epoch: Epoch = step.start_epoch();
+    let mut epoch_ends = now + step.epoch_interval();
+    op.build(move |mut capabilities| {
+        for cap in &mut capabilities {
+            cap.downgrade(&epoch);
+        }
+        let mut caps = Some(capabilities);
+        move |_frontiers| {
             let _in_step = enter_step(&step.name);
-            let Some(capability) = cap.as_mut() else { return };
+            let Some([data_cap, snap_cap]) = caps.as_deref_mut() else {
+                return;
+            };
             if step.has_failed() {
-                cap = None;
+                caps = None;
                 return;
             }
+            let (mut data, mut snaps) = (data_out.activate(), snap_out.activate());
+            let mut snapshot_rows: Vec<SnapshotRow> = Vec::new();
             let now = Instant::now();
             if now >= epoch_ends {
+                snapshot_rows.extend(
+                    parts
+                        .iter_mut()
+                        .filter(|p| p.dirty)
+                        .filter_map(|p| p.snapshot(&step)),
+                );
+                if !snapshot_rows.is_empty() {
+                    snaps.session(&*snap_cap).give_container(&mut snapshot_rows);
+                }
                 epoch += 1;
-                capability.downgrade(&epoch);
+                data_cap.downgrade(&epoch);
+                snap_cap.downgrade(&epoch);
                 epoch_ends = now + step.epoch_interval();
             }
             let completed = step
                 .probe()
                 .with_frontier(|f| f.first().copied())
                 .unwrap_or(epoch);
-            let backpressured = epoch - completed >= step.max_epochs_in_flight();
+            let backpressured = epoch.saturating_sub(completed) >= step.max_epochs_in_flight();
             if !backpressured {
-                let mut session = output.session(capability);
+                let mut session = data.session(&*data_cap);
                 let mut index = 0;
                 while index < parts.len() {
                     let polled = &mut parts[index];
@@ -171,12 +243,15 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<Box<dyn Part<T>>>) {
                         Ok(Batch::Items(mut items)) if !items.is_empty() => {
                             session.give_container(&mut items);
                             polled.awake = awake.unwrap_or(now);
+                            polled.dirty = true;
                         }
                         Ok(Batch::Items(_) | Batch::Pending) => {
                             polled.awake = awake.unwrap_or(now + IDLE_POLL);
                         }
                         Ok(Batch::Eof) => {
-                            if let Err(err) = parts.swap_remove(index).part.close() {
+                            let mut ended = parts.swap_remove(index);
+                            snapshot_rows.extend(ended.snapshot(&step));
+                            if let Err(err) = ended.part.close() {
                                 step.fail(err);
                             }
                             continue;
@@ -189,8 +264,11 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<Box<dyn Part<T>>>) {
                     index += 1;
                 }
             }
+            if !snapshot_rows.is_empty() {
+                snaps.session(&*snap_cap).give_container(&mut snapshot_rows);
+            }
             if parts.is_empty() {
-                cap = None;
+                caps = None;
                 return;
             }
             let next = if backpressured {
@@ -206,5 +284,6 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<Box<dyn Part<T>>>) {
             activator.activate_after(next.saturating_duration_since(Instant::now()));
         }
     });
-    ctx.set_output(0, stream);
+    ctx.add_snapshots(snap_stream);
+    ctx.set_output(0, data_stream);
 }

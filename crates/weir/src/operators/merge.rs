@@ -34,6 +34,7 @@ impl<T: Data> Stream<T> {
             output_count: 1,
             list_parts: None,
             is_output: false,
+            keyed_state: false,
         };
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
             let streams: Vec<_> = (0..count).map(|i| ctx.input::<T>(i)).collect();

@@ -1,17 +1,18 @@
 //! `output`: write a stream to a sink (dynamic, or partitioned by key).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::StreamVec;
-use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::channels::pact::{Exchange, ParallelizationContract, Pipeline};
 use timely::dataflow::operators::{Operator, Probe};
 
 use crate::dataflow::flow::{StepSpec, add_step};
 use crate::dataflow::{ListPartsFn, Stream};
-use crate::engine::{BuildCtx, StepCtx, enter_step};
+use crate::engine::{BuildCtx, enter_step};
 use crate::outputs::{DynamicSink, FixedPartitionedSink, StatefulSinkPartition, StatelessSinkPartition};
+use crate::recovery::{SnapshotRow, decode, encode};
 use crate::{BoxError, Data, Epoch};
 
 /// Marks sinks added through [`DynamicSink`].
@@ -60,6 +61,7 @@ impl<T: Data> Stream<T> {
             output_count: 0,
             list_parts: sink.list_parts_fn(),
             is_output: true,
+            keyed_state: false,
         };
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| sink.build_on(ctx));
         add_step::<()>(self.graph(), step_id, spec, build);
@@ -75,7 +77,7 @@ impl<S: DynamicSink> sealed::BuildSink<S::Item, Dynamic> for S {
 
     fn build_on(self: &Arc<Self>, ctx: &mut BuildCtx<'_>) {
         let step = ctx.step().clone();
-        let mut part = match self.build(&step.id, step.worker, step.peers) {
+        let part = match self.build(&step.id, step.worker, step.peers) {
             Ok(part) => Some(part),
             Err(err) => {
                 step.fail(err);
@@ -83,13 +85,7 @@ impl<S: DynamicSink> sealed::BuildSink<S::Item, Dynamic> for S {
             }
         };
         let input = ctx.input::<S::Item>(0);
-        write_operator(&step, input, Pipeline, move |batch| match part.as_mut() {
-            Some(part) => match batch {
-                Some(items) => part.write_batch(items),
-                None => part.close(),
-            },
-            None => Ok(()),
-        });
+        sink_operator(ctx, input, Pipeline, DynamicPart(part));
     }
 }
 
@@ -103,77 +99,185 @@ impl<V: Data, S: FixedPartitionedSink<Item = V>> sealed::BuildSink<(String, V), 
     fn build_on(self: &Arc<Self>, ctx: &mut BuildCtx<'_>) {
         let step = ctx.step().clone();
         let assignment = step.assignment();
-        let part_count = assignment.parts.len();
-        let mut parts: HashMap<usize, S::Partition> = HashMap::new();
-        for (index, part) in assignment.parts.iter().enumerate() {
+        let mut states = step.take_resume_states();
+        let mut parts = HashMap::new();
+        for (index, name) in assignment.parts.iter().enumerate() {
             if assignment.owners[index] != step.worker {
                 continue;
             }
-            match self.build_part(&step.id, part, None) {
-                Ok(p) => {
-                    parts.insert(index, p);
+            let resume = match states
+                .remove(name)
+                .map(|bytes| decode(step.id.as_str(), name, &bytes))
+            {
+                None => None,
+                Some(Ok(state)) => Some(state),
+                Some(Err(err)) => {
+                    step.fail_with(err);
+                    continue;
                 }
-                Err(err) => step.fail(format!("building partition {part:?}: {err}").into()),
+            };
+            match self.build_part(&step.id, name, resume) {
+                Ok(p) => {
+                    parts.insert(index, (name.clone(), p));
+                }
+                Err(err) => step.fail(format!("building partition {name:?}: {err}").into()),
             }
         }
-        let router = self.clone();
-        let owners = assignment.owners.clone();
+        let part_count = assignment.parts.len();
+        let (router, owners) = (self.clone(), assignment.owners.clone());
         let pact =
             Exchange::new(move |(key, _): &(String, V)| owners[router.part_fn(key) % part_count] as u64);
-        let sink = self.clone();
-        let mut by_part: HashMap<usize, Vec<V>> = HashMap::new();
         let input = ctx.input::<(String, V)>(0);
-        write_operator(&step, input, pact, move |batch| {
-            let Some(items) = batch else {
-                return parts.values_mut().try_for_each(|p| p.close());
-            };
-            for (key, value) in items {
-                by_part
-                    .entry(sink.part_fn(&key) % part_count)
-                    .or_default()
-                    .push(value);
-            }
-            for (index, values) in by_part.iter_mut().filter(|(_, v)| !v.is_empty()) {
-                let part = parts
-                    .get_mut(index)
-                    .expect("items are routed to the partition owner");
-                part.write_batch(std::mem::take(values))?;
-            }
-            Ok(())
-        });
+        let parts = FixedParts {
+            sink: self.clone(),
+            parts,
+            part_count,
+            written: BTreeSet::new(),
+            by_part: HashMap::new(),
+        };
+        sink_operator(ctx, input, pact, parts);
     }
 }
 
-/// The sink operator: hands each arriving batch to `write(Some(batch))` and calls
-/// `write(None)` once the input is complete. Its (empty) output feeds the flow's probe.
-fn write_operator<'s, T: Data, P>(
-    step: &StepCtx,
+/// What the sink operator writes through: one worker's partitions of a sink.
+trait SinkParts<T> {
+    /// Writes a batch of items (all of one epoch).
+    fn write(&mut self, items: Vec<T>) -> Result<(), BoxError>;
+    /// The resume states of the partitions written since the last call.
+    fn snapshot(&mut self, step: &str) -> Result<Vec<SnapshotRow>, BoxError>;
+    /// Closes every partition at the end of the input.
+    fn close(&mut self) -> Result<(), BoxError>;
+}
+
+struct DynamicPart<P>(Option<P>);
+
+impl<P: StatelessSinkPartition> SinkParts<P::Item> for DynamicPart<P> {
+    fn write(&mut self, items: Vec<P::Item>) -> Result<(), BoxError> {
+        self.0.as_mut().map_or(Ok(()), |p| p.write_batch(items))
+    }
+    fn snapshot(&mut self, _: &str) -> Result<Vec<SnapshotRow>, BoxError> {
+        Ok(Vec::new())
+    }
+    fn close(&mut self) -> Result<(), BoxError> {
+        self.0.as_mut().map_or(Ok(()), |p| p.close())
+    }
+}
+
+struct FixedParts<S: FixedPartitionedSink> {
+    sink: Arc<S>,
+    /// Partition index → (name, open partition), for the partitions this worker owns.
+    parts: HashMap<usize, (String, S::Partition)>,
+    part_count: usize,
+    written: BTreeSet<usize>,
+    by_part: HashMap<usize, Vec<S::Item>>,
+}
+
+impl<S: FixedPartitionedSink> SinkParts<(String, S::Item)> for FixedParts<S> {
+    fn write(&mut self, items: Vec<(String, S::Item)>) -> Result<(), BoxError> {
+        for (key, value) in items {
+            let index = self.sink.part_fn(&key) % self.part_count;
+            self.by_part.entry(index).or_default().push(value);
+        }
+        for (index, values) in self.by_part.iter_mut().filter(|(_, v)| !v.is_empty()) {
+            let (_, part) = self
+                .parts
+                .get_mut(index)
+                .expect("items are routed to the partition owner");
+            part.write_batch(std::mem::take(values))?;
+            self.written.insert(*index);
+        }
+        Ok(())
+    }
+
+    fn snapshot(&mut self, step: &str) -> Result<Vec<SnapshotRow>, BoxError> {
+        std::mem::take(&mut self.written)
+            .into_iter()
+            .map(|index| {
+                let (name, part) = &self.parts[&index];
+                Ok((step.to_owned(), name.clone(), Some(encode(&part.snapshot())?)))
+            })
+            .collect()
+    }
+
+    fn close(&mut self) -> Result<(), BoxError> {
+        self.parts.values_mut().try_for_each(|(_, p)| p.close())
+    }
+}
+
+/// The sink operator. Writes epochs in order, each as soon as no earlier epoch can still
+/// arrive (the frontier epoch is written at once, later ones wait), and after an epoch's
+/// last write emits the resume states of the partitions it wrote, so a snapshot never
+/// includes output of a later epoch. Its snapshot output also feeds the flow's probe.
+fn sink_operator<'s, T: Data, P>(
+    ctx: &mut BuildCtx<'s>,
     input: StreamVec<'s, Epoch, T>,
     pact: P,
-    mut write: impl FnMut(Option<Vec<T>>) -> Result<(), BoxError> + 'static,
+    mut parts: impl SinkParts<T> + 'static,
 ) where
-    P: timely::dataflow::channels::pact::ParallelizationContract<Epoch, Vec<T>>,
+    P: ParallelizationContract<Epoch, Vec<T>>,
 {
-    let ctx = step.clone();
-    let mut closed = false;
-    input
-        .unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(pact, step.id.as_str(), move |_, _| {
-            move |(input, frontier), _output| {
-                let _in_step = enter_step(&ctx.name);
-                input.for_each(|_, data| {
-                    if !ctx.has_failed()
-                        && let Err(err) = write(Some(std::mem::take(data)))
-                    {
-                        ctx.fail(err);
-                    }
+    let step = ctx.step().clone();
+    let name = step.id.to_string();
+    let snapshots = input.unary_frontier::<CapacityContainerBuilder<Vec<SnapshotRow>>, _, _, _>(
+        pact,
+        &name,
+        move |capability, _| {
+            let mut held = Some(capability);
+            let mut pending: BTreeMap<Epoch, VecDeque<Vec<T>>> = BTreeMap::new();
+            // The epoch written to but not yet snapshotted.
+            let mut open: Option<Epoch> = None;
+            move |(input, frontier), output| {
+                let _in_step = enter_step(&step.name);
+                input.for_each(|cap, batch| {
+                    let epoch = *cap.least().expect("weir sends every batch under one epoch");
+                    pending.entry(epoch).or_default().push_back(std::mem::take(batch));
                 });
-                if frontier.is_empty() && !closed {
-                    closed = true;
-                    if let Err(err) = write(None) {
-                        ctx.fail(err);
+                let Some(cap) = held.as_mut() else { return };
+                if step.has_failed() {
+                    return;
+                }
+                let mut snapshot =
+                    |epoch: Epoch, parts: &mut dyn SinkParts<T>| match parts.snapshot(step.id.as_str()) {
+                        Ok(mut rows) if !rows.is_empty() => {
+                            output.session(&cap.delayed(&epoch)).give_container(&mut rows)
+                        }
+                        Ok(_) => {}
+                        Err(err) => step.fail(err),
+                    };
+                while let Some(mut batches) = pending.first_entry()
+                    && !frontier.less_than(batches.key())
+                {
+                    let epoch = *batches.key();
+                    if let Some(done) = open.filter(|o| *o < epoch) {
+                        snapshot(done, &mut parts);
                     }
+                    open = Some(epoch);
+                    for batch in batches.get_mut().drain(..) {
+                        if let Err(err) = parts.write(batch) {
+                            step.fail(err);
+                            return;
+                        }
+                    }
+                    batches.remove();
+                }
+                let next = frontier.frontier().first().copied();
+                if let Some(done) = open.filter(|o| next.is_none_or(|n| *o < n)) {
+                    snapshot(done, &mut parts);
+                    open = None;
+                }
+                match next {
+                    Some(epoch) => cap.downgrade(&epoch),
+                    None if pending.is_empty() => {
+                        if let Err(err) = parts.close() {
+                            step.fail(err);
+                        }
+                        held = None;
+                    }
+                    None => {}
                 }
             }
-        })
-        .probe_with(step.probe());
+        },
+    );
+    let probed = snapshots.probe_with(ctx.step().probe());
+    ctx.add_snapshots(probed);
 }

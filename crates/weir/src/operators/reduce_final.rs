@@ -6,7 +6,7 @@ use std::sync::Arc;
 use timely::dataflow::StreamVec;
 
 use crate::dataflow::KeyedStream;
-use crate::engine::StepCtx;
+use crate::engine::BuildCtx;
 use crate::operators::combine::combine_per_epoch;
 use crate::operators::fold_final::Folding;
 use crate::operators::stateful::stateful_operator;
@@ -35,15 +35,15 @@ impl<V: Data> KeyedStream<V> {
         reducer: impl Fn(V, V) -> V + Send + Sync + 'static,
     ) -> KeyedStream<V> {
         let reducer = Arc::new(reducer);
-        self.unary_step(step_id, "reduce_final", move |step, input| {
-            reduce_core(step, input, reducer.clone())
+        self.keyed_state_step(step_id, "reduce_final", move |ctx, input| {
+            reduce_core(ctx, input, reducer.clone())
         })
     }
 }
 
 /// Pre-combines per worker and epoch, then reduces per key after the exchange.
 pub(crate) fn reduce_core<'s, V, R>(
-    step: &StepCtx,
+    ctx: &mut BuildCtx<'s>,
     input: StreamVec<'s, Epoch, (String, V)>,
     reducer: Arc<R>,
 ) -> StreamVec<'s, Epoch, (String, V)>
@@ -51,7 +51,7 @@ where
     V: Data,
     R: Fn(V, V) -> V + Send + Sync + 'static,
 {
-    let combined = combine_per_epoch(step, input, reducer.clone());
+    let combined = combine_per_epoch(ctx.step(), input, reducer.clone());
     // The first value of a key becomes its accumulator.
     let folder = Arc::new(move |acc: Option<V>, value: V| {
         Some(match acc {
@@ -64,8 +64,12 @@ where
         folder: folder.clone(),
         _input: PhantomData,
     });
-    let flattened = stateful_operator(step, combined, builder);
-    crate::operators::per_batch::per_batch(step, flattened, |data: &mut Vec<(String, Option<V>)>, out| {
-        out.extend(data.drain(..).filter_map(|(key, value)| value.map(|v| (key, v))))
-    })
+    let flattened = stateful_operator(ctx, combined, builder);
+    crate::operators::per_batch::per_batch(
+        ctx.step(),
+        flattened,
+        |data: &mut Vec<(String, Option<V>)>, out| {
+            out.extend(data.drain(..).filter_map(|(key, value)| value.map(|v| (key, v))))
+        },
+    )
 }

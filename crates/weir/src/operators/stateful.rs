@@ -9,11 +9,14 @@ use serde::de::DeserializeOwned;
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::StreamVec;
 use timely::dataflow::channels::pact::Exchange;
-use timely::dataflow::operators::Operator;
+use timely::dataflow::operators::Capability;
+use timely::dataflow::operators::generic::OutputBuilder;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
 use crate::dataflow::KeyedStream;
-use crate::engine::{StepCtx, enter_step, route_key};
-use crate::{Data, Epoch};
+use crate::engine::{BuildCtx, enter_step, route_key};
+use crate::recovery::{SnapshotRow, decode, encode};
+use crate::{BoxError, Data, Epoch};
 
 /// Items applied per activation before the operator yields to the rest of the worker.
 const FUEL: usize = 100_000;
@@ -49,10 +52,11 @@ pub trait StatefulLogic: 'static {
         Retention::Keep
     }
 
-    /// Called for every key when the input ends.
+    /// Called for every key when the input ends. By default the state is kept, so a later
+    /// execution that resumes with more input continues from it.
     fn on_eof(&mut self, out: &mut Vec<Self::Out>) -> Retention {
         let _ = out;
-        Retention::Discard
+        Retention::Keep
     }
 
     /// When to call [`on_notify`](StatefulLogic::on_notify), if ever. Asked after every call.
@@ -106,16 +110,20 @@ impl<V: Data> KeyedStream<V> {
         B: Fn(Option<L::State>) -> L + Send + Sync + 'static,
     {
         let builder = Arc::new(builder);
-        self.unary_step(step_id, "stateful", move |step, input| {
-            stateful_operator(step, input, builder.clone())
+        self.keyed_state_step(step_id, "stateful", move |ctx, input| {
+            stateful_operator(ctx, input, builder.clone())
         })
     }
 }
 
-/// One key's logic and its pending timer.
+/// The snapshots of an epoch that just completed, if any.
+type SnapshotsDone = Result<Option<(Epoch, Vec<SnapshotRow>)>, BoxError>;
+
+/// One key's logic, its pending timer, and whether it changed in the open epoch.
 struct Entry<L> {
     logic: L,
     timer: Option<SystemTime>,
+    dirty: bool,
 }
 
 /// All keys of one worker of a stateful step.
@@ -124,6 +132,10 @@ struct KeyedLogic<L: StatefulLogic, B> {
     entries: HashMap<String, Entry<L>>,
     timers: BTreeSet<(SystemTime, String)>,
     out: Vec<L::Out>,
+    /// Keys changed (or deleted) in `dirty_epoch`, when snapshotting.
+    dirty_keys: Vec<String>,
+    dirty_epoch: Option<Epoch>,
+    snapshotting: bool,
 }
 
 impl<L, B> KeyedLogic<L, B>
@@ -131,12 +143,30 @@ where
     L: StatefulLogic,
     B: Fn(Option<L::State>) -> L,
 {
+    /// Rebuilds a key from its snapshot, timer included.
+    fn restore(&mut self, key: String, state: L::State) {
+        let logic = (self.builder)(Some(state));
+        let timer = logic.notify_at();
+        if let Some(at) = timer {
+            self.timers.insert((at, key.clone()));
+        }
+        self.entries.insert(
+            key,
+            Entry {
+                logic,
+                timer,
+                dirty: false,
+            },
+        );
+    }
+
     fn on_item(&mut self, key: String, value: L::In, emit: &mut impl FnMut((String, L::Out))) {
         let entry = match self.entries.get_mut(&key) {
             Some(entry) => entry,
             None => self.entries.entry(key.clone()).or_insert_with(|| Entry {
                 logic: (self.builder)(None),
                 timer: None,
+                dirty: false,
             }),
         };
         let retention = entry.logic.on_item(value, &mut self.out);
@@ -156,17 +186,15 @@ where
         }
     }
 
-    /// Calls `on_eof` for every key, in key order, and forgets all keys.
+    /// Calls `on_eof` for every key, in key order.
     fn finish(&mut self, emit: &mut impl FnMut((String, L::Out))) {
-        let mut entries: Vec<(String, Entry<L>)> = self.entries.drain().collect();
-        entries.sort_by(|a, b| a.0.cmp(&b.0));
-        for (key, mut entry) in entries {
-            entry.logic.on_eof(&mut self.out);
-            for value in self.out.drain(..) {
-                emit((key.clone(), value));
-            }
+        let mut keys: Vec<String> = self.entries.keys().cloned().collect();
+        keys.sort();
+        for key in keys {
+            let entry = self.entries.get_mut(&key).expect("listed above");
+            let retention = entry.logic.on_eof(&mut self.out);
+            self.after_call(key, retention, emit);
         }
-        self.timers.clear();
     }
 
     fn after_call(&mut self, key: String, retention: Retention, emit: &mut impl FnMut((String, L::Out))) {
@@ -174,6 +202,9 @@ where
             emit((key.clone(), value));
         }
         let entry = self.entries.get_mut(&key).expect("the key was just used");
+        if self.snapshotting && !std::mem::replace(&mut entry.dirty, true) {
+            self.dirty_keys.push(key.clone());
+        }
         let wanted = match retention {
             Retention::Keep => entry.logic.notify_at(),
             Retention::Discard => None,
@@ -195,10 +226,52 @@ where
     fn next_timer(&self) -> Option<SystemTime> {
         self.timers.first().map(|(at, _)| *at)
     }
+
+    /// Starts changing state in `epoch`; first returns the snapshots of an earlier epoch
+    /// that is complete (its keys' state must be captured before later items apply).
+    fn enter_epoch(&mut self, epoch: Epoch, step: &str) -> SnapshotsDone {
+        let done = match self.dirty_epoch {
+            Some(open) if open < epoch => Some((open, self.snapshot_dirty(step)?)),
+            _ => None,
+        };
+        if self.snapshotting {
+            self.dirty_epoch = Some(epoch);
+        }
+        Ok(done)
+    }
+
+    /// The snapshots of the open epoch if the frontier has passed it.
+    fn close_epoch_before(&mut self, frontier: Option<Epoch>, step: &str) -> SnapshotsDone {
+        match self.dirty_epoch {
+            Some(open) if frontier.is_none_or(|f| f > open) => Ok(Some((open, self.snapshot_dirty(step)?))),
+            _ => Ok(None),
+        }
+    }
+
+    /// One row per key changed in the open epoch: its state, or `None` if it was deleted.
+    fn snapshot_dirty(&mut self, step: &str) -> Result<Vec<SnapshotRow>, BoxError> {
+        self.dirty_epoch = None;
+        let mut keys = std::mem::take(&mut self.dirty_keys);
+        keys.sort_unstable();
+        keys.dedup();
+        keys.into_iter()
+            .map(|key| {
+                let value = match self.entries.get_mut(&key) {
+                    Some(entry) => {
+                        entry.dirty = false;
+                        Some(encode(&entry.logic.snapshot())?)
+                    }
+                    None => None,
+                };
+                Ok((step.to_owned(), key, value))
+            })
+            .collect()
+    }
 }
 
+/// Builds the stateful core on this worker: data output, snapshot output, restored keys.
 pub(crate) fn stateful_operator<'s, V, L, B>(
-    step: &StepCtx,
+    ctx: &mut BuildCtx<'s>,
     input: StreamVec<'s, Epoch, (String, V)>,
     builder: Arc<B>,
 ) -> StreamVec<'s, Epoch, (String, L::Out)>
@@ -208,69 +281,117 @@ where
     L::Out: Data,
     B: Fn(Option<L::State>) -> L + Send + Sync + 'static,
 {
-    let ctx = step.clone();
-    let scope = input.scope();
+    let step = ctx.step().clone();
+    let mut keyed = KeyedLogic {
+        builder,
+        entries: HashMap::new(),
+        timers: BTreeSet::new(),
+        out: Vec::new(),
+        dirty_keys: Vec::new(),
+        dirty_epoch: None,
+        snapshotting: step.snapshotting(),
+    };
+    for (key, bytes) in step.take_resume_states() {
+        match decode::<L::State>(step.id.as_str(), &key, &bytes) {
+            Ok(state) => keyed.restore(key, state),
+            Err(err) => {
+                step.fail_with(err);
+                break;
+            }
+        }
+    }
+    let mut op = OperatorBuilder::new(step.id.to_string(), ctx.scope());
+    let activator = ctx.scope().activator_for(op.operator_info().address);
     let pact = Exchange::new(|(key, _): &(String, V)| route_key(key));
-    input.unary_frontier::<CapacityContainerBuilder<Vec<(String, L::Out)>>, _, _, _>(
-        pact,
-        step.id.as_str(),
-        move |capability, info| {
-            let activator = scope.activator_for(info.address.clone());
-            let mut held = Some(capability);
-            let mut keyed = KeyedLogic {
-                builder,
-                entries: HashMap::new(),
-                timers: BTreeSet::new(),
-                out: Vec::new(),
+    let mut input = op.new_input(input, pact);
+    let (data_out, data_stream) = op.new_output::<Vec<(String, L::Out)>>();
+    let (snap_out, snap_stream) = op.new_output::<Vec<SnapshotRow>>();
+    let mut data_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<(String, L::Out)>>>::from(data_out);
+    let mut snap_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<SnapshotRow>>>::from(snap_out);
+    op.build(move |mut capabilities| {
+        let mut snap_cap = capabilities.pop();
+        let mut data_cap = capabilities.pop();
+        // Received batches of epochs not yet applied, in epoch order.
+        let mut pending: BTreeMap<Epoch, VecDeque<Vec<(String, V)>>> = BTreeMap::new();
+        // The latest epoch whose items were applied.
+        let mut applied: Epoch = 0;
+        move |frontiers| {
+            let frontier = &frontiers[0];
+            let _in_step = enter_step(&step.name);
+            let (mut data, mut snaps) = (data_out.activate(), snap_out.activate());
+            input.for_each(|cap, batch| {
+                let epoch = *cap.least().expect("weir sends every batch under one epoch");
+                pending.entry(epoch).or_default().push_back(std::mem::take(batch));
+            });
+            let (Some(dcap), Some(scap)) = (data_cap.as_mut(), snap_cap.as_mut()) else {
+                return;
             };
-            // Received batches of epochs not yet applied, in epoch order.
-            let mut pending: BTreeMap<Epoch, VecDeque<Vec<(String, V)>>> = BTreeMap::new();
-            move |(input, frontier), output| {
-                let _in_step = enter_step(&ctx.name);
-                input.for_each(|cap, data| {
-                    let epoch = *cap.least().expect("weir sends every batch under one epoch");
-                    pending.entry(epoch).or_default().push_back(std::mem::take(data));
-                });
-                let Some(cap) = held.as_mut() else { return };
-                let mut fuel = FUEL;
+            if step.has_failed() {
+                return;
+            }
+            let mut emit_snapshots = |scap: &Capability<Epoch>, done: SnapshotsDone| match done {
+                Ok(Some((epoch, mut rows))) => snaps.session(&scap.delayed(&epoch)).give_container(&mut rows),
+                Ok(None) => {}
+                Err(err) => step.fail(err),
+            };
+            let mut fuel = FUEL;
+            while fuel > 0
+                && let Some(mut batches) = pending.first_entry()
+                && !frontier.less_than(batches.key())
+            {
+                let epoch = *batches.key();
+                emit_snapshots(scap, keyed.enter_epoch(epoch, step.id.as_str()));
+                applied = applied.max(epoch);
+                let at = dcap.delayed(&epoch);
+                let mut session = data.session(&at);
+                let mut emit = |item| session.give(item);
                 while fuel > 0
-                    && let Some(mut batches) = pending.first_entry()
-                    && !frontier.less_than(batches.key())
+                    && let Some(batch) = batches.get_mut().pop_front()
                 {
-                    let at = cap.delayed(batches.key());
-                    let mut session = output.session(&at);
-                    let mut emit = |item| session.give(item);
-                    while fuel > 0
-                        && let Some(batch) = batches.get_mut().pop_front()
-                    {
-                        fuel = fuel.saturating_sub(batch.len());
-                        for (key, value) in batch {
-                            keyed.on_item(key, value, &mut emit);
-                        }
-                    }
-                    if batches.get().is_empty() {
-                        batches.remove();
+                    fuel = fuel.saturating_sub(batch.len());
+                    for (key, value) in batch {
+                        keyed.on_item(key, value, &mut emit);
                     }
                 }
-                if fuel == 0 {
-                    activator.activate();
-                    return;
-                }
-                if let Some(epoch) = frontier.frontier().first() {
-                    cap.downgrade(epoch);
-                    let mut session = output.session(&*cap);
-                    keyed.fire_timers(SystemTime::now(), &mut |item| session.give(item));
-                    if let Some(at) = keyed.next_timer() {
-                        let wait = at.duration_since(SystemTime::now()).unwrap_or_default();
-                        activator.activate_after(wait);
-                    }
-                } else if pending.is_empty() {
-                    let mut session = output.session(&*cap);
-                    keyed.finish(&mut |item| session.give(item));
-                    drop(session);
-                    held = None;
+                if batches.get().is_empty() {
+                    batches.remove();
                 }
             }
-        },
-    )
+            if fuel == 0 {
+                activator.activate();
+                return;
+            }
+            match frontier.frontier().first().copied() {
+                Some(epoch) => {
+                    emit_snapshots(scap, keyed.close_epoch_before(Some(epoch), step.id.as_str()));
+                    dcap.downgrade(&epoch);
+                    scap.downgrade(&epoch);
+                    if keyed.next_timer().is_some_and(|at| at <= SystemTime::now()) {
+                        emit_snapshots(scap, keyed.enter_epoch(epoch, step.id.as_str()));
+                        let mut session = data.session(&*dcap);
+                        keyed.fire_timers(SystemTime::now(), &mut |item| session.give(item));
+                    }
+                    if let Some(at) = keyed.next_timer() {
+                        activator.activate_after(at.duration_since(SystemTime::now()).unwrap_or_default());
+                    }
+                }
+                None if pending.is_empty() => {
+                    // End of input: `on_eof` runs in the last epoch seen, after its items.
+                    let last = applied.max(*dcap.time());
+                    emit_snapshots(scap, keyed.enter_epoch(last, step.id.as_str()));
+                    {
+                        let at = dcap.delayed(&last);
+                        let mut session = data.session(&at);
+                        keyed.finish(&mut |item| session.give(item));
+                    }
+                    emit_snapshots(scap, keyed.close_epoch_before(None, step.id.as_str()));
+                    data_cap = None;
+                    snap_cap = None;
+                }
+                None => activator.activate(),
+            }
+        }
+    });
+    ctx.add_snapshots(snap_stream);
+    data_stream
 }

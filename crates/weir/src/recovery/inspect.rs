@@ -1,0 +1,156 @@
+//! `weir recovery inspect`: what a recovery store holds, for people and for scripts.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::recovery::store::{PartitionStore, list_partition_files};
+use crate::{Epoch, Error};
+
+/// One execution as a partition recorded it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExecutionReport {
+    /// The execution number (0 for the first run).
+    pub execution: u64,
+    /// Workers in the cluster of that execution.
+    pub worker_count: u64,
+    /// The epoch it resumed from (0: from nothing).
+    pub resume_epoch: Epoch,
+}
+
+/// The committed frontier of one worker in one execution.
+#[derive(Debug, Clone, Serialize)]
+pub struct FrontReport {
+    /// The execution number.
+    pub execution: u64,
+    /// The worker that owned the partition.
+    pub worker: usize,
+    /// Every snapshot of epochs up to this one was durable.
+    pub epoch: Epoch,
+}
+
+/// Snapshot rows of one step in one partition.
+#[derive(Debug, Clone, Serialize)]
+pub struct StepReport {
+    /// The step id.
+    pub step: String,
+    /// Rows, including deletion markers.
+    pub snapshots: u64,
+    /// Deletion markers (keys removed).
+    pub tombstones: u64,
+}
+
+/// One partition file.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartitionReport {
+    /// The partition index.
+    pub index: usize,
+    /// Superseded snapshots up to this epoch have been collected.
+    pub gc_epoch: Epoch,
+    /// Executions, oldest first.
+    pub executions: Vec<ExecutionReport>,
+    /// Committed frontiers per worker.
+    pub fronts: Vec<FrontReport>,
+    /// Snapshot counts per step.
+    pub steps: Vec<StepReport>,
+}
+
+/// Every partition of a store.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoreReport {
+    /// The recovery directory.
+    pub directory: String,
+    /// Its partitions in index order.
+    pub partitions: Vec<PartitionReport>,
+}
+
+/// Reads the report of the store in `dir` (fails while an execution holds it).
+pub fn inspect(dir: &Path) -> Result<StoreReport, Error> {
+    let names = list_partition_files(dir)?;
+    if names.is_empty() {
+        return Err(Error::Recovery(format!(
+            "{} is not a recovery store (no part-N.sqlite3 files); create one with `weir recovery init`",
+            dir.display()
+        )));
+    }
+    let partitions = names
+        .iter()
+        .map(|name| {
+            let store = PartitionStore::open(dir, name, true)?;
+            let info = store.info()?;
+            Ok(PartitionReport {
+                index: info.index,
+                gc_epoch: info.gc_epoch,
+                executions: info
+                    .executions
+                    .iter()
+                    .map(|e| ExecutionReport {
+                        execution: e.execution,
+                        worker_count: e.worker_count,
+                        resume_epoch: e.resume_epoch,
+                    })
+                    .collect(),
+                fronts: store
+                    .worker_fronts()?
+                    .into_iter()
+                    .map(|(execution, worker, epoch)| FrontReport {
+                        execution,
+                        worker,
+                        epoch,
+                    })
+                    .collect(),
+                steps: store
+                    .snapshot_counts()?
+                    .into_iter()
+                    .map(|(step, snapshots, tombstones)| StepReport {
+                        step,
+                        snapshots,
+                        tombstones,
+                    })
+                    .collect(),
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(StoreReport {
+        directory: dir.display().to_string(),
+        partitions,
+    })
+}
+
+impl fmt::Display for StoreReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "recovery store {} ({} partitions)",
+            self.directory,
+            self.partitions.len()
+        )?;
+        for p in &self.partitions {
+            writeln!(
+                f,
+                "partition {} (garbage collected up to epoch {})",
+                p.index, p.gc_epoch
+            )?;
+            for e in &p.executions {
+                write!(
+                    f,
+                    "  execution {}: {} workers, resumed from epoch {}, committed:",
+                    e.execution, e.worker_count, e.resume_epoch
+                )?;
+                for front in p.fronts.iter().filter(|fr| fr.execution == e.execution) {
+                    write!(f, " worker {} up to epoch {}", front.worker, front.epoch)?;
+                }
+                writeln!(f)?;
+            }
+            for s in &p.steps {
+                writeln!(
+                    f,
+                    "  step {}: {} snapshots ({} deletions)",
+                    s.step, s.snapshots, s.tombstones
+                )?;
+            }
+        }
+        Ok(())
+    }
+}

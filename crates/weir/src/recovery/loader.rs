@@ -1,0 +1,219 @@
+//! Start-up of an execution with recovery: open this worker's partitions, agree on the
+//! resume point with every worker, and deliver each stored state to the worker that
+//! will own its key or partition. One pass over each partition file.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Duration;
+
+use timely::dataflow::InputHandleVec;
+use timely::dataflow::operators::vec::Input;
+use timely::dataflow::operators::{Exchange, Inspect, Probe};
+use timely::worker::Worker;
+
+use crate::dataflow::Plan;
+use crate::engine::{Assignment, StepStates, route_key};
+use crate::recovery::PartitionStore;
+use crate::recovery::resume::{PartitionInfo, ResumePoint, resume_point};
+use crate::recovery::writer::WriterPlan;
+use crate::{Epoch, Error, RunConfig, StepId};
+
+/// Rows sent between two steps of the worker while loading (bounds buffered rows).
+const ROWS_PER_STEP: usize = 10_000;
+
+/// What an execution with recovery starts from on this worker.
+pub(crate) struct Loaded {
+    pub point: ResumePoint,
+    pub states: HashMap<StepId, StepStates>,
+    pub writer: WriterPlan,
+}
+
+/// Opens the partitions `recovery` assigns to this worker, computes the resume point from
+/// every worker's partitions, starts the new execution in them, and loads the states.
+pub(crate) fn load(
+    worker: &mut Worker,
+    plan: &Plan,
+    config: &RunConfig,
+    dir: &Path,
+    recovery: &Assignment,
+    assignments: &HashMap<StepId, Arc<Assignment>>,
+) -> Result<Loaded, Error> {
+    let me = worker.index();
+    let opened: Result<Vec<PartitionStore>, Error> = recovery
+        .parts_of(me)
+        .map(|name| PartitionStore::open(dir, name, false))
+        .collect();
+    let infos = opened.as_ref().map_err(Error::to_string).and_then(|stores| {
+        stores
+            .iter()
+            .map(|s| s.info())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())
+    });
+    let all = all_gather(worker, infos)?;
+    let mut stores = opened?;
+    let point = resume_point(&all)?;
+    for store in &mut stores {
+        store.begin_execution(point, worker.peers(), me)?;
+    }
+    let states = load_states(worker, plan, &stores, point.epoch, assignments)?;
+    let writer = WriterPlan {
+        stores,
+        owners: recovery.owners.clone(),
+        execution: point.execution,
+        resume_epoch: point.epoch,
+        backup_epochs: config.backup_epochs(),
+    };
+    Ok(Loaded {
+        point,
+        states,
+        writer,
+    })
+}
+
+/// Every worker's partition infos (or its error), on every worker.
+fn all_gather(
+    worker: &mut Worker,
+    mine: Result<Vec<PartitionInfo>, String>,
+) -> Result<Vec<PartitionInfo>, Error> {
+    type Message = (usize, Result<Vec<PartitionInfo>, String>);
+    let received = Rc::new(RefCell::new(Vec::<Message>::new()));
+    let sink = received.clone();
+    let mut input = InputHandleVec::<Epoch, Message>::new();
+    let probe = worker.dataflow::<Epoch, _, _>(|scope| {
+        scope
+            .input_from(&mut input)
+            .exchange(|m: &Message| m.0 as u64)
+            .inspect(move |m| sink.borrow_mut().push(m.clone()))
+            .probe()
+            .0
+    });
+    for to in 0..worker.peers() {
+        input.send((to, mine.clone()));
+    }
+    drop(input);
+    while !probe.done() {
+        worker.step_or_park(Some(Duration::from_millis(10)));
+    }
+    let mut all = Vec::new();
+    for (_, infos) in received.take() {
+        all.extend(infos.map_err(Error::Recovery)?);
+    }
+    Ok(all)
+}
+
+/// A stored state on its way to the worker that owns it, or an error every worker sees.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+enum Delivery {
+    State {
+        to: usize,
+        step: String,
+        key: String,
+        value: Vec<u8>,
+    },
+    Failed {
+        to: usize,
+        message: String,
+    },
+}
+
+/// Streams the latest state of every (step, key) at or before `epoch` from this worker's
+/// partitions to the worker that will own it, and returns what this worker receives.
+fn load_states(
+    worker: &mut Worker,
+    plan: &Plan,
+    stores: &[PartitionStore],
+    epoch: Epoch,
+    assignments: &HashMap<StepId, Arc<Assignment>>,
+) -> Result<HashMap<StepId, StepStates>, Error> {
+    let peers = worker.peers();
+    let received = Rc::new(RefCell::new(HashMap::<StepId, StepStates>::new()));
+    let failures = Rc::new(RefCell::new(Vec::<String>::new()));
+    let (sink, failed) = (received.clone(), failures.clone());
+    let mut input = InputHandleVec::<Epoch, Delivery>::new();
+    let probe = worker.dataflow::<Epoch, _, _>(|scope| {
+        scope
+            .input_from(&mut input)
+            .exchange(|d: &Delivery| match d {
+                Delivery::State { to, .. } | Delivery::Failed { to, .. } => *to as u64,
+            })
+            .inspect(move |d| match d.clone() {
+                Delivery::State { step, key, value, .. } => {
+                    let step = StepId::new(&step).expect("only steps of the plan are delivered");
+                    sink.borrow_mut().entry(step).or_default().insert(key, value);
+                }
+                Delivery::Failed { message, .. } => failed.borrow_mut().push(message),
+            })
+            .probe()
+            .0
+    });
+    let keyed: HashSet<&str> = plan
+        .steps
+        .iter()
+        .filter(|s| s.keyed_state)
+        .map(|s| s.id.as_str())
+        .collect();
+    let mut warned = HashSet::new();
+    let mut sent = 0;
+    let fail = |input: &mut InputHandleVec<Epoch, Delivery>, message: String| {
+        for to in 0..peers {
+            input.send(Delivery::Failed {
+                to,
+                message: message.clone(),
+            });
+        }
+    };
+    for store in stores {
+        let mut routing_error = None;
+        let read = store.for_each_latest(epoch, |step, key, value| {
+            let to = if keyed.contains(step.as_str()) {
+                Some((route_key(&key) % peers as u64) as usize)
+            } else if let Some((id, assignment)) = assignments.iter().find(|(id, _)| id.as_str() == step) {
+                match assignment.parts.binary_search(&key) {
+                    Ok(index) => Some(assignment.owners[index]),
+                    Err(_) => {
+                        routing_error.get_or_insert(format!(
+                            "the store holds resume state for partition {key:?} of step {:?}, but no worker \
+                             lists that partition now; make it reachable again or start from a fresh store",
+                            id.as_str()
+                        ));
+                        None
+                    }
+                }
+            } else {
+                if warned.insert(step.clone()) {
+                    tracing::warn!(
+                        step = %step,
+                        "the recovery store holds state of step {step:?}, which is not in this dataflow; \
+                         the state is kept"
+                    );
+                }
+                None
+            };
+            if let Some(to) = to {
+                input.send(Delivery::State { to, step, key, value });
+                sent += 1;
+                if sent % ROWS_PER_STEP == 0 {
+                    worker.step();
+                }
+            }
+        });
+        if let Err(err) = read {
+            fail(&mut input, err.to_string());
+        }
+        if let Some(message) = routing_error {
+            fail(&mut input, message);
+        }
+    }
+    drop(input);
+    while !probe.done() {
+        worker.step_or_park(Some(Duration::from_millis(10)));
+    }
+    if let Some(message) = failures.take().into_iter().next() {
+        return Err(Error::Recovery(message));
+    }
+    Ok(received.take())
+}

@@ -1,0 +1,245 @@
+//! Pure decisions of recovery, tested without a database.
+
+use crate::{Epoch, Error};
+
+/// One execution as a partition recorded it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct ExecutionRecord {
+    pub execution: u64,
+    pub worker_count: u64,
+    pub resume_epoch: Epoch,
+}
+
+/// What one partition file says about the past (read at start-up).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct PartitionInfo {
+    pub index: usize,
+    pub partition_count: usize,
+    /// Superseded snapshots at or before this epoch may be gone.
+    pub gc_epoch: Epoch,
+    pub executions: Vec<ExecutionRecord>,
+    /// `(execution, frontier)`: every snapshot of epochs `<= frontier` routed here is durable.
+    pub fronts: Vec<(u64, Epoch)>,
+}
+
+/// Where a new execution starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ResumePoint {
+    /// The number of the new execution.
+    pub execution: u64,
+    /// State is restored as of the end of this epoch; the new execution starts at the next.
+    pub epoch: Epoch,
+}
+
+/// The store-wide resume point, or why the partitions cannot be resumed together.
+///
+/// The resume epoch is the last epoch durable in every partition for the latest execution.
+/// A partition without a record of that execution (its owner died before starting it)
+/// counts with that execution's own resume epoch, but never more than it holds itself, so
+/// a partition restored from an older backup pulls the resume epoch back; if another
+/// partition has already garbage-collected what that older epoch needs, it is refused.
+pub(crate) fn resume_point(infos: &[PartitionInfo]) -> Result<ResumePoint, Error> {
+    let count = infos
+        .first()
+        .map(|i| i.partition_count)
+        .ok_or_else(|| Error::Recovery("the recovery directory holds no partition files".into()))?;
+    let mut seen = vec![false; count];
+    for info in infos {
+        if info.partition_count != count {
+            return Err(Error::Recovery(format!(
+                "partition {} was created for {} partitions but partition {} for {count}: the files come \
+                 from different stores",
+                info.index, info.partition_count, infos[0].index
+            )));
+        }
+        if std::mem::replace(&mut seen[info.index], true) {
+            return Err(Error::Recovery(format!(
+                "partition {} is present twice",
+                info.index
+            )));
+        }
+    }
+    if let Some(missing) = seen.iter().position(|s| !s) {
+        return Err(Error::Recovery(format!(
+            "partition {missing} of {count} is missing: no process lists part-{missing}.sqlite3"
+        )));
+    }
+    let latest = infos
+        .iter()
+        .flat_map(|i| i.executions.iter())
+        .max_by_key(|e| e.execution)
+        .copied();
+    let Some(latest) = latest else {
+        return Ok(ResumePoint {
+            execution: 0,
+            epoch: 0,
+        });
+    };
+    let frontier_of = |info: &PartitionInfo| -> Epoch {
+        let of_latest = info
+            .fronts
+            .iter()
+            .filter(|f| f.0 == latest.execution)
+            .map(|f| f.1)
+            .max();
+        match of_latest {
+            Some(frontier) => frontier,
+            None => {
+                let own = info.fronts.iter().max_by_key(|f| f.0).map_or(0, |f| f.1);
+                own.min(latest.resume_epoch)
+            }
+        }
+    };
+    let epoch = infos
+        .iter()
+        .map(frontier_of)
+        .min()
+        .expect("at least one partition");
+    if let Some(gc) = infos.iter().find(|i| i.gc_epoch > epoch) {
+        return Err(Error::Recovery(format!(
+            "partition {} has already garbage-collected snapshots up to epoch {}, but the other partitions \
+             can only resume from epoch {epoch}: were partitions restored from backups of different ages? \
+             Restore them all from the same backup",
+            gc.index, gc.gc_epoch
+        )));
+    }
+    Ok(ResumePoint {
+        execution: latest.execution + 1,
+        epoch,
+    })
+}
+
+/// The epoch up to which superseded snapshots may be deleted: everything older than the
+/// backup window behind the last durable epoch. Resuming from any epoch at or after it
+/// stays possible.
+pub(crate) fn gc_epoch(durable: Epoch, backup_epochs: u64) -> Epoch {
+    durable.saturating_sub(backup_epochs)
+}
+
+/// The recovery partition of a `(step, key)` snapshot: a stable hash, independent of the
+/// number of workers, so state can be resumed on a different cluster size.
+pub(crate) fn recovery_partition(step: &str, key: &str, partitions: usize) -> usize {
+    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
+    hasher.update(step.as_bytes());
+    hasher.update(&[0]);
+    hasher.update(key.as_bytes());
+    (hasher.digest() % partitions as u64) as usize
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exec(execution: u64, resume_epoch: Epoch) -> ExecutionRecord {
+        ExecutionRecord {
+            execution,
+            worker_count: 2,
+            resume_epoch,
+        }
+    }
+
+    fn part(index: usize, executions: Vec<ExecutionRecord>, fronts: Vec<(u64, Epoch)>) -> PartitionInfo {
+        PartitionInfo {
+            index,
+            partition_count: 2,
+            gc_epoch: 0,
+            executions,
+            fronts,
+        }
+    }
+
+    #[test]
+    fn a_fresh_store_starts_execution_zero_from_nothing() {
+        let infos = [part(0, vec![], vec![]), part(1, vec![], vec![])];
+        assert_eq!(
+            resume_point(&infos).unwrap(),
+            ResumePoint {
+                execution: 0,
+                epoch: 0
+            }
+        );
+    }
+
+    #[test]
+    fn resumes_from_the_epoch_every_partition_committed() {
+        let infos = [
+            part(0, vec![exec(0, 0)], vec![(0, 9)]),
+            part(1, vec![exec(0, 0)], vec![(0, 7)]),
+        ];
+        assert_eq!(
+            resume_point(&infos).unwrap(),
+            ResumePoint {
+                execution: 1,
+                epoch: 7
+            }
+        );
+    }
+
+    #[test]
+    fn a_partition_that_never_started_the_latest_execution_pins_its_resume_epoch() {
+        // Execution 1 resumed from 7; partition 1's owner died before recording it.
+        let infos = [
+            part(0, vec![exec(0, 0), exec(1, 7)], vec![(0, 9), (1, 12)]),
+            part(1, vec![exec(0, 0)], vec![(0, 8)]),
+        ];
+        assert_eq!(
+            resume_point(&infos).unwrap(),
+            ResumePoint {
+                execution: 2,
+                epoch: 7
+            }
+        );
+    }
+
+    #[test]
+    fn a_partition_from_an_older_backup_pulls_the_epoch_back_or_is_refused() {
+        let old = part(1, vec![exec(0, 0)], vec![(0, 3)]);
+        let fresh = part(0, vec![exec(0, 0), exec(1, 7)], vec![(1, 12)]);
+        assert_eq!(resume_point(&[fresh.clone(), old.clone()]).unwrap().epoch, 3);
+        let collected = PartitionInfo {
+            gc_epoch: 10,
+            ..fresh
+        };
+        let err = resume_point(&[collected, old]).unwrap_err().to_string();
+        assert!(err.contains("backups of different ages"), "{err}");
+    }
+
+    #[test]
+    fn missing_extra_or_mismatched_partitions_are_refused() {
+        let err = resume_point(&[part(0, vec![], vec![])]).unwrap_err().to_string();
+        assert!(err.contains("partition 1 of 2 is missing"), "{err}");
+        let other = PartitionInfo {
+            partition_count: 3,
+            ..part(1, vec![], vec![])
+        };
+        let err = resume_point(&[part(0, vec![], vec![]), other])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("different stores"), "{err}");
+        let err = resume_point(&[part(0, vec![], vec![]), part(0, vec![], vec![])])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("present twice"), "{err}");
+    }
+
+    #[test]
+    fn gc_keeps_the_backup_window() {
+        assert_eq!(gc_epoch(100, 30), 70);
+        assert_eq!(gc_epoch(10, 30), 0);
+    }
+
+    #[test]
+    fn recovery_partitions_are_stable_and_spread() {
+        assert_eq!(
+            recovery_partition("count", "word", 4),
+            recovery_partition("count", "word", 4)
+        );
+        assert_ne!(
+            recovery_partition("ab", "c", 1 << 20),
+            recovery_partition("a", "bc", 1 << 20)
+        );
+        let mut counts = [0; 4];
+        (0..4000).for_each(|i| counts[recovery_partition("s", &i.to_string(), 4)] += 1);
+        assert!(counts.iter().all(|&c| c > 800), "{counts:?}");
+    }
+}

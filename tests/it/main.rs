@@ -6,5 +6,6 @@ mod epochs;
 mod errors;
 mod execution_modes;
 mod keyed_operators;
+mod recovery;
 mod recovery_kills;
 mod support;

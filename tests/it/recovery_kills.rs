@@ -174,3 +174,130 @@ fn killed_and_restarted_clusters_produce_exactly_the_failure_free_output() {
         run_kill_test(seed);
     }
 }
+
+/// The pids of the children of `pid`.
+fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|p| p.parse().expect("a pid"))
+        .collect()
+}
+
+#[test]
+fn the_launcher_restarts_a_killed_cluster_from_the_store() {
+    let (input, output, store) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let text = write_corpus(input.path(), 4, 150_000, 2_000, 77);
+    weir::recovery::init(store.path(), 2).unwrap();
+    let mut launcher = Command::new(example("wordcount"))
+        .args([
+            "--input",
+            input.path().to_str().unwrap(),
+            "--output",
+            output.path().to_str().unwrap(),
+            "--running",
+        ])
+        .args([
+            "-r",
+            store.path().to_str().unwrap(),
+            "-s",
+            "0.05",
+            "-p",
+            "2",
+            "--restart",
+            "2",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !any_output(output.path()) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let children = children_of(launcher.id());
+    assert_eq!(children.len(), 2, "{children:?}");
+    kill(children[0], libc::SIGKILL);
+    let (code, _) = wait_exit(&mut launcher, Duration::from_secs(120));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(launcher.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("restarting the local cluster"), "{stderr}");
+    assert!(
+        output_lines(output.path()) == expected_wordcount(&text, true),
+        "output differs after the restart"
+    );
+}
+
+#[test]
+fn inspect_reports_executions_and_snapshots() {
+    let (output, store) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let weir_bin = example("wordcount")
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .join("weir");
+    let store_arg = store.path().to_str().unwrap();
+    let init = Command::new(&weir_bin)
+        .args(["recovery", "init", store_arg, "--partitions", "2"])
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", String::from_utf8_lossy(&init.stderr));
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/sample.txt");
+    for _ in 0..2 {
+        let run = Command::new(example("wordcount"))
+            .args([
+                "--input",
+                sample,
+                "--output",
+                output.path().to_str().unwrap(),
+                "-r",
+                store_arg,
+                "-w",
+                "2",
+            ])
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    }
+    let json = Command::new(&weir_bin)
+        .args(["recovery", "inspect", store_arg, "--json"])
+        .output()
+        .unwrap();
+    assert!(json.status.success(), "{}", String::from_utf8_lossy(&json.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    let partitions = report["partitions"].as_array().unwrap();
+    assert_eq!(partitions.len(), 2);
+    for p in partitions {
+        let executions = p["executions"].as_array().unwrap();
+        assert_eq!(executions.len(), 2, "{p}");
+        assert_eq!(executions[1]["worker_count"], 2);
+        assert!(p["fronts"].as_array().unwrap().len() >= 2, "{p}");
+    }
+    let steps: Vec<&str> = partitions
+        .iter()
+        .flat_map(|p| p["steps"].as_array().unwrap())
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    for step in ["read", "count", "write"] {
+        assert!(steps.contains(&step), "{steps:?}");
+    }
+    let text = Command::new(&weir_bin)
+        .args(["recovery", "inspect", store_arg])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("execution 1: 2 workers, resumed from epoch"),
+        "{text}"
+    );
+    // The second run resumed after the completed first one: nothing was written twice.
+    assert_eq!(
+        output_lines(output.path()),
+        crate::support::expected_wordcount(&std::fs::read_to_string(sample).unwrap(), false)
+    );
+}

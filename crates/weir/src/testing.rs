@@ -2,6 +2,7 @@
 //!
 //! Users and weir's own tests write the same short code with it.
 
+use std::collections::HashSet;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -14,9 +15,10 @@ use crate::{BoxError, Data, Dataflow, Error, RunConfig, StepId};
 pub enum TestEvent<T> {
     /// Emit this item.
     Item(T),
-    /// End the input here (as if the source ran dry).
+    /// End the input here (as if the source ran dry); a resumed run continues after it.
     Eof,
-    /// Fail the dataflow here, as a crashing source would.
+    /// Fail the dataflow here, as a crashing source would. Each marker fires once per
+    /// source (clones share this), so a resumed run with a clone passes it.
     Abort,
     /// Emit nothing for this long.
     Pause(Duration),
@@ -26,9 +28,12 @@ pub enum TestEvent<T> {
 ///
 /// Its resume state is the index of the next event, so a resumed run continues after
 /// the last snapshotted item.
+#[derive(Clone)]
 pub struct TestingSource<T> {
     events: Arc<Vec<TestEvent<T>>>,
     batch_size: usize,
+    /// Indexes of the `Abort` markers that already fired.
+    fired: Arc<Mutex<HashSet<usize>>>,
 }
 
 impl<T: Data> TestingSource<T> {
@@ -42,6 +47,7 @@ impl<T: Data> TestingSource<T> {
         TestingSource {
             events: Arc::new(events.into_iter().collect()),
             batch_size: 1000,
+            fired: Arc::default(),
         }
     }
 
@@ -72,6 +78,7 @@ impl<T: Data> FixedPartitionedSource for TestingSource<T> {
             next: resume_state.unwrap_or(0),
             batch_size: self.batch_size,
             awake: None,
+            fired: self.fired.clone(),
         })
     }
 }
@@ -82,6 +89,7 @@ pub struct TestingPartition<T> {
     next: usize,
     batch_size: usize,
     awake: Option<Instant>,
+    fired: Arc<Mutex<HashSet<usize>>>,
 }
 
 impl<T: Data> StatefulSourcePartition for TestingPartition<T> {
@@ -94,10 +102,22 @@ impl<T: Data> StatefulSourcePartition for TestingPartition<T> {
             match self.events.get(self.next) {
                 Some(TestEvent::Item(item)) => items.push(item.clone()),
                 _ if !items.is_empty() => break,
-                None | Some(TestEvent::Eof) => return Ok(Batch::Eof),
-                Some(TestEvent::Abort) => {
+                None => return Ok(Batch::Eof),
+                Some(TestEvent::Eof) => {
                     self.next += 1;
-                    return Err(format!("aborted by the ABORT marker at event {}", self.next - 1).into());
+                    return Ok(Batch::Eof);
+                }
+                Some(TestEvent::Abort) => {
+                    let first_time = self
+                        .fired
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(self.next);
+                    self.next += 1;
+                    if first_time {
+                        return Err(format!("aborted by the ABORT marker at event {}", self.next - 1).into());
+                    }
+                    continue;
                 }
                 Some(TestEvent::Pause(pause)) => {
                     self.next += 1;

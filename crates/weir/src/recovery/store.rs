@@ -1,5 +1,7 @@
 //! One recovery partition: a SQLite file with STRICT tables, locked by one execution.
 
+use std::fs::{File, OpenOptions};
+use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
@@ -119,6 +121,30 @@ pub(crate) struct PartitionStore {
     pub index: usize,
     path: PathBuf,
     conn: Connection,
+    /// Holds the partition's lock (`flock` on `part-N.sqlite3.lock`) while open; the OS
+    /// releases it when the process dies.
+    _lock: File,
+}
+
+/// Takes the lock of the partition at `path`: exclusive for an execution, shared for a
+/// reader. Fails at once if another execution holds it.
+fn lock(path: &Path, exclusive: bool) -> Result<File, Error> {
+    let lock_path = path.with_extension("sqlite3.lock");
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|e| Error::Recovery(format!("cannot open lock file {}: {e}", lock_path.display())))?;
+    let mode = if exclusive { libc::LOCK_EX } else { libc::LOCK_SH };
+    // SAFETY: flock(2) on a descriptor this function owns.
+    if unsafe { libc::flock(file.as_raw_fd(), mode | libc::LOCK_NB) } != 0 {
+        return Err(Error::Recovery(format!(
+            "{} is in use: another execution holds it; two executions cannot share a recovery store",
+            path.display()
+        )));
+    }
+    Ok(file)
 }
 
 impl PartitionStore {
@@ -126,6 +152,13 @@ impl PartitionStore {
     /// exclusive lock held until the store is dropped (unless `read_only`).
     pub(crate) fn open(dir: &Path, name: &str, read_only: bool) -> Result<Self, Error> {
         let path = dir.join(name);
+        if !path.is_file() {
+            return Err(Error::Recovery(format!(
+                "recovery partition {} does not exist",
+                path.display()
+            )));
+        }
+        let lock = lock(&path, !read_only)?;
         let fail = sql_error(&path, "opening recovery partition");
         let conn = Connection::open_with_flags(
             &path,
@@ -177,6 +210,7 @@ impl PartitionStore {
             index: index as usize,
             path,
             conn,
+            _lock: lock,
         })
     }
 

@@ -50,7 +50,7 @@ fn start(layout: Layout, input: &Path, output: &Path, store: &Path, epoch_secs: 
                 &layout.workers.to_string(),
             ])
             // A peer killed while connecting leaves the other waiting for it: not for long.
-            .args(["--connect-timeout", "3"])
+            .args(["--connect-timeout", "10"])
             .stdout(Stdio::null())
             .stderr(Stdio::null());
             if layout.processes > 1 {
@@ -81,7 +81,7 @@ fn kill_all_and_wait(children: &mut [Child], victim: usize) {
     kill(children[victim].id(), libc::SIGKILL);
     for child in children.iter_mut() {
         // The others exit on their own (peer lost); make sure of it.
-        let _ = wait_exit(child, Duration::from_secs(20));
+        let _ = wait_exit(child, Duration::from_secs(30));
     }
 }
 

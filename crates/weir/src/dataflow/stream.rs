@@ -61,22 +61,7 @@ impl<T: Data> Stream<T> {
         + Sync
         + 'static,
     ) -> Stream<U> {
-        let spec = StepSpec {
-            kind,
-            inputs: vec![self.port],
-            output_count: 1,
-            list_parts: None,
-            is_output: false,
-            keyed_state: false,
-        };
-        let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
-            let input = ctx.input::<T>(0);
-            let output = build(ctx.step(), input);
-            ctx.set_output(0, output);
-        });
-        add_step(&self.graph, step_id, spec, build)
-            .pop()
-            .expect("one output was declared")
+        self.add_unary(step_id, kind, false, move |ctx, input| build(ctx.step(), input))
     }
 
     /// Adds a step with keyed state (snapshotted per key by recovery) built by `build`, which
@@ -90,13 +75,26 @@ impl<T: Data> Stream<T> {
         + Sync
         + 'static,
     ) -> Stream<U> {
+        self.add_unary(step_id, kind, true, build)
+    }
+
+    fn add_unary<U: Data>(
+        &self,
+        step_id: &str,
+        kind: &'static str,
+        keyed_state: bool,
+        build: impl for<'s> Fn(&mut BuildCtx<'s>, StreamVec<'s, Epoch, T>) -> StreamVec<'s, Epoch, U>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Stream<U> {
         let spec = StepSpec {
             kind,
             inputs: vec![self.port],
             output_count: 1,
             list_parts: None,
             is_output: false,
-            keyed_state: true,
+            keyed_state,
         };
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
             let input = ctx.input::<T>(0);

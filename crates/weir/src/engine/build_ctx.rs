@@ -12,7 +12,9 @@ use crate::dataflow::StepNode;
 use crate::engine::Assignment;
 use crate::engine::execute::Runtime;
 use crate::engine::ports::PortTable;
-use crate::recovery::SnapshotRow;
+use serde::de::DeserializeOwned;
+
+use crate::recovery::{SnapshotRow, decode};
 use crate::{BoxError, Data, Epoch, Error, StepId};
 
 /// Resume states of one step on this worker: state key → encoded state.
@@ -84,6 +86,26 @@ impl StepCtx {
     /// Takes the resume states this worker holds for this step.
     pub(crate) fn take_resume_states(&self) -> StepStates {
         self.resume.take()
+    }
+
+    /// Removes and decodes the resume state of partition `part` from `states`; a state
+    /// that does not decode is recorded as this step's failure (`Err`).
+    pub(crate) fn partition_state<S: DeserializeOwned>(
+        &self,
+        states: &mut StepStates,
+        part: &str,
+    ) -> Result<Option<S>, ()> {
+        match states
+            .remove(part)
+            .map(|bytes| decode(self.id.as_str(), part, &bytes))
+        {
+            None => Ok(None),
+            Some(Ok(state)) => Ok(Some(state)),
+            Some(Err(err)) => {
+                self.fail_with(err);
+                Err(())
+            }
+        }
     }
 }
 

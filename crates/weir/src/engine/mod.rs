@@ -1,5 +1,6 @@
 //! The engine: how a plan becomes timely operators on every worker, and how workers run.
 
+mod all_gather;
 mod assign;
 mod build_ctx;
 mod config;
@@ -10,6 +11,7 @@ mod routing;
 mod setup;
 mod worker_loop;
 
+pub(crate) use all_gather::all_gather;
 pub(crate) use assign::Assignment;
 pub(crate) use build_ctx::{BuildCtx, Start, StepCtx, StepStates};
 pub use config::{Execution, RecoveryConfig, RunConfig};

@@ -2,25 +2,16 @@
 //! sources and sinks, and of the recovery store), all workers see all listings, and each
 //! computes the same assignment (a pure function, see `assign.rs`).
 
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::Path;
-use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
 
-use timely::dataflow::InputHandleVec;
-use timely::dataflow::operators::vec::Input;
-use timely::dataflow::operators::{Exchange, Inspect, Probe};
 use timely::worker::Worker;
 
 use crate::dataflow::Plan;
-use crate::engine::Assignment;
+use crate::engine::{Assignment, all_gather};
 use crate::recovery::list_partition_files;
-use crate::{BoxError, Epoch, Error, StepId};
-
-/// `(to_worker, lister_index, from_worker, listing or error text)`.
-type Listing = (usize, usize, usize, Result<Vec<String>, String>);
+use crate::{BoxError, Error, StepId};
 
 /// Lists the partitions one worker can reach.
 type Lister<'a> = Box<dyn Fn() -> Result<Vec<String>, BoxError> + 'a>;
@@ -50,42 +41,22 @@ pub(crate) fn assign_partitions(
     if let Some(dir) = recovery_dir {
         listers.push((None, Box::new(move || Ok(list_partition_files(dir)?))));
     }
-    let (me, peers) = (worker.index(), worker.peers());
-    let received = Rc::new(RefCell::new(Vec::<Listing>::new()));
-    let mut input = InputHandleVec::<Epoch, Listing>::new();
-    let sink = received.clone();
-    let probe = worker.dataflow::<Epoch, _, _>(|scope| {
-        scope
-            .input_from(&mut input)
-            .exchange(|listing: &Listing| listing.0 as u64)
-            .inspect(move |listing| sink.borrow_mut().push(listing.clone()))
-            .probe()
-            .0
-    });
-    for (index, (_, list)) in listers.iter().enumerate() {
-        let listing = list().map_err(|e| e.to_string());
-        for to in 0..peers {
-            input.send((to, index, me, listing.clone()));
-        }
-    }
-    drop(input);
-    while !probe.done() {
-        worker.step_or_park(Some(Duration::from_millis(10)));
-    }
-    let received = received.take();
+    let mine: Vec<Result<Vec<String>, String>> = listers
+        .iter()
+        .map(|(_, list)| list().map_err(|e| e.to_string()))
+        .collect();
+    let all = all_gather(worker, mine);
     let mut assignments = Assignments {
         steps: HashMap::new(),
         recovery: None,
     };
     for (index, (step, _)) in listers.iter().enumerate() {
-        let mut listings = vec![Vec::new(); peers];
-        let mut from = received.iter().filter(|l| l.1 == index).collect::<Vec<_>>();
-        from.sort_by_key(|l| l.2);
-        for (_, _, from, listing) in from {
-            match (listing, step) {
-                (Ok(parts), _) => listings[*from] = parts.clone(),
+        let mut listings = Vec::with_capacity(all.len());
+        for (from, listed) in all.iter().enumerate() {
+            match (&listed[index], step) {
+                (Ok(parts), _) => listings.push(parts.clone()),
                 (Err(message), Some(step)) => {
-                    return Err(Error::step(step.as_str(), *from, message.clone().into()));
+                    return Err(Error::step(step.as_str(), from, message.clone().into()));
                 }
                 (Err(message), None) => return Err(Error::Recovery(message.clone())),
             }

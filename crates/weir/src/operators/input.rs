@@ -18,7 +18,7 @@ use crate::engine::{BuildCtx, StepCtx, enter_step};
 use crate::inputs::{
     Batch, DynamicSource, FixedPartitionedSource, StatefulSourcePartition, StatelessSourcePartition,
 };
-use crate::recovery::{SnapshotRow, decode, encode};
+use crate::recovery::{SnapshotRow, encode};
 use crate::{BoxError, Data, Epoch};
 
 /// Delay before polling again after a partition had nothing and named no wake-up time.
@@ -95,16 +95,8 @@ pub(crate) fn fixed<S: FixedPartitionedSource>(
         let mut states = step.take_resume_states();
         let mut parts: Vec<NamedPart<S::Item>> = Vec::new();
         for part in step.assignment().parts_of(step.worker) {
-            let resume = match states
-                .remove(part)
-                .map(|bytes| decode(step.id.as_str(), part, &bytes))
-            {
-                None => None,
-                Some(Ok(state)) => Some(state),
-                Some(Err(err)) => {
-                    step.fail_with(err);
-                    continue;
-                }
+            let Ok(resume) = step.partition_state(&mut states, part) else {
+                continue;
             };
             match source.build_part(&step.id, part, resume) {
                 Ok(p) => parts.push((part.to_owned(), Box::new(Stateful(p)))),

@@ -12,7 +12,7 @@ use crate::dataflow::flow::{StepSpec, add_step};
 use crate::dataflow::{ListPartsFn, Stream};
 use crate::engine::{BuildCtx, enter_step};
 use crate::outputs::{DynamicSink, FixedPartitionedSink, StatefulSinkPartition, StatelessSinkPartition};
-use crate::recovery::{SnapshotRow, decode, encode};
+use crate::recovery::{SnapshotRow, encode};
 use crate::{BoxError, Data, Epoch};
 
 /// Marks sinks added through [`DynamicSink`].
@@ -105,16 +105,8 @@ impl<V: Data, S: FixedPartitionedSink<Item = V>> sealed::BuildSink<(String, V), 
             if assignment.owners[index] != step.worker {
                 continue;
             }
-            let resume = match states
-                .remove(name)
-                .map(|bytes| decode(step.id.as_str(), name, &bytes))
-            {
-                None => None,
-                Some(Ok(state)) => Some(state),
-                Some(Err(err)) => {
-                    step.fail_with(err);
-                    continue;
-                }
+            let Ok(resume) = step.partition_state(&mut states, name) else {
+                continue;
             };
             match self.build_part(&step.id, name, resume) {
                 Ok(p) => {

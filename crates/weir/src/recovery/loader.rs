@@ -15,9 +15,9 @@ use timely::dataflow::operators::{Exchange, Inspect, Probe};
 use timely::worker::Worker;
 
 use crate::dataflow::Plan;
-use crate::engine::{Assignment, StepStates, route_key};
+use crate::engine::{Assignment, StepStates, all_gather, route_key};
 use crate::recovery::PartitionStore;
-use crate::recovery::resume::{PartitionInfo, ResumePoint, resume_point};
+use crate::recovery::resume::{ResumePoint, resume_point};
 use crate::recovery::writer::WriterPlan;
 use crate::{Epoch, Error, RunConfig, StepId};
 
@@ -53,7 +53,10 @@ pub(crate) fn load(
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())
     });
-    let all = all_gather(worker, infos)?;
+    let mut all = Vec::new();
+    for infos in all_gather(worker, infos) {
+        all.extend(infos.map_err(Error::Recovery)?);
+    }
     let mut stores = opened?;
     let point = resume_point(&all)?;
     for store in &mut stores {
@@ -72,37 +75,6 @@ pub(crate) fn load(
         states,
         writer,
     })
-}
-
-/// Every worker's partition infos (or its error), on every worker.
-fn all_gather(
-    worker: &mut Worker,
-    mine: Result<Vec<PartitionInfo>, String>,
-) -> Result<Vec<PartitionInfo>, Error> {
-    type Message = (usize, Result<Vec<PartitionInfo>, String>);
-    let received = Rc::new(RefCell::new(Vec::<Message>::new()));
-    let sink = received.clone();
-    let mut input = InputHandleVec::<Epoch, Message>::new();
-    let probe = worker.dataflow::<Epoch, _, _>(|scope| {
-        scope
-            .input_from(&mut input)
-            .exchange(|m: &Message| m.0 as u64)
-            .inspect(move |m| sink.borrow_mut().push(m.clone()))
-            .probe()
-            .0
-    });
-    for to in 0..worker.peers() {
-        input.send((to, mine.clone()));
-    }
-    drop(input);
-    while !probe.done() {
-        worker.step_or_park(Some(Duration::from_millis(10)));
-    }
-    let mut all = Vec::new();
-    for (_, infos) in received.take() {
-        all.extend(infos.map_err(Error::Recovery)?);
-    }
-    Ok(all)
 }
 
 /// A stored state on its way to the worker that owns it, or an error every worker sees.

@@ -47,6 +47,8 @@ pub fn main(flow: Dataflow) -> ExitCode {
 /// which `#[command(flatten)]` a [`RuntimeArgs`]). Prints any error and returns the status.
 pub fn main_with(flow: Dataflow, runtime: &RuntimeArgs) -> ExitCode {
     init_logging();
+    #[cfg(feature = "failpoints")]
+    let _failpoints = fail::FailScenario::setup();
     match run_with(flow, runtime) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {

@@ -350,6 +350,8 @@ impl PartitionStore {
             )
             .map_err(&fail)?;
         }
+        // Crash tests stop here: rows written, transaction not committed.
+        fail::fail_point!("weir::recovery::commit");
         tx.commit().map_err(&fail)
     }
 

@@ -15,26 +15,30 @@ use crate::{Data, Epoch};
 /// Distinct keys an epoch may hold before it is sent on early, bounding memory.
 const MAX_KEYS_PER_EPOCH: usize = 100_000;
 
-/// Combines the values of each key within an epoch with the associative `reducer` and
-/// emits one `(key, combined)` per key when the epoch completes (or when it holds too
-/// many keys). Only for operators whose result is emitted at the end (`*_final`).
-pub(crate) fn combine_per_epoch<'s, V, R>(
+/// Turns each value into an accumulator with `lift`, combines the accumulators of each key
+/// within an epoch with the associative `reducer`, and emits one `(key, combined)` per key
+/// when the epoch completes (or when it holds too many keys). Only for operators whose
+/// result is emitted at the end (`*_final`).
+pub(crate) fn combine_per_epoch<'s, V, A, F, R>(
     step: &StepCtx,
     input: StreamVec<'s, Epoch, (String, V)>,
+    lift: F,
     reducer: Arc<R>,
-) -> StreamVec<'s, Epoch, (String, V)>
+) -> StreamVec<'s, Epoch, (String, A)>
 where
     V: Data,
-    R: Fn(V, V) -> V + 'static,
+    A: Data,
+    F: Fn(V) -> A + 'static,
+    R: Fn(A, A) -> A + 'static,
 {
     let name = step.name.clone();
-    input.unary_frontier::<CapacityContainerBuilder<Vec<(String, V)>>, _, _, _>(
+    input.unary_frontier::<CapacityContainerBuilder<Vec<(String, A)>>, _, _, _>(
         Pipeline,
         &format!("{}.combine", step.id),
         move |capability, _| {
             let mut held = Some(capability);
             // `None` only while the reducer runs.
-            let mut epochs: BTreeMap<Epoch, FxHashMap<String, Option<V>>> = BTreeMap::new();
+            let mut epochs: BTreeMap<Epoch, FxHashMap<String, Option<A>>> = BTreeMap::new();
             move |(input, frontier), output| {
                 let _in_step = enter_step(&name);
                 let Some(cap) = held.as_mut() else { return };
@@ -43,9 +47,9 @@ where
                     let combined = epochs.entry(epoch).or_default();
                     for (key, value) in data.drain(..) {
                         match combined.get_mut(&key) {
-                            Some(acc) => *acc = acc.take().map(|acc| reducer(acc, value)),
+                            Some(acc) => *acc = acc.take().map(|acc| reducer(acc, lift(value))),
                             None => {
-                                combined.insert(key, Some(value));
+                                combined.insert(key, Some(lift(value)));
                             }
                         }
                     }

@@ -4,7 +4,6 @@ use std::sync::Arc;
 
 use crate::Data;
 use crate::dataflow::KeyedStream;
-use crate::operators::per_batch::per_batch;
 use crate::operators::reduce_final::reduce_core;
 
 impl<V: Data> KeyedStream<V> {
@@ -27,10 +26,7 @@ impl<V: Data> KeyedStream<V> {
     /// ```
     pub fn count_final(&self, step_id: &str) -> KeyedStream<u64> {
         self.keyed_state_step(step_id, "count_final", |ctx, input| {
-            let ones = per_batch(ctx.step(), input, |data: &mut Vec<(String, V)>, out| {
-                out.extend(data.drain(..).map(|(key, _)| (key, 1u64)))
-            });
-            reduce_core(ctx, ones, Arc::new(|a: u64, b: u64| a + b))
+            reduce_core(ctx, input, |_: V| 1u64, Arc::new(|a: u64, b: u64| a + b))
         })
     }
 }

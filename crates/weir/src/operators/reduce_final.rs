@@ -36,30 +36,33 @@ impl<V: Data> KeyedStream<V> {
     ) -> KeyedStream<V> {
         let reducer = Arc::new(reducer);
         self.keyed_state_step(step_id, "reduce_final", move |ctx, input| {
-            reduce_core(ctx, input, reducer.clone())
+            reduce_core(ctx, input, |v| v, reducer.clone())
         })
     }
 }
 
-/// Pre-combines per worker and epoch, then reduces per key after the exchange.
-pub(crate) fn reduce_core<'s, V, R>(
+/// Lifts each value into an accumulator, pre-combines per worker and epoch, then reduces
+/// per key after the exchange.
+pub(crate) fn reduce_core<'s, V, A, R>(
     ctx: &mut BuildCtx<'s>,
     input: StreamVec<'s, Epoch, (String, V)>,
+    lift: impl Fn(V) -> A + 'static,
     reducer: Arc<R>,
-) -> StreamVec<'s, Epoch, (String, V)>
+) -> StreamVec<'s, Epoch, (String, A)>
 where
     V: Data,
-    R: Fn(V, V) -> V + Send + Sync + 'static,
+    A: Data,
+    R: Fn(A, A) -> A + Send + Sync + 'static,
 {
-    let combined = combine_per_epoch(ctx.step(), input, reducer.clone());
+    let combined = combine_per_epoch(ctx.step(), input, lift, reducer.clone());
     // The first value of a key becomes its accumulator.
-    let folder = Arc::new(move |acc: Option<V>, value: V| {
+    let folder = Arc::new(move |acc: Option<A>, value: A| {
         Some(match acc {
             Some(acc) => reducer(acc, value),
             None => value,
         })
     });
-    let builder = Arc::new(move |resume: Option<Option<V>>| Folding {
+    let builder = Arc::new(move |resume: Option<Option<A>>| Folding {
         acc: Some(resume.flatten()),
         folder: folder.clone(),
         _input: PhantomData,
@@ -68,7 +71,7 @@ where
     crate::operators::per_batch::per_batch(
         ctx.step(),
         flattened,
-        |data: &mut Vec<(String, Option<V>)>, out| {
+        |data: &mut Vec<(String, Option<A>)>, out| {
             out.extend(data.drain(..).filter_map(|(key, value)| value.map(|v| (key, v))))
         },
     )

@@ -35,7 +35,8 @@
 //! - [`testing`]: the test kit users and weir's own tests share.
 //! - `engine` (private): how a plan becomes timely operators, partition assignment, routing,
 //!   the worker loop, failure handling; [`run`] and [`RunConfig`] are its public face.
-//! - [`cli`]: flags, environment variables and the local cluster launcher.
+//! - [`recovery`]: the SQLite recovery store, snapshots at epoch ends, resume, GC.
+//! - [`cli`]: flags, environment variables and the local cluster launcher (with restarts).
 //!
 //! See `ARCHITECTURE.md` for the data path, epochs and partition assignment.
 

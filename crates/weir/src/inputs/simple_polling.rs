@@ -170,3 +170,49 @@ where
 
     fn snapshot(&self) {}
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(interval_ms: u64) -> SimplePollingSource<u8, impl Fn() -> Result<Option<u8>, PollError>> {
+        SimplePollingSource::new(Duration::from_millis(interval_ms), || Ok(Some(1)))
+    }
+
+    #[test]
+    fn unaligned_sources_poll_at_once_and_aligned_ones_on_the_grid() {
+        let now = Instant::now();
+        assert!(source(1000).first_awake() <= Instant::now());
+        // Aligned to 250 ms ago with a 1 s interval: the next slot is ~750 ms away.
+        let aligned = source(1000).aligned_to(SystemTime::now() - Duration::from_millis(250));
+        let wait = aligned.first_awake() - now;
+        assert!(
+            wait > Duration::from_millis(600) && wait <= Duration::from_millis(760),
+            "{wait:?}"
+        );
+    }
+
+    #[test]
+    fn retry_polls_sooner_and_items_keep_the_interval() {
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let source = SimplePollingSource::new(Duration::from_secs(3600), move || {
+            match calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst) {
+                0 => Err(PollError::Retry(Duration::from_millis(5))),
+                _ => Ok(Some(7u8)),
+            }
+        });
+        let step = StepId::new("poll").unwrap();
+        let mut part = source.build_part(&step, "singleton", None).unwrap();
+        assert_eq!(part.next_batch().unwrap(), Batch::Pending);
+        let retry_at = part.next_awake().unwrap();
+        assert!(retry_at <= Instant::now() + Duration::from_millis(5));
+        std::thread::sleep(retry_at.saturating_duration_since(Instant::now()));
+        assert_eq!(part.next_batch().unwrap(), Batch::Items(vec![7]));
+        assert!(part.next_awake().unwrap() > Instant::now() + Duration::from_secs(3500));
+        assert_eq!(
+            part.next_batch().unwrap(),
+            Batch::Pending,
+            "not again before the interval"
+        );
+    }
+}

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use weir::inputs::{Batch, FixedPartitionedSource, StatefulSourcePartition};
 use weir::outputs::{DynamicSink, StatelessSinkPartition};
 use weir::testing::TestingSource;
-use weir::{BoxError, Dataflow, RecoveryConfig, RunConfig, StepId};
+use weir::{BoxError, Dataflow, RunConfig, StepId};
 
 const HOT_KEYS: u64 = 10_000;
 const PARTITIONS: u64 = 4;
@@ -116,13 +116,13 @@ fn counting_flow(
 }
 
 fn config(workers: usize, epoch: Duration, store: Option<&std::path::Path>) -> RunConfig {
-    RunConfig {
+    let config = RunConfig {
         epoch_interval: epoch,
-        recovery: store.map(|s| RecoveryConfig {
-            directory: s.to_owned(),
-            backup_interval: Duration::ZERO,
-        }),
         ..RunConfig::threads(workers)
+    };
+    match store {
+        Some(store) => config.with_recovery(store),
+        None => config,
     }
 }
 

@@ -4,7 +4,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{example, free_addresses, kill, output_lines, wait_exit, wait_until};
+use crate::support::{children_of, example, free_addresses, kill, output_lines, wait_exit, wait_until};
 
 /// Starts process `id` of a hand-made cluster running `files_by_ctime --follow`.
 fn start(id: usize, addresses: &str, input: &Path, output: &Path, extra: &[&str]) -> Child {
@@ -74,15 +74,6 @@ fn a_stopped_process_is_detected_by_the_watchdog() {
     assert!(took < Duration::from_secs(10), "took {took:?}");
 }
 
-/// The pids of the children of `pid`.
-fn children(pid: u32) -> Vec<u32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(|p| p.parse().unwrap())
-        .collect()
-}
-
 #[test]
 fn the_launcher_stops_the_cluster_and_names_the_failed_process() {
     let input = tempfile::tempdir().unwrap();
@@ -105,7 +96,7 @@ fn the_launcher_stops_the_cluster_and_names_the_failed_process() {
         Duration::from_secs(30),
         || output_lines(output.path()).len() == 1,
     );
-    let pids = children(launcher.id());
+    let pids = children_of(launcher.id());
     assert_eq!(pids.len(), 2, "two cluster processes: {pids:?}");
     kill(pids[1], libc::SIGKILL);
     let (code, took) = wait_exit(&mut launcher, Duration::from_secs(15));

@@ -8,20 +8,16 @@ use std::time::{Duration, SystemTime};
 use weir::connectors::FileSink;
 use weir::operators::{Retention, StatefulLogic};
 use weir::testing::{TestEvent, TestingSink, TestingSource};
-use weir::{Dataflow, Error, Execution, RecoveryConfig, RunConfig};
+use weir::{Dataflow, Error, RunConfig};
 
 use crate::support::output_lines;
 
 fn config(store: &Path, workers: usize) -> RunConfig {
     RunConfig {
-        execution: Execution::Threads(workers),
         epoch_interval: Duration::from_millis(10),
-        recovery: Some(RecoveryConfig {
-            directory: store.to_owned(),
-            backup_interval: Duration::ZERO,
-        }),
-        ..RunConfig::default()
+        ..RunConfig::threads(workers)
     }
+    .with_recovery(store)
 }
 
 /// Running sums per key, written as `key<TAB>sum` lines into a FileSink.

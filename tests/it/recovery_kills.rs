@@ -10,7 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    Rng, example, expected_wordcount, free_addresses, kill, output_lines, wait_exit, write_corpus,
+    Rng, children_of, example, expected_wordcount, free_addresses, kill, output_lines, wait_exit,
+    write_corpus,
 };
 
 /// How a round's cluster is laid out.
@@ -235,15 +236,6 @@ fn killed_and_restarted_clusters_produce_exactly_the_failure_free_output() {
     for seed in seeds {
         run_kill_test(seed);
     }
-}
-
-/// The pids of the children of `pid`.
-fn children_of(pid: u32) -> Vec<u32> {
-    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
-        .unwrap_or_default()
-        .split_whitespace()
-        .map(|p| p.parse().expect("a pid"))
-        .collect()
 }
 
 #[test]

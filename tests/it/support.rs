@@ -150,6 +150,15 @@ pub fn write_corpus(dir: &Path, files: usize, words: usize, distinct: u64, seed:
     all
 }
 
+/// The pids of the children of process `pid`.
+pub fn children_of(pid: u32) -> Vec<u32> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(|p| p.parse().expect("a pid"))
+        .collect()
+}
+
 /// Two localhost addresses whose ports were free a moment ago.
 pub fn free_addresses(count: usize) -> String {
     let listeners: Vec<_> = (0..count)

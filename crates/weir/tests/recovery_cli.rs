@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use weir::connectors::FileSink;
 use weir::testing::TestingSource;
-use weir::{Dataflow, Execution, RecoveryConfig, RunConfig};
+use weir::{Dataflow, RunConfig};
 
 fn weir(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_weir"))
@@ -28,14 +28,10 @@ fn count_words(store: &Path, out: &Path, workers: usize) {
         })
         .output("write", FileSink::new(out).with_parts(2));
     let config = RunConfig {
-        execution: Execution::Threads(workers),
         epoch_interval: Duration::from_millis(10),
-        recovery: Some(RecoveryConfig {
-            directory: store.to_owned(),
-            backup_interval: Duration::ZERO,
-        }),
-        ..RunConfig::default()
-    };
+        ..RunConfig::threads(workers)
+    }
+    .with_recovery(store);
     weir::run(flow, config).unwrap();
 }
 

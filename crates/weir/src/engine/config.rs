@@ -70,6 +70,18 @@ impl RunConfig {
         }
     }
 
+    /// This configuration with snapshots into the store at `directory` (made by
+    /// `weir recovery init`), keeping no superseded snapshots.
+    pub fn with_recovery(self, directory: impl Into<PathBuf>) -> Self {
+        RunConfig {
+            recovery: Some(RecoveryConfig {
+                directory: directory.into(),
+                backup_interval: Duration::ZERO,
+            }),
+            ..self
+        }
+    }
+
     /// The number of epochs the backup interval spans (at least 0).
     pub(crate) fn backup_epochs(&self) -> u64 {
         let backup = self

@@ -253,7 +253,17 @@ fn damaged_stores_are_refused_and_left_untouched() {
             .unwrap()
             .starts_with(b"this is not a database")
     );
-    std::fs::write(part(1), original).unwrap();
+    std::fs::write(part(1), &original).unwrap();
+
+    // A truncated partition file: refused with the file named and a hint.
+    std::fs::write(part(1), &original[..original.len() / 2]).unwrap();
+    let err = run_once(store.path()).unwrap_err().to_string();
+    assert!(
+        err.contains("part-1.sqlite3") && err.contains("corrupt or truncated"),
+        "{err}"
+    );
+    assert!(!err.contains("recovery: recovery:"), "{err}");
+    std::fs::write(part(1), &original).unwrap();
     run_once(store.path()).unwrap();
 }
 

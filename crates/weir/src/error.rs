@@ -94,6 +94,15 @@ pub enum Error {
 }
 
 impl Error {
+    /// The message of a recovery error without its "recovery: " prefix (to wrap it again
+    /// after it crossed workers as text); other errors as they display.
+    pub(crate) fn into_recovery_message(self) -> String {
+        match self {
+            Error::Recovery(message) => message,
+            other => other.to_string(),
+        }
+    }
+
     /// Wraps an error from user code with the step and worker it happened on.
     pub(crate) fn step(step: &str, worker: usize, source: BoxError) -> Self {
         Error::StepFailed {

@@ -39,7 +39,10 @@ pub(crate) fn assign_partitions(
         })
         .collect();
     if let Some(dir) = recovery_dir {
-        listers.push((None, Box::new(move || Ok(list_partition_files(dir)?))));
+        listers.push((
+            None,
+            Box::new(move || list_partition_files(dir).map_err(|e| e.into_recovery_message().into())),
+        ));
     }
     let mine: Vec<Result<Vec<String>, String>> = listers
         .iter()

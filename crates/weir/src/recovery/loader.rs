@@ -46,18 +46,17 @@ pub(crate) fn load(
         .parts_of(me)
         .map(|name| PartitionStore::open(dir, name, false))
         .collect();
-    let infos = opened.as_ref().map_err(Error::to_string).and_then(|stores| {
-        stores
-            .iter()
-            .map(|s| s.info())
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| e.to_string())
-    });
+    let (mut stores, infos) = match opened.and_then(|stores| {
+        let infos = stores.iter().map(|s| s.info()).collect::<Result<Vec<_>, _>>()?;
+        Ok((stores, infos))
+    }) {
+        Ok((stores, infos)) => (stores, Ok(infos)),
+        Err(err) => (Vec::new(), Err(err.into_recovery_message())),
+    };
     let mut all = Vec::new();
     for infos in all_gather(worker, infos) {
         all.extend(infos.map_err(Error::Recovery)?);
     }
-    let mut stores = opened?;
     let point = resume_point(&all)?;
     for store in &mut stores {
         store.begin_execution(point, worker.peers(), me)?;

@@ -21,7 +21,6 @@ pub(crate) fn per_batch<'s, T: Data, U: Data>(
         move |input, output| {
             let _in_step = enter_step(&name);
             input.for_each(|cap, data| {
-                buffer.reserve(data.len());
                 logic(data, &mut buffer);
                 if !buffer.is_empty() {
                     output.session(&cap).give_container(&mut buffer);

@@ -140,8 +140,8 @@ fn collect_emits_on_size_and_on_timeout_and_at_the_end() {
         ev("a", 2),
         ev("a", 3),
         ev("b", 10),
-        // Longer than the timeout: "b" must be emitted by its timer, not at the end.
-        TestEvent::Pause(Duration::from_millis(300)),
+        // Far longer than the timeout: "b" must be emitted by its timer, not at the end.
+        TestEvent::Pause(Duration::from_millis(1000)),
         ev("b", 11),
     ];
     for config in configs() {

@@ -85,7 +85,7 @@ fn resuming_after_failures_gives_exactly_the_failure_free_output() {
     }
 }
 
-/// Remembers a deadline 100 ms after its first item; says how it ended.
+/// Remembers a deadline 500 ms after its first item; says how it ended.
 struct Deadline(Option<SystemTime>);
 
 impl StatefulLogic for Deadline {

@@ -3,17 +3,18 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use timely::dataflow::InputHandleVec;
 use timely::dataflow::operators::vec::Input;
 use timely::dataflow::operators::{Exchange, Inspect, Probe};
 use timely::worker::Worker;
 
-use crate::{Data, Epoch};
+use crate::{Data, Epoch, Error};
 
 /// Sends `mine` to every worker; returns every worker's message, indexed by worker.
-pub(crate) fn all_gather<M: Data>(worker: &mut Worker, mine: M) -> Vec<M> {
+/// Fails with [`Error::Stalled`] if the peers do not all answer within `limit`.
+pub(crate) fn all_gather<M: Data>(worker: &mut Worker, mine: M, limit: Duration) -> Result<Vec<M>, Error> {
     let received = Rc::new(RefCell::new(Vec::<(usize, usize, M)>::new()));
     let sink = received.clone();
     let mut input = InputHandleVec::<Epoch, (usize, usize, M)>::new();
@@ -30,10 +31,24 @@ pub(crate) fn all_gather<M: Data>(worker: &mut Worker, mine: M) -> Vec<M> {
         input.send((to, me, mine.clone()));
     }
     drop(input);
-    while !probe.done() {
-        worker.step_or_park(Some(Duration::from_millis(10)));
-    }
+    step_until(worker, || probe.done(), limit)?;
     let mut all = received.take();
     all.sort_by_key(|(_, from, _)| *from);
-    all.into_iter().map(|(_, _, message)| message).collect()
+    Ok(all.into_iter().map(|(_, _, message)| message).collect())
+}
+
+/// Steps `worker` until `done()`; a start-up exchange that takes longer than `limit` means
+/// a peer stopped responding, which fails with [`Error::Stalled`] instead of waiting forever.
+pub(crate) fn step_until(worker: &mut Worker, done: impl Fn() -> bool, limit: Duration) -> Result<(), Error> {
+    let started = Instant::now();
+    while !done() {
+        if started.elapsed() > limit {
+            return Err(Error::Stalled {
+                worker: worker.index(),
+                seconds: started.elapsed().as_secs_f64(),
+            });
+        }
+        worker.step_or_park(Some(Duration::from_millis(10)));
+    }
+    Ok(())
 }

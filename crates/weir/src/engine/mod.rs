@@ -11,7 +11,7 @@ mod routing;
 mod setup;
 mod worker_loop;
 
-pub(crate) use all_gather::all_gather;
+pub(crate) use all_gather::{all_gather, step_until};
 pub(crate) use assign::Assignment;
 pub(crate) use build_ctx::{BuildCtx, Start, StepCtx, StepStates};
 pub use config::{Execution, RecoveryConfig, RunConfig};

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use timely::worker::Worker;
 
@@ -28,6 +29,7 @@ pub(crate) fn assign_partitions(
     worker: &mut Worker,
     plan: &Plan,
     recovery_dir: Option<&Path>,
+    limit: Duration,
 ) -> Result<Assignments, Error> {
     let mut listers: Vec<(Option<&StepId>, Lister<'_>)> = plan
         .steps
@@ -48,7 +50,7 @@ pub(crate) fn assign_partitions(
         .iter()
         .map(|(_, list)| list().map_err(|e| e.to_string()))
         .collect();
-    let all = all_gather(worker, mine);
+    let all = all_gather(worker, mine, limit)?;
     let mut assignments = Assignments {
         steps: HashMap::new(),
         recovery: None,

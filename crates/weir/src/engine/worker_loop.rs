@@ -27,7 +27,7 @@ const PARK: Duration = Duration::from_millis(50);
 pub(crate) fn run_worker(worker: &mut Worker, plan: &Plan, runtime: &Arc<Runtime>) -> Result<(), Error> {
     let config = &runtime.config;
     let recovery_dir = config.recovery.as_ref().map(|r| r.directory.as_path());
-    let assignments = assign_partitions(worker, plan, recovery_dir)?;
+    let assignments = assign_partitions(worker, plan, recovery_dir, config.watchdog_timeout)?;
     let (start, mut writer) = match (recovery_dir, &assignments.recovery) {
         (Some(dir), Some(recovery)) => {
             let loaded = load(worker, plan, config, dir, recovery, &assignments.steps)?;

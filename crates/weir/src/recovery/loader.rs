@@ -15,7 +15,7 @@ use timely::dataflow::operators::{Exchange, Inspect, Probe};
 use timely::worker::Worker;
 
 use crate::dataflow::Plan;
-use crate::engine::{Assignment, StepStates, all_gather, route_key};
+use crate::engine::{Assignment, StepStates, all_gather, route_key, step_until};
 use crate::recovery::PartitionStore;
 use crate::recovery::resume::{ResumePoint, resume_point};
 use crate::recovery::writer::WriterPlan;
@@ -54,14 +54,21 @@ pub(crate) fn load(
         Err(err) => (Vec::new(), Err(err.into_recovery_message())),
     };
     let mut all = Vec::new();
-    for infos in all_gather(worker, infos) {
+    for infos in all_gather(worker, infos, config.watchdog_timeout)? {
         all.extend(infos.map_err(Error::Recovery)?);
     }
     let point = resume_point(&all)?;
     for store in &mut stores {
         store.begin_execution(point, worker.peers(), me)?;
     }
-    let states = load_states(worker, plan, &stores, point.epoch, assignments)?;
+    let states = load_states(
+        worker,
+        plan,
+        &stores,
+        point.epoch,
+        assignments,
+        config.watchdog_timeout,
+    )?;
     let writer = WriterPlan {
         stores,
         owners: recovery.owners.clone(),
@@ -99,6 +106,7 @@ fn load_states(
     stores: &[PartitionStore],
     epoch: Epoch,
     assignments: &HashMap<StepId, Arc<Assignment>>,
+    limit: Duration,
 ) -> Result<HashMap<StepId, StepStates>, Error> {
     let peers = worker.peers();
     let received = Rc::new(RefCell::new(HashMap::<StepId, StepStates>::new()));
@@ -180,9 +188,7 @@ fn load_states(
         }
     }
     drop(input);
-    while !probe.done() {
-        worker.step_or_park(Some(Duration::from_millis(10)));
-    }
+    step_until(worker, || probe.done(), limit)?;
     if let Some(message) = failures.take().into_iter().next() {
         return Err(Error::Recovery(message));
     }

@@ -9,9 +9,11 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
+use timely::container::CapacityContainerBuilder;
 use timely::dataflow::InputHandleVec;
+use timely::dataflow::channels::pact::Exchange;
 use timely::dataflow::operators::vec::Input;
-use timely::dataflow::operators::{Exchange, Inspect, Probe};
+use timely::dataflow::operators::{Operator, Probe};
 use timely::worker::Worker;
 
 use crate::dataflow::Plan;
@@ -83,12 +85,13 @@ pub(crate) fn load(
     })
 }
 
-/// A stored state on its way to the worker that owns it, or an error every worker sees.
+/// A stored state on its way to the worker that owns it (`step` indexes the plan's
+/// steps), or an error every worker sees.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 enum Delivery {
     State {
         to: usize,
-        step: String,
+        step: usize,
         key: String,
         value: Vec<u8>,
     },
@@ -98,8 +101,14 @@ enum Delivery {
     },
 }
 
-/// Streams the latest state of every (step, key) at or before `epoch` from this worker's
-/// partitions to the worker that will own it, and returns what this worker receives.
+/// How the state of one step finds its worker in this execution.
+enum Route<'a> {
+    /// Keyed state: by the hash of the key, like the stateful operator's exchange.
+    Keyed,
+    /// Partition state: to the worker assigned the partition named by the key.
+    Partition(&'a Assignment),
+}
+
 fn load_states(
     worker: &mut Worker,
     plan: &Plan,
@@ -113,27 +122,43 @@ fn load_states(
     let failures = Rc::new(RefCell::new(Vec::<String>::new()));
     let (sink, failed) = (received.clone(), failures.clone());
     let mut input = InputHandleVec::<Epoch, Delivery>::new();
+    let step_ids: Vec<StepId> = plan.steps.iter().map(|s| s.id.clone()).collect();
     let probe = worker.dataflow::<Epoch, _, _>(|scope| {
+        let pact = Exchange::new(|d: &Delivery| match d {
+            Delivery::State { to, .. } | Delivery::Failed { to, .. } => *to as u64,
+        });
         scope
             .input_from(&mut input)
-            .exchange(|d: &Delivery| match d {
-                Delivery::State { to, .. } | Delivery::Failed { to, .. } => *to as u64,
-            })
-            .inspect(move |d| match d.clone() {
-                Delivery::State { step, key, value, .. } => {
-                    let step = StepId::new(&step).expect("only steps of the plan are delivered");
-                    sink.borrow_mut().entry(step).or_default().insert(key, value);
+            .unary::<CapacityContainerBuilder<Vec<()>>, _, _, _>(pact, "resume_states", move |_, _| {
+                move |input, _output| {
+                    input.for_each(|_, deliveries| {
+                        for delivery in deliveries.drain(..) {
+                            match delivery {
+                                Delivery::State { step, key, value, .. } => {
+                                    let step = step_ids[step].clone();
+                                    sink.borrow_mut().entry(step).or_default().insert(key, value);
+                                }
+                                Delivery::Failed { message, .. } => failed.borrow_mut().push(message),
+                            }
+                        }
+                    });
                 }
-                Delivery::Failed { message, .. } => failed.borrow_mut().push(message),
             })
             .probe()
             .0
     });
-    let keyed: HashSet<&str> = plan
+    let routes: HashMap<&str, (usize, Route<'_>)> = plan
         .steps
         .iter()
-        .filter(|s| s.keyed_state)
-        .map(|s| s.id.as_str())
+        .enumerate()
+        .filter_map(|(index, node)| {
+            let route = match assignments.get(&node.id) {
+                _ if node.keyed_state => Route::Keyed,
+                Some(assignment) => Route::Partition(assignment),
+                None => return None,
+            };
+            Some((node.id.as_str(), (index, route)))
+        })
         .collect();
     let mut warned = HashSet::new();
     let mut sent = 0;
@@ -148,31 +173,31 @@ fn load_states(
     for store in stores {
         let mut routing_error = None;
         let read = store.for_each_latest(epoch, |step, key, value| {
-            let to = if keyed.contains(step.as_str()) {
-                Some((route_key(&key) % peers as u64) as usize)
-            } else if let Some((id, assignment)) = assignments.iter().find(|(id, _)| id.as_str() == step) {
-                match assignment.parts.binary_search(&key) {
-                    Ok(index) => Some(assignment.owners[index]),
+            let to = match routes.get(step.as_str()) {
+                Some((index, Route::Keyed)) => Some((*index, (route_key(&key) % peers as u64) as usize)),
+                Some((index, Route::Partition(assignment))) => match assignment.parts.binary_search(&key) {
+                    Ok(part) => Some((*index, assignment.owners[part])),
                     Err(_) => {
                         routing_error.get_or_insert(format!(
-                            "the store holds resume state for partition {key:?} of step {:?}, but no worker \
-                             lists that partition now; make it reachable again or start from a fresh store",
-                            id.as_str()
+                            "the store holds resume state for partition {key:?} of step {step:?}, but no \
+                             worker lists that partition now; make it reachable again or start from a \
+                             fresh store"
                         ));
                         None
                     }
+                },
+                None => {
+                    if warned.insert(step.clone()) {
+                        tracing::warn!(
+                            step = %step,
+                            "the recovery store holds state of step {step:?}, which is not in this \
+                             dataflow; the state is kept"
+                        );
+                    }
+                    None
                 }
-            } else {
-                if warned.insert(step.clone()) {
-                    tracing::warn!(
-                        step = %step,
-                        "the recovery store holds state of step {step:?}, which is not in this dataflow; \
-                         the state is kept"
-                    );
-                }
-                None
             };
-            if let Some(to) = to {
+            if let Some((step, to)) = to {
                 input.send(Delivery::State { to, step, key, value });
                 sent += 1;
                 if sent % ROWS_PER_STEP == 0 {

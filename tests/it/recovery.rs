@@ -58,9 +58,10 @@ fn events() -> (Vec<TestEvent<(String, u64)>>, Vec<String>) {
 
 #[test]
 fn resuming_after_failures_gives_exactly_the_failure_free_output() {
-    for workers in [[1, 1], [1, 3], [3, 2]] {
+    // Store partition counts past 10 too: `part-10` sorts before `part-2` as text.
+    for (workers, partitions) in [([1, 1], 3), ([1, 3], 11), ([3, 2], 16), ([2, 4], 13)] {
         let (store, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-        weir::recovery::init(store.path(), 3).unwrap();
+        weir::recovery::init(store.path(), partitions).unwrap();
         let (events, expected) = events();
         let source = TestingSource::from_events(events).with_batch_size(50);
         let mut failures = 0;
@@ -82,6 +83,34 @@ fn resuming_after_failures_gives_exactly_the_failure_free_output() {
         }
         assert_eq!(failures, 4);
         assert_eq!(output_lines(out.path()), expected, "workers {workers:?}");
+    }
+}
+
+#[test]
+fn a_rerun_on_a_finished_store_leaves_the_output_unchanged() {
+    let (events, expected) = events();
+    let events: Vec<_> = events
+        .into_iter()
+        .filter(|e| !matches!(e, TestEvent::Abort))
+        .collect();
+    let source = TestingSource::from_events(events).with_batch_size(50);
+    for partitions in [1, 2, 5, 10, 11, 13, 16, 27, 40] {
+        for workers in [1, 2, 3] {
+            let (store, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+            weir::recovery::init(store.path(), partitions).unwrap();
+            for run in ["first run", "rerun"] {
+                weir::run(
+                    running_sums(source.clone(), out.path()),
+                    config(store.path(), workers),
+                )
+                .unwrap();
+                assert_eq!(
+                    output_lines(out.path()),
+                    expected,
+                    "{run}: {partitions} store partitions, {workers} workers"
+                );
+            }
+        }
     }
 }
 

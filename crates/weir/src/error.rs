@@ -83,6 +83,10 @@ pub enum Error {
     /// The recovery store is missing, inconsistent, locked or does not fit the dataflow.
     #[error("recovery: {0}")]
     Recovery(String),
+    /// weir broke one of its own invariants; the run stops before it can lose or corrupt
+    /// anything.
+    #[error("internal error (a bug in weir; please report it with this message): {0}")]
+    Internal(String),
     /// An I/O error outside user code, with what was being done.
     #[error("{context}: {source}")]
     Io {

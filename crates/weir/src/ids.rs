@@ -1,4 +1,4 @@
-//! Typed names: step ids, epochs.
+//! Typed names: step ids, epochs, partition indexes.
 
 use std::fmt;
 
@@ -6,6 +6,24 @@ use crate::Error;
 
 /// An epoch: the timely timestamp every item carries. Sources advance it on a clock.
 pub type Epoch = u64;
+
+/// Position of a partition in its step's canonical partition order (see
+/// `Assignment`). Only an assignment hands these out, so a position is never computed
+/// from a differently ordered list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct PartIndex(pub usize);
+
+/// A partition of the recovery store: the `N` of `part-N.sqlite3`, which the file also
+/// records in its `meta` table. Snapshot rows are routed by it, never by a file's position
+/// in a listing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub(crate) struct StorePartition(pub usize);
+
+impl fmt::Display for StorePartition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "part-{}.sqlite3", self.0)
+    }
+}
 
 /// The id of a step, as the user wrote it. State and partitions belong to it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

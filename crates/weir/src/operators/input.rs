@@ -94,7 +94,7 @@ pub(crate) fn fixed<S: FixedPartitionedSource>(
         let step = ctx.step().clone();
         let mut states = step.take_resume_states();
         let mut parts: Vec<NamedPart<S::Item>> = Vec::new();
-        for part in step.assignment().parts_of(step.worker) {
+        for (_, part) in step.assignment().parts_of(step.worker) {
             let Ok(resume) = step.partition_state(&mut states, part) else {
                 continue;
             };

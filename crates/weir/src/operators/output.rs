@@ -11,6 +11,7 @@ use timely::dataflow::operators::{Operator, Probe};
 use crate::dataflow::flow::{StepSpec, add_step};
 use crate::dataflow::{ListPartsFn, Stream};
 use crate::engine::{BuildCtx, enter_step};
+use crate::ids::PartIndex;
 use crate::outputs::{DynamicSink, FixedPartitionedSink, StatefulSinkPartition, StatelessSinkPartition};
 use crate::recovery::{SnapshotRow, encode};
 use crate::{BoxError, Data, Epoch};
@@ -101,10 +102,7 @@ impl<V: Data, S: FixedPartitionedSink<Item = V>> sealed::BuildSink<(String, V), 
         let assignment = step.assignment();
         let mut states = step.take_resume_states();
         let mut parts = HashMap::new();
-        for (index, name) in assignment.parts.iter().enumerate() {
-            if assignment.owners[index] != step.worker {
-                continue;
-            }
+        for (index, name) in assignment.parts_of(step.worker) {
             let Ok(resume) = step.partition_state(&mut states, name) else {
                 continue;
             };
@@ -115,10 +113,11 @@ impl<V: Data, S: FixedPartitionedSink<Item = V>> sealed::BuildSink<(String, V), 
                 Err(err) => step.fail(format!("building partition {name:?}: {err}").into()),
             }
         }
-        let part_count = assignment.parts.len();
-        let (router, owners) = (self.clone(), assignment.owners.clone());
-        let pact =
-            Exchange::new(move |(key, _): &(String, V)| owners[router.part_fn(key) % part_count] as u64);
+        let part_count = assignment.len();
+        let router = self.clone();
+        let pact = Exchange::new(move |(key, _): &(String, V)| {
+            assignment.owner(PartIndex(router.part_fn(key) % part_count)) as u64
+        });
         let input = ctx.input::<(String, V)>(0);
         let parts = FixedParts {
             sink: self.clone(),
@@ -157,24 +156,27 @@ impl<P: StatelessSinkPartition> SinkParts<P::Item> for DynamicPart<P> {
 
 struct FixedParts<S: FixedPartitionedSink> {
     sink: Arc<S>,
-    /// Partition index → (name, open partition), for the partitions this worker owns.
-    parts: HashMap<usize, (String, S::Partition)>,
+    /// The partitions this worker owns: their names and open partitions.
+    parts: HashMap<PartIndex, (String, S::Partition)>,
     part_count: usize,
-    written: BTreeSet<usize>,
-    by_part: HashMap<usize, Vec<S::Item>>,
+    written: BTreeSet<PartIndex>,
+    by_part: HashMap<PartIndex, Vec<S::Item>>,
 }
 
 impl<S: FixedPartitionedSink> SinkParts<(String, S::Item)> for FixedParts<S> {
     fn write(&mut self, items: Vec<(String, S::Item)>) -> Result<(), BoxError> {
         for (key, value) in items {
-            let index = self.sink.part_fn(&key) % self.part_count;
+            let index = PartIndex(self.sink.part_fn(&key) % self.part_count);
             self.by_part.entry(index).or_default().push(value);
         }
         for (index, values) in self.by_part.iter_mut().filter(|(_, v)| !v.is_empty()) {
-            let (_, part) = self
-                .parts
-                .get_mut(index)
-                .expect("items are routed to the partition owner");
+            let Some((_, part)) = self.parts.get_mut(index) else {
+                return Err(format!(
+                    "internal error (a bug in weir): an item for partition {index:?} reached a worker \
+                     that does not own it"
+                )
+                .into());
+            };
             part.write_batch(std::mem::take(values))?;
             self.written.insert(*index);
         }

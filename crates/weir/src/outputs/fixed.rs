@@ -22,8 +22,10 @@ pub trait FixedPartitionedSink: Send + Sync + 'static {
     /// The partitions this worker can reach.
     fn list_parts(&self) -> Result<Vec<String>, BoxError>;
 
-    /// Which partition a key goes to: an index into the sorted list of all partitions
-    /// (taken modulo their number). Must be the same on every worker.
+    /// Which partition a key goes to: an index (taken modulo their number) into the list of
+    /// all partitions listed by any worker, in natural order: runs of digits compare as
+    /// numbers, so `part-0`, `part-1`, …, `part-10` are indexes 0, 1, …, 10. Must be the
+    /// same on every worker.
     fn part_fn(&self, item_key: &str) -> usize;
 
     /// Opens `for_part`, resuming from `resume_state` if given.

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::recovery::store::{PartitionStore, list_partition_files};
+use crate::recovery::store::{PartitionStore, list_partitions};
 use crate::{Epoch, Error};
 
 /// One execution as a partition recorded it.
@@ -67,20 +67,20 @@ pub struct StoreReport {
 
 /// Reads the report of the store in `dir` (fails while an execution holds it).
 pub fn inspect(dir: &Path) -> Result<StoreReport, Error> {
-    let names = list_partition_files(dir)?;
-    if names.is_empty() {
+    let partitions = list_partitions(dir)?;
+    if partitions.is_empty() {
         return Err(Error::Recovery(format!(
             "{} is not a recovery store (no part-N.sqlite3 files); create one with `weir recovery init`",
             dir.display()
         )));
     }
-    let partitions = names
-        .iter()
-        .map(|name| {
-            let store = PartitionStore::open(dir, name, true)?;
+    let partitions = partitions
+        .into_iter()
+        .map(|partition| {
+            let store = PartitionStore::open(dir, partition, true)?;
             let info = store.info()?;
             Ok(PartitionReport {
-                index: info.index,
+                index: info.partition.0,
                 gc_epoch: info.gc_epoch,
                 executions: info
                     .executions

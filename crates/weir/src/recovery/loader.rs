@@ -18,9 +18,10 @@ use timely::worker::Worker;
 
 use crate::dataflow::Plan;
 use crate::engine::{Assignment, StepStates, all_gather, route_key, step_until};
-use crate::recovery::PartitionStore;
+use crate::ids::StorePartition;
 use crate::recovery::resume::{ResumePoint, resume_point};
 use crate::recovery::writer::WriterPlan;
+use crate::recovery::{PartitionStore, StoreRouting};
 use crate::{Epoch, Error, RunConfig, StepId};
 
 /// Rows sent between two steps of the worker while loading (bounds buffered rows).
@@ -40,13 +41,13 @@ pub(crate) fn load(
     plan: &Plan,
     config: &RunConfig,
     dir: &Path,
-    recovery: &Assignment,
+    recovery: &Arc<Assignment<StorePartition>>,
     assignments: &HashMap<StepId, Arc<Assignment>>,
 ) -> Result<Loaded, Error> {
     let me = worker.index();
     let opened: Result<Vec<PartitionStore>, Error> = recovery
         .parts_of(me)
-        .map(|name| PartitionStore::open(dir, name, false))
+        .map(|(_, partition)| PartitionStore::open(dir, *partition, false))
         .collect();
     let (mut stores, infos) = match opened.and_then(|stores| {
         let infos = stores.iter().map(|s| s.info()).collect::<Result<Vec<_>, _>>()?;
@@ -73,7 +74,7 @@ pub(crate) fn load(
     )?;
     let writer = WriterPlan {
         stores,
-        owners: recovery.owners.clone(),
+        routing: StoreRouting::new(recovery.clone()),
         execution: point.execution,
         resume_epoch: point.epoch,
         backup_epochs: config.backup_epochs(),
@@ -175,9 +176,9 @@ fn load_states(
         let read = store.for_each_latest(epoch, |step, key, value| {
             let to = match routes.get(step.as_str()) {
                 Some((index, Route::Keyed)) => Some((*index, (route_key(&key) % peers as u64) as usize)),
-                Some((index, Route::Partition(assignment))) => match assignment.parts.binary_search(&key) {
-                    Ok(part) => Some((*index, assignment.owners[part])),
-                    Err(_) => {
+                Some((index, Route::Partition(assignment))) => match assignment.owner_of(key.as_str()) {
+                    Some(owner) => Some((*index, owner)),
+                    None => {
                         routing_error.get_or_insert(format!(
                             "the store holds resume state for partition {key:?} of step {step:?}, but no \
                              worker lists that partition now; make it reachable again or start from a \

@@ -1,5 +1,6 @@
 //! Pure decisions of recovery, tested without a database.
 
+use crate::ids::StorePartition;
 use crate::{Epoch, Error};
 
 /// One execution as a partition recorded it.
@@ -13,7 +14,7 @@ pub(crate) struct ExecutionRecord {
 /// What one partition file says about the past (read at start-up).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub(crate) struct PartitionInfo {
-    pub index: usize,
+    pub partition: StorePartition,
     pub partition_count: usize,
     /// Superseded snapshots at or before this epoch may be gone.
     pub gc_epoch: Epoch,
@@ -49,13 +50,20 @@ pub(crate) fn resume_point(infos: &[PartitionInfo]) -> Result<ResumePoint, Error
             return Err(Error::Recovery(format!(
                 "partition {} was created for {} partitions but partition {} for {count}: the files come \
                  from different stores",
-                info.index, info.partition_count, infos[0].index
+                info.partition.0, info.partition_count, infos[0].partition.0
             )));
         }
-        if std::mem::replace(&mut seen[info.index], true) {
+        let Some(seen) = seen.get_mut(info.partition.0) else {
+            return Err(Error::Recovery(format!(
+                "{} records partition index {} but the store has {count} partitions: the files come \
+                 from different stores",
+                info.partition, info.partition.0
+            )));
+        };
+        if std::mem::replace(seen, true) {
             return Err(Error::Recovery(format!(
                 "partition {} is present twice",
-                info.index
+                info.partition.0
             )));
         }
     }
@@ -100,7 +108,7 @@ pub(crate) fn resume_point(infos: &[PartitionInfo]) -> Result<ResumePoint, Error
             "partition {} has already garbage-collected snapshots up to epoch {}, but the other partitions \
              can only resume from epoch {epoch}: were partitions restored from backups of different ages? \
              Restore them all from the same backup",
-            gc.index, gc.gc_epoch
+            gc.partition.0, gc.gc_epoch
         )));
     }
     Ok(ResumePoint {
@@ -114,16 +122,6 @@ pub(crate) fn resume_point(infos: &[PartitionInfo]) -> Result<ResumePoint, Error
 /// stays possible.
 pub(crate) fn gc_epoch(durable: Epoch, backup_epochs: u64) -> Epoch {
     durable.saturating_sub(backup_epochs)
-}
-
-/// The recovery partition of a `(step, key)` snapshot: a stable hash, independent of the
-/// number of workers, so state can be resumed on a different cluster size.
-pub(crate) fn recovery_partition(step: &str, key: &str, partitions: usize) -> usize {
-    let mut hasher = xxhash_rust::xxh3::Xxh3::new();
-    hasher.update(step.as_bytes());
-    hasher.update(&[0]);
-    hasher.update(key.as_bytes());
-    (hasher.digest() % partitions as u64) as usize
 }
 
 #[cfg(test)]
@@ -140,7 +138,7 @@ mod tests {
 
     fn part(index: usize, executions: Vec<ExecutionRecord>, fronts: Vec<(u64, Epoch)>) -> PartitionInfo {
         PartitionInfo {
-            index,
+            partition: StorePartition(index),
             partition_count: 2,
             gc_epoch: 0,
             executions,
@@ -226,20 +224,5 @@ mod tests {
     fn gc_keeps_the_backup_window() {
         assert_eq!(gc_epoch(100, 30), 70);
         assert_eq!(gc_epoch(10, 30), 0);
-    }
-
-    #[test]
-    fn recovery_partitions_are_stable_and_spread() {
-        assert_eq!(
-            recovery_partition("count", "word", 4),
-            recovery_partition("count", "word", 4)
-        );
-        assert_ne!(
-            recovery_partition("ab", "c", 1 << 20),
-            recovery_partition("a", "bc", 1 << 20)
-        );
-        let mut counts = [0; 4];
-        (0..4000).for_each(|i| counts[recovery_partition("s", &i.to_string(), 4)] += 1);
-        assert!(counts.iter().all(|&c| c > 800), "{counts:?}");
     }
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
 
+use crate::ids::StorePartition;
 use crate::recovery::resume::{ExecutionRecord, PartitionInfo, ResumePoint};
 use crate::{Epoch, Error};
 
@@ -44,11 +45,6 @@ CREATE TABLE snaps (
 /// `(epoch, step, key, state or None for a deletion)`: one row of the `snaps` table.
 pub(crate) type StoredRow = (Epoch, String, String, Option<Vec<u8>>);
 
-/// `part-{index}.sqlite3`.
-pub(crate) fn partition_file_name(index: usize) -> String {
-    format!("part-{index}.sqlite3")
-}
-
 fn sql_error(path: &Path, doing: &str) -> impl Fn(rusqlite::Error) -> Error + use<> {
     let path = path.display().to_string();
     let doing = doing.to_owned();
@@ -77,14 +73,14 @@ pub fn init(dir: &Path, partitions: usize) -> Result<(), Error> {
         context: format!("creating recovery directory {}", dir.display()),
         source,
     })?;
-    if let Some(existing) = list_partition_files(dir)?.first() {
+    if let Some(existing) = list_partitions(dir)?.first() {
         return Err(Error::Recovery(format!(
             "{} already holds a recovery store ({existing}); use a new directory",
             dir.display()
         )));
     }
     for index in 0..partitions {
-        let path = dir.join(partition_file_name(index));
+        let path = dir.join(StorePartition(index).to_string());
         let fail = sql_error(&path, "creating");
         let conn = Connection::open(&path).map_err(&fail)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(&fail)?;
@@ -98,8 +94,9 @@ pub fn init(dir: &Path, partitions: usize) -> Result<(), Error> {
     Ok(())
 }
 
-/// The partition file names in `dir`, sorted; an error if `dir` is not a recovery store.
-pub(crate) fn list_partition_files(dir: &Path) -> Result<Vec<String>, Error> {
+/// The partitions whose files are in `dir`, in index order; an error if `dir` is not a
+/// recovery store or holds a partition file whose name is not `part-N.sqlite3`.
+pub(crate) fn list_partitions(dir: &Path) -> Result<Vec<StorePartition>, Error> {
     let entries = std::fs::read_dir(dir).map_err(|e| {
         Error::Recovery(format!(
             "cannot read recovery directory {}: {e}; create it with `weir recovery init {} --partitions N`",
@@ -107,18 +104,36 @@ pub(crate) fn list_partition_files(dir: &Path) -> Result<Vec<String>, Error> {
             dir.display()
         ))
     })?;
-    let mut names: Vec<String> = entries
-        .filter_map(|e| e.ok())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with("part-") && n.ends_with(".sqlite3"))
-        .collect();
-    names.sort();
-    Ok(names)
+    let mut partitions = Vec::new();
+    for entry in entries.filter_map(|e| e.ok()) {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(number) = name
+            .strip_prefix("part-")
+            .and_then(|n| n.strip_suffix(".sqlite3"))
+        else {
+            continue;
+        };
+        let partition = number
+            .parse::<usize>()
+            .ok()
+            .map(StorePartition)
+            .filter(|p| p.to_string() == name)
+            .ok_or_else(|| {
+                Error::Recovery(format!(
+                    "{} holds {name}, which is not a partition name weir writes (part-N.sqlite3): \
+                     was it renamed? Move it out of the store",
+                    dir.display()
+                ))
+            })?;
+        partitions.push(partition);
+    }
+    partitions.sort();
+    Ok(partitions)
 }
 
 /// An open, locked recovery partition.
 pub(crate) struct PartitionStore {
-    pub index: usize,
+    pub partition: StorePartition,
     path: PathBuf,
     conn: Connection,
     /// Holds the partition's lock (`flock` on `part-N.sqlite3.lock`) while open; the OS
@@ -148,10 +163,10 @@ fn lock(path: &Path, exclusive: bool) -> Result<File, Error> {
 }
 
 impl PartitionStore {
-    /// Opens `dir/name`, checks it is a weir partition of the current schema, and takes an
-    /// exclusive lock held until the store is dropped (unless `read_only`).
-    pub(crate) fn open(dir: &Path, name: &str, read_only: bool) -> Result<Self, Error> {
-        let path = dir.join(name);
+    /// Opens `partition` in `dir`, checks it is a weir partition of the current schema, and
+    /// takes an exclusive lock held until the store is dropped (unless `read_only`).
+    pub(crate) fn open(dir: &Path, partition: StorePartition, read_only: bool) -> Result<Self, Error> {
+        let path = dir.join(partition.to_string());
         if !path.is_file() {
             return Err(Error::Recovery(format!(
                 "recovery partition {} does not exist",
@@ -200,14 +215,15 @@ impl PartitionStore {
                 path.display()
             )));
         }
-        if name != partition_file_name(index as usize) {
+        if index != partition.0 as i64 {
             return Err(Error::Recovery(format!(
-                "{} records partition index {index}: files were renamed",
+                "{} records partition index {index}: files were renamed; give each file back \
+                 its name part-{index}.sqlite3",
                 path.display()
             )));
         }
         Ok(PartitionStore {
-            index: index as usize,
+            partition,
             path,
             conn,
             _lock: lock,
@@ -254,7 +270,7 @@ impl PartitionStore {
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(&fail)?;
         Ok(PartitionInfo {
-            index: self.index,
+            partition: self.partition,
             partition_count: partition_count as usize,
             gc_epoch: gc_epoch as Epoch,
             executions,

@@ -10,8 +10,7 @@ use timely::dataflow::operators::{Operator, Probe};
 
 use crate::engine::{BuildCtx, enter_step};
 use crate::recovery::resume::gc_epoch;
-use crate::recovery::store::StoredRow;
-use crate::recovery::{PartitionStore, SnapshotRow, recovery_partition};
+use crate::recovery::{PartitionStore, SnapshotRow, StoreRouting};
 use crate::{Epoch, Error};
 
 /// Epochs between two garbage-collection sweeps at least (a sweep reads the whole file).
@@ -20,8 +19,8 @@ const SWEEP_EVERY: u64 = 16;
 /// Where this worker writes: its partitions and the facts of this execution.
 pub(crate) struct WriterPlan {
     pub stores: Vec<PartitionStore>,
-    /// `owners[p]` writes recovery partition `p`.
-    pub owners: Vec<usize>,
+    /// Which worker writes each row.
+    pub routing: StoreRouting,
     pub execution: u64,
     pub resume_epoch: Epoch,
     pub backup_epochs: u64,
@@ -39,16 +38,13 @@ pub(crate) fn build_writer(ctx: &mut BuildCtx<'_>, plan: WriterPlan) {
     let scope = ctx.scope();
     let WriterPlan {
         mut stores,
-        owners,
+        routing,
         execution,
         resume_epoch,
         backup_epochs,
     } = plan;
-    let partitions = owners.len();
-    let route = owners.clone();
-    let pact = Exchange::new(move |(step, key, _): &SnapshotRow| {
-        route[recovery_partition(step, key, partitions)] as u64
-    });
+    let route = routing.clone();
+    let pact = Exchange::new(move |(step, key, _): &SnapshotRow| route.owner_of(step, key) as u64);
     let probe = step.probe().clone();
     let durable = probe.clone();
     let me = step.worker;
@@ -75,8 +71,7 @@ pub(crate) fn build_writer(ctx: &mut BuildCtx<'_>, plan: WriterPlan) {
                         None => pending.keys().next_back().copied().unwrap_or(0).max(*cap.time()),
                     };
                     if done_through > committed || (frontier.is_empty() && !pending.is_empty()) {
-                        let result =
-                            commit(&mut stores, &mut pending, done_through, partitions, execution, me);
+                        let result = commit(&mut stores, &mut pending, done_through, &routing, execution, me);
                         if let Err(err) = result {
                             step.fail_with(err);
                             held = None;
@@ -108,21 +103,20 @@ fn commit(
     stores: &mut [PartitionStore],
     pending: &mut BTreeMap<Epoch, Vec<SnapshotRow>>,
     through: Epoch,
-    partitions: usize,
+    routing: &StoreRouting,
     execution: u64,
     me: usize,
 ) -> Result<(), Error> {
     let later = pending.split_off(&(through + 1));
     let done = std::mem::replace(pending, later);
-    let mut by_partition: BTreeMap<usize, Vec<StoredRow>> = BTreeMap::new();
-    for (epoch, rows) in done {
-        for (step, key, value) in rows {
-            let p = recovery_partition(&step, &key, partitions);
-            by_partition.entry(p).or_default().push((epoch, step, key, value));
-        }
-    }
+    let rows = done.into_iter().flat_map(|(epoch, rows)| {
+        rows.into_iter()
+            .map(move |(step, key, value)| (epoch, step, key, value))
+    });
+    let mine: Vec<_> = stores.iter().map(|s| s.partition).collect();
+    let mut grouped = routing.group(&mine, rows, me)?;
     for store in stores {
-        let mut rows = by_partition.remove(&store.index).unwrap_or_default();
+        let mut rows = grouped.remove(&store.partition).unwrap_or_default();
         rows.sort_unstable_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
         store.commit(execution, me, &rows, through)?;
     }

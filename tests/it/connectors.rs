@@ -63,7 +63,7 @@ fn file_sink_truncates_to_its_resume_state() {
     let step = StepId::new("write").unwrap();
     let mut part = sink.build_part(&step, "part-0", None).unwrap();
     part.write_batch(vec!["a".into(), "b".into()]).unwrap();
-    let after_two = part.snapshot();
+    let after_two = part.snapshot().unwrap();
     part.write_batch(vec!["lost".into()]).unwrap();
     drop(part);
     let mut resumed = sink.build_part(&step, "part-0", Some(after_two)).unwrap();
@@ -73,6 +73,41 @@ fn file_sink_truncates_to_its_resume_state() {
         std::fs::read_to_string(dir.path().join("part-0")).unwrap(),
         "a\nb\nc\n"
     );
+}
+
+#[test]
+fn file_sink_refuses_a_part_file_missing_or_shorter_than_its_resume_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = FileSink::new(dir.path()).with_parts(2);
+    let step = StepId::new("write").unwrap();
+    let mut part = sink.build_part(&step, "part-0", None).unwrap();
+    part.write_batch(vec!["abc".into(), "def".into()]).unwrap();
+    let written = part.snapshot().unwrap();
+    drop(part);
+    let path = dir.path().join("part-0");
+    std::fs::write(&path, "abc\n").unwrap();
+    let err = sink
+        .build_part(&step, "part-0", Some(written))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("part-0 holds only 4 bytes") && err.contains("records 8 bytes"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        "abc\n",
+        "the file is left as it was"
+    );
+    std::fs::remove_file(&path).unwrap();
+    let err = sink
+        .build_part(&step, "part-0", Some(written))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("part-0 is missing"), "{err}");
+    assert!(!path.exists(), "no file is made up");
 }
 
 #[test]

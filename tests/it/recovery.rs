@@ -353,3 +353,33 @@ fn a_second_execution_on_the_same_store_is_refused() {
     assert!(err.contains("another execution holds it"), "{err}");
     first.join().unwrap().unwrap();
 }
+
+#[test]
+fn a_resume_refuses_output_files_cut_or_removed_behind_its_back() {
+    let (events, _) = events();
+    let events: Vec<_> = events
+        .into_iter()
+        .filter(|e| !matches!(e, TestEvent::Abort))
+        .collect();
+    let source = TestingSource::from_events(events).with_batch_size(50);
+    let (store, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    weir::recovery::init(store.path(), 2).unwrap();
+    let run = || weir::run(running_sums(source.clone(), out.path()), config(store.path(), 2));
+    run().unwrap();
+    let part = out.path().join("part-1");
+    let length = std::fs::metadata(&part).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&part)
+        .unwrap()
+        .set_len(length / 2)
+        .unwrap();
+    let err = run().unwrap_err().to_string();
+    assert!(
+        err.contains("part-1 holds only") && err.contains("restore the file"),
+        "{err}"
+    );
+    std::fs::remove_file(&part).unwrap();
+    let err = run().unwrap_err().to_string();
+    assert!(err.contains("part-1 is missing"), "{err}");
+}

@@ -1,9 +1,12 @@
-//! Exactly-once output across real crashes: `wordcount --running` as a cluster with a
-//! recovery store, SIGKILLed at seeded random moments and restarted, must end with
-//! exactly the output of a run without failures (every line is unique, so a lost or
-//! duplicated line shows).
+//! Exactly-once output across real crashes: `wordcount --running` with a recovery store,
+//! SIGKILLed at seeded random moments and restarted, must end with exactly the output of
+//! a run without failures (every line is unique, so a lost or duplicated line shows), and
+//! a clean rerun on the finished store must leave it unchanged.
 //!
-//! `WEIR_KILL_SEEDS=N` runs N seeds (soak); `WEIR_KILL_SEED=S` replays one.
+//! Each seed draws the whole configuration: the store's partition count (1–32), and for
+//! every round the processes (1–3), workers per process (1–4), epoch length and how and
+//! when a process dies (at its first output, after a delay, or stuck inside a snapshot
+//! commit). `WEIR_KILL_SEEDS=N` runs N seeds (soak); `WEIR_KILL_SEED=S` replays one.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -21,57 +24,101 @@ struct Layout {
     workers: usize,
 }
 
-const TWO_BY_TWO: Layout = Layout {
-    processes: 2,
-    workers: 2,
-};
-const ONE_BY_THREE: Layout = Layout {
-    processes: 1,
-    workers: 3,
-};
-
-/// Makes process 1 stop inside its fourth snapshot commit (rows written, not committed).
-const STUCK_IN_COMMIT: &str = "weir::recovery::commit=3*off->sleep(120000)";
-
-fn start(layout: Layout, input: &Path, output: &Path, store: &Path, epoch_secs: &str) -> Vec<Child> {
-    start_with(layout, input, output, store, epoch_secs, None)
+/// How a round ends.
+#[derive(Clone, Copy, Debug)]
+enum Kill {
+    /// SIGKILL as soon as any output appears (with long epochs: before any commit).
+    AtFirstOutput,
+    /// SIGKILL after this long (the run may finish first).
+    After(Duration),
+    /// The victim stops inside its n-th snapshot commit (rows written, transaction not
+    /// committed) and is SIGKILLed there.
+    InCommit(u32),
 }
 
-fn start_with(
+/// One run of the cluster and how it is stopped.
+#[derive(Clone, Copy, Debug)]
+struct Round {
     layout: Layout,
-    input: &Path,
-    output: &Path,
-    store: &Path,
-    epoch_secs: &str,
-    failpoints_of_process_1: Option<&str>,
-) -> Vec<Child> {
+    epoch_secs: f64,
+    kill: Kill,
+    victim: usize,
+}
+
+/// Everything a seed decides.
+#[derive(Debug)]
+struct Scenario {
+    partitions: usize,
+    rounds: Vec<Round>,
+    finish: Layout,
+    rerun: Layout,
+}
+
+fn layout(rng: &mut Rng) -> Layout {
+    Layout {
+        processes: 1 + (rng.next() % 3) as usize,
+        workers: 1 + (rng.next() % 4) as usize,
+    }
+}
+
+impl Scenario {
+    fn draw(seed: u64) -> Self {
+        let mut rng = Rng(seed);
+        let partitions = 1 + (rng.next() % 32) as usize;
+        let rounds = (0..2 + rng.next() % 3)
+            .map(|i| {
+                let layout = layout(&mut rng);
+                let victim = (rng.next() % layout.processes as u64) as usize;
+                let (epoch_secs, kill) = match rng.next() % 4 {
+                    0 if i == 0 => (5.0, Kill::AtFirstOutput),
+                    1 => (0.05, Kill::InCommit((rng.next() % 8) as u32)),
+                    _ => (
+                        [0.02, 0.05, 0.1, 0.3][(rng.next() % 4) as usize],
+                        // Start-up of a cluster takes about a second; a run a few more.
+                        Kill::After(Duration::from_millis(300 + rng.next() % 3000)),
+                    ),
+                };
+                Round {
+                    layout,
+                    epoch_secs,
+                    kill,
+                    victim,
+                }
+            })
+            .collect();
+        Scenario {
+            partitions,
+            rounds,
+            finish: layout(&mut rng),
+            rerun: layout(&mut rng),
+        }
+    }
+}
+
+fn start(layout: Layout, dirs: &Dirs, epoch_secs: f64, failpoints: Option<(usize, String)>) -> Vec<Child> {
     let addresses = free_addresses(layout.processes);
     (0..layout.processes)
         .map(|id| {
             let mut cmd = Command::new(example("wordcount"));
             cmd.args([
                 "--input",
-                input.to_str().unwrap(),
+                path(&dirs.input),
                 "--output",
-                output.to_str().unwrap(),
+                path(&dirs.output),
                 "--running",
             ])
-            .args([
-                "-r",
-                store.to_str().unwrap(),
-                "-s",
-                epoch_secs,
-                "-w",
-                &layout.workers.to_string(),
-            ])
-            // A peer killed while connecting leaves the other waiting for it: not for long.
+            .args(["-r", path(&dirs.store), "-s", &epoch_secs.to_string()])
+            .args(["-w", &layout.workers.to_string()])
+            // A peer killed while connecting leaves the others waiting for it: not for long.
             .args(["--connect-timeout", "10"])
             .stdout(Stdio::null())
             .stderr(Stdio::null());
             if layout.processes > 1 {
                 cmd.args(["-i", &id.to_string(), "-a", &addresses]);
             }
-            if let (1, Some(failpoints)) = (id, failpoints_of_process_1) {
+            if let Some((process, failpoints)) = &failpoints
+                && *process == id
+            {
                 cmd.env("FAILPOINTS", failpoints);
             }
             cmd.spawn().expect("start wordcount")
@@ -79,13 +126,29 @@ fn start_with(
         .collect()
 }
 
-/// Waits until `deadline` or until every process exited; true if they all exited.
-fn all_exited_before(children: &mut [Child], deadline: Instant) -> bool {
+fn path(dir: &tempfile::TempDir) -> &str {
+    dir.path().to_str().expect("a UTF-8 temporary path")
+}
+
+/// The input, output and store directories of one seed.
+struct Dirs {
+    input: tempfile::TempDir,
+    output: tempfile::TempDir,
+    store: tempfile::TempDir,
+}
+
+/// Runs `layout` to completion; every process must succeed.
+fn run_clean(layout: Layout, dirs: &Dirs, seed: u64, what: &str) {
+    for child in &mut start(layout, dirs, 0.05, None) {
+        let (code, _) = wait_exit(child, Duration::from_secs(180));
+        assert_eq!(code, Some(0), "seed {seed}: the {what} ({layout:?}) failed");
+    }
+}
+
+/// Polls every 10 ms until `done()` or `deadline`; true if `done()`.
+fn poll_until(deadline: Instant, mut done: impl FnMut() -> bool) -> bool {
     loop {
-        if children
-            .iter_mut()
-            .all(|c| c.try_wait().expect("try_wait").is_some())
-        {
+        if done() {
             return true;
         }
         if Instant::now() >= deadline {
@@ -93,6 +156,12 @@ fn all_exited_before(children: &mut [Child], deadline: Instant) -> bool {
         }
         std::thread::sleep(Duration::from_millis(10));
     }
+}
+
+fn all_exited(children: &mut [Child]) -> bool {
+    children
+        .iter_mut()
+        .all(|c| c.try_wait().expect("try_wait").is_some())
 }
 
 fn kill_all_and_wait(children: &mut [Child], victim: usize) {
@@ -115,113 +184,107 @@ fn output_bytes(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
-/// Waits until the output has grown and then stood still for a second: the cluster is
-/// stuck (here: in the commit fail point, since epochs last 50 ms).
-fn wait_until_stuck(dir: &Path) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let (mut last, mut since) = (0, Instant::now());
-    while Instant::now() < deadline {
+/// Waits until the output stood still for a second after the cluster started writing
+/// (stuck in the commit fail point: epochs last 50 ms), or until every process exited.
+fn stuck_or_exited(children: &mut [Child], dir: &Path) -> bool {
+    let (mut last, mut since) = (u64::MAX, Instant::now());
+    poll_until(Instant::now() + Duration::from_secs(120), || {
         let now = output_bytes(dir);
         if now != last {
             (last, since) = (now, Instant::now());
-        } else if now > 0 && since.elapsed() > Duration::from_secs(1) {
-            return;
         }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("the cluster never got stuck in the commit fail point");
+        all_exited(children) || since.elapsed() > Duration::from_secs(1)
+    })
 }
 
-fn any_output(dir: &Path) -> bool {
-    std::fs::read_dir(dir)
-        .map(|d| d.flatten().any(|e| e.metadata().is_ok_and(|m| m.len() > 0)))
-        .unwrap_or(false)
+/// Runs one round; true if the cluster finished before it was killed.
+fn run_round(round: Round, dirs: &Dirs, seed: u64, index: usize) -> bool {
+    let failpoints = match round.kill {
+        Kill::InCommit(n) => Some((
+            round.victim,
+            format!("weir::recovery::commit={n}*off->sleep(120000)"),
+        )),
+        _ => None,
+    };
+    let mut children = start(round.layout, dirs, round.epoch_secs, failpoints);
+    let output = dirs.output.path();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    match round.kill {
+        Kill::AtFirstOutput => {
+            poll_until(deadline, || output_bytes(output) > 0 || all_exited(&mut children));
+        }
+        Kill::After(delay) => {
+            poll_until(Instant::now() + delay, || all_exited(&mut children));
+        }
+        Kill::InCommit(_) => {
+            stuck_or_exited(&mut children, output);
+        }
+    }
+    if all_exited(&mut children) {
+        for child in &mut children {
+            let status = child.wait().expect("wait");
+            assert!(
+                status.success(),
+                "seed {seed} round {index}: {round:?} failed: {status}"
+            );
+        }
+        return true;
+    }
+    println!("seed {seed} round {index}: {round:?}: SIGKILL");
+    kill_all_and_wait(&mut children, round.victim);
+    false
 }
 
 fn run_kill_test(seed: u64) {
-    println!("kill test seed {seed} (replay: WEIR_KILL_SEED={seed})");
-    let (input, output, store) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
-    let text = write_corpus(input.path(), 6, 200_000, 5_000, seed);
-    weir::recovery::init(store.path(), 4).unwrap();
-    let mut rng = Rng(seed);
-    let mut finished = false;
-    // Round 0: long epochs, killed as soon as output appears: inside the first epoch,
-    // before anything was committed. Round 1: process 1 is killed while it writes a
-    // snapshot transaction. Round 2 resumes on a different layout.
-    for round in 0..5 {
-        let (layout, epoch_secs) = match round {
-            0 => (TWO_BY_TWO, "5"),
-            2 => (ONE_BY_THREE, "0.05"),
-            _ => (TWO_BY_TWO, "0.05"),
-        };
-        let failpoints = (round == 1).then_some(STUCK_IN_COMMIT);
-        let mut children = start_with(
-            layout,
-            input.path(),
-            output.path(),
-            store.path(),
-            epoch_secs,
-            failpoints,
-        );
-        let exited = if round == 1 {
-            wait_until_stuck(output.path());
-            false
-        } else if round == 0 {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while !any_output(output.path()) && Instant::now() < deadline {
-                std::thread::sleep(Duration::from_millis(2));
-            }
-            false
-        } else {
-            // Cluster start-up takes about a second; a run about four more.
-            let delay = Duration::from_millis(800 + rng.next() % 2500);
-            all_exited_before(&mut children, Instant::now() + delay)
-        };
-        if exited {
-            for child in &mut children {
-                assert!(
-                    child.wait().unwrap().success(),
-                    "seed {seed} round {round}: a clean run failed"
-                );
-            }
-            finished = true;
-            break;
-        }
-        let victim = if round == 1 {
-            1
-        } else {
-            (rng.next() % layout.processes as u64) as usize
-        };
-        println!("seed {seed} round {round}: {layout:?}, SIGKILL process {victim}");
-        kill_all_and_wait(&mut children, victim);
-    }
+    let scenario = Scenario::draw(seed);
+    println!("kill test seed {seed} (replay: WEIR_KILL_SEED={seed}): {scenario:?}");
+    let dirs = Dirs {
+        input: tempfile::tempdir().unwrap(),
+        output: tempfile::tempdir().unwrap(),
+        store: tempfile::tempdir().unwrap(),
+    };
+    let text = write_corpus(dirs.input.path(), 5, 60_000, 3_000, seed);
+    weir::recovery::init(dirs.store.path(), scenario.partitions).unwrap();
+    let finished = scenario
+        .rounds
+        .iter()
+        .enumerate()
+        .any(|(index, round)| run_round(*round, &dirs, seed, index));
     if !finished {
-        let mut children = start(TWO_BY_TWO, input.path(), output.path(), store.path(), "0.05");
-        for child in &mut children {
-            let (code, _) = wait_exit(child, Duration::from_secs(120));
-            assert_eq!(code, Some(0), "seed {seed}: the final run failed");
-        }
+        run_clean(scenario.finish, &dirs, seed, "final run");
     }
-    let got = output_lines(output.path());
     let expected = expected_wordcount(&text, true);
-    if got != expected {
-        let mut missing = expected.clone();
-        missing.retain(|l| got.binary_search(l).is_err());
-        let mut dupes = got.clone();
-        dupes.dedup();
-        panic!(
-            "seed {seed}: {} lines, expected {}; {} missing (e.g. {:?}), {} duplicated",
-            got.len(),
-            expected.len(),
-            missing.len(),
-            missing.first(),
-            got.len() - dupes.len()
-        );
+    assert_same_lines(
+        &output_lines(dirs.output.path()),
+        &expected,
+        seed,
+        "after the crashes",
+    );
+    run_clean(scenario.rerun, &dirs, seed, "rerun on the finished store");
+    assert_same_lines(
+        &output_lines(dirs.output.path()),
+        &expected,
+        seed,
+        "after the rerun",
+    );
+}
+
+fn assert_same_lines(got: &[String], expected: &[String], seed: u64, when: &str) {
+    if got == expected {
+        return;
     }
+    let mut missing = expected.to_vec();
+    missing.retain(|l| got.binary_search(l).is_err());
+    let mut dupes = got.to_vec();
+    dupes.dedup();
+    panic!(
+        "seed {seed} {when}: {} lines, expected {}; {} missing (e.g. {:?}), {} duplicated",
+        got.len(),
+        expected.len(),
+        missing.len(),
+        missing.first(),
+        got.len() - dupes.len()
+    );
 }
 
 #[test]
@@ -231,7 +294,7 @@ fn killed_and_restarted_clusters_produce_exactly_the_failure_free_output() {
         (_, Ok(n)) => (0..n.parse().expect("WEIR_KILL_SEEDS is a number"))
             .map(|i| 1000 + i)
             .collect(),
-        _ => vec![1, 2],
+        _ => vec![1, 2, 3, 4],
     };
     for seed in seeds {
         run_kill_test(seed);
@@ -269,10 +332,9 @@ fn the_launcher_restarts_a_killed_cluster_from_the_store() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !any_output(output.path()) && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    poll_until(Instant::now() + Duration::from_secs(30), || {
+        output_bytes(output.path()) > 0
+    });
     let children = children_of(launcher.id());
     assert_eq!(children.len(), 2, "{children:?}");
     kill(children[0], libc::SIGKILL);

@@ -2,7 +2,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::engine::route_key;
 use crate::outputs::{FixedPartitionedSink, StatefulSinkPartition};
@@ -11,9 +11,11 @@ use crate::{BoxError, StepId};
 /// Writes `(key, line)` items as lines into `DIR/part-0` … `DIR/part-{N-1}`, the file
 /// chosen by a hash of the key.
 ///
-/// Each partition's state is the number of bytes it has written; a partition rebuilt from
-/// a state truncates its file to that length first, so output written after the state was
-/// taken is written again exactly once. Without a state the file starts empty.
+/// Each partition's state is the number of bytes it has written, synced to disk before the
+/// recovery store records it; a partition rebuilt from a state truncates its file to that
+/// length first, so output written after the state was taken is written again exactly once.
+/// A file that is missing or shorter than its state is an error (weir never pads it).
+/// Without a state the file starts empty.
 pub struct FileSink {
     dir: PathBuf,
     parts: usize,
@@ -57,22 +59,53 @@ impl FixedPartitionedSink for FileSink {
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| format!("cannot create output directory {}: {e}", self.dir.display()))?;
         let path = self.dir.join(for_part);
-        let offset = resume_state.unwrap_or(0);
-        let mut file = OpenOptions::new()
-            .create(true)
-            .write(true)
-            .truncate(false)
-            .open(&path)
-            .map_err(|e| format!("cannot open output file {}: {e}", path.display()))?;
-        file.set_len(offset)
-            .and_then(|()| file.seek(SeekFrom::Start(offset)).map(drop))
-            .map_err(|e| format!("cannot truncate {} to byte {offset}: {e}", path.display()))?;
+        let file = match resume_state {
+            None => File::create(&path)
+                .map_err(|e| format!("cannot create output file {}: {e}", path.display()))?,
+            Some(offset) => reopen_at(&path, offset)?,
+        };
         Ok(FileSinkPartition {
             path,
             writer: BufWriter::with_capacity(1 << 16, file),
-            written: offset,
+            written: resume_state.unwrap_or(0),
         })
     }
+}
+
+/// Opens a part file the recovery store says holds `offset` bytes and cuts what was
+/// written after that snapshot. A missing or shorter file is an error: it would have to
+/// be made up (or silently lost lines would stay lost).
+fn reopen_at(path: &Path, offset: u64) -> Result<File, BoxError> {
+    let lost = |what: String| -> BoxError {
+        format!(
+            "{what}, but the recovery store records {offset} bytes written to it: the output was \
+             changed outside weir; restore the file, or start over with an empty output directory \
+             and a new recovery store"
+        )
+        .into()
+    };
+    let mut file = match OpenOptions::new().write(true).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(lost(format!("output file {} is missing", path.display())));
+        }
+        Err(e) => return Err(format!("cannot open output file {}: {e}", path.display()).into()),
+    };
+    let length = file
+        .metadata()
+        .map_err(|e| format!("cannot read the length of {}: {e}", path.display()))?
+        .len();
+    if length < offset {
+        return Err(lost(format!(
+            "output file {} holds only {length} bytes",
+            path.display()
+        )));
+    }
+    file.set_len(offset)
+        .and_then(|()| file.seek(SeekFrom::Start(offset)).map(drop))
+        .and_then(|()| file.sync_data())
+        .map_err(|e| format!("cannot truncate {} to byte {offset}: {e}", path.display()))?;
+    Ok(file)
 }
 
 /// One open `part-N` file of a [`FileSink`].
@@ -97,8 +130,13 @@ impl StatefulSinkPartition for FileSinkPartition {
         Ok(())
     }
 
-    fn snapshot(&self) -> u64 {
-        self.written
+    fn snapshot(&mut self) -> Result<u64, BoxError> {
+        self.writer.flush()?;
+        self.writer
+            .get_ref()
+            .sync_data()
+            .map_err(|e| format!("cannot sync {} to disk: {e}", self.path.display()))?;
+        Ok(self.written)
     }
 
     fn close(&mut self) -> Result<(), BoxError> {

@@ -187,8 +187,11 @@ impl<S: FixedPartitionedSink> SinkParts<(String, S::Item)> for FixedParts<S> {
         std::mem::take(&mut self.written)
             .into_iter()
             .map(|index| {
-                let (name, part) = &self.parts[&index];
-                Ok((step.to_owned(), name.clone(), Some(encode(&part.snapshot())?)))
+                let (name, part) = self
+                    .parts
+                    .get_mut(&index)
+                    .expect("only owned partitions are written");
+                Ok((step.to_owned(), name.clone(), Some(encode(&part.snapshot()?)?)))
             })
             .collect()
     }
@@ -230,14 +233,19 @@ fn sink_operator<'s, T: Data, P>(
                 if step.has_failed() {
                     return;
                 }
-                let mut snapshot =
-                    |epoch: Epoch, parts: &mut dyn SinkParts<T>| match parts.snapshot(step.id.as_str()) {
+                // Snapshots make output durable (fsync): only taken when they are stored.
+                let mut snapshot = |epoch: Epoch, parts: &mut dyn SinkParts<T>| {
+                    if !step.snapshotting() {
+                        return;
+                    }
+                    match parts.snapshot(step.id.as_str()) {
                         Ok(mut rows) if !rows.is_empty() => {
                             output.session(&cap.delayed(&epoch)).give_container(&mut rows)
                         }
                         Ok(_) => {}
                         Err(err) => step.fail(err),
-                    };
+                    }
+                };
                 while let Some(mut batches) = pending.first_entry()
                     && !frontier.less_than(batches.key())
                 {

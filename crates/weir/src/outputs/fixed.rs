@@ -47,8 +47,11 @@ pub trait StatefulSinkPartition: 'static {
     /// Writes a batch of values, in the order they arrived.
     fn write_batch(&mut self, items: Vec<Self::Item>) -> Result<(), BoxError>;
 
-    /// The state to resume writing from, covering everything written so far.
-    fn snapshot(&self) -> Self::State;
+    /// The state to resume writing from, covering everything written so far. Called at the
+    /// end of every epoch when the flow runs with a recovery store, just before the state
+    /// is committed there: make everything it covers durable first (flush and `fsync`), or
+    /// an OS crash could leave a store that records output the sink no longer holds.
+    fn snapshot(&mut self) -> Result<Self::State, BoxError>;
 
     /// Called once when the dataflow completes; not called on a crash.
     fn close(&mut self) -> Result<(), BoxError> {

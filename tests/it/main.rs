@@ -6,6 +6,8 @@ mod epochs;
 mod errors;
 mod execution_modes;
 mod keyed_operators;
+mod os_crash;
 mod recovery;
 mod recovery_kills;
+mod startup_failures;
 mod support;

@@ -15,6 +15,7 @@ pub(crate) use all_gather::{all_gather, step_until};
 pub(crate) use assign::Assignment;
 pub(crate) use build_ctx::{BuildCtx, Start, StepCtx, StepStates};
 pub use config::{Execution, RecoveryConfig, RunConfig};
+pub(crate) use execute::Runtime;
 pub use execute::run;
 pub(crate) use failure::enter_step;
 pub(crate) use routing::route_key;

@@ -5,11 +5,11 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use timely::worker::Worker;
 
 use crate::dataflow::Plan;
+use crate::engine::execute::Runtime;
 use crate::engine::{Assignment, all_gather};
 use crate::ids::StorePartition;
 use crate::recovery::list_partitions;
@@ -36,7 +36,7 @@ pub(crate) fn assign_partitions(
     worker: &mut Worker,
     plan: &Plan,
     recovery_dir: Option<&Path>,
-    limit: Duration,
+    runtime: &Runtime,
 ) -> Result<Assignments, Error> {
     let listers: Vec<(&StepId, Lister<'_>)> = plan
         .steps
@@ -54,7 +54,7 @@ pub(crate) fn assign_partitions(
             .collect(),
         recovery_dir.map(|dir| list_partitions(dir).map_err(Error::into_recovery_message)),
     );
-    let all = all_gather(worker, mine, limit)?;
+    let all = all_gather(worker, mine, runtime)?;
     let mut steps = HashMap::new();
     for (index, (step, _)) in listers.iter().enumerate() {
         let mut listings = Vec::with_capacity(all.len());

@@ -13,10 +13,10 @@ use timely::worker::Worker;
 use crate::dataflow::Plan;
 use crate::engine::execute::Runtime;
 use crate::engine::failure::take_last_panic;
-use crate::engine::setup::assign_partitions;
+use crate::engine::setup::{Assignments, assign_partitions};
 use crate::engine::{BuildCtx, Start};
 use crate::recovery::loader::load;
-use crate::recovery::writer::build_writer;
+use crate::recovery::writer::{WriterPlan, build_writer};
 use crate::{Epoch, Error};
 
 /// Longest a worker parks before it looks at the failure flag and the watchdog again.
@@ -25,34 +25,19 @@ const PARK: Duration = Duration::from_millis(50);
 /// Runs the plan on one worker until every input ends, or until any worker of this
 /// process fails.
 pub(crate) fn run_worker(worker: &mut Worker, plan: &Plan, runtime: &Arc<Runtime>) -> Result<(), Error> {
-    let config = &runtime.config;
-    let recovery_dir = config.recovery.as_ref().map(|r| r.directory.as_path());
-    let assignments = assign_partitions(worker, plan, recovery_dir, config.watchdog_timeout)?;
-    let (start, mut writer) = match (recovery_dir, &assignments.recovery) {
-        (Some(dir), Some(recovery)) => {
-            let loaded = load(worker, plan, config, dir, recovery, &assignments.steps)?;
-            if worker.index() == 0 {
-                tracing::info!(
-                    execution = loaded.point.execution,
-                    resume_epoch = loaded.point.epoch,
-                    "recovery: starting execution"
-                );
-            }
-            let start = Start {
-                epoch: loaded.point.epoch + 1,
-                snapshotting: true,
-                states: loaded.states,
-            };
-            (start, Some(loaded.writer))
+    let started = start(worker, plan, runtime);
+    let (start, assignments, mut writer) = match started {
+        Ok(started) => started,
+        Err(err) => {
+            // The other workers may be waiting for this one in a start-up exchange: tell
+            // this process's workers to stop, and drop the half-run start-up dataflows
+            // (timely would otherwise step them forever after this closure returns).
+            runtime.failure.record(err);
+            drop_dataflows(worker);
+            return Err(runtime.failure.take().unwrap_or(Error::Cancelled {
+                worker: worker.index(),
+            }));
         }
-        _ => (
-            Start {
-                epoch: 0,
-                snapshotting: false,
-                states: HashMap::new(),
-            },
-            None,
-        ),
     };
     let probe = ProbeHandle::<Epoch>::new();
     worker.dataflow::<Epoch, _, _>(|scope| {
@@ -66,6 +51,46 @@ pub(crate) fn run_worker(worker: &mut Worker, plan: &Plan, runtime: &Arc<Runtime
         }
     });
     drive(worker, runtime, &probe)
+}
+
+/// Start-up: partition assignment and, with a recovery store, the resume point and the
+/// states this worker starts from.
+fn start(
+    worker: &mut Worker,
+    plan: &Plan,
+    runtime: &Arc<Runtime>,
+) -> Result<(Start, Assignments, Option<WriterPlan>), Error> {
+    let recovery_dir = runtime.config.recovery.as_ref().map(|r| r.directory.as_path());
+    let assignments = assign_partitions(worker, plan, recovery_dir, runtime)?;
+    let (Some(dir), Some(recovery)) = (recovery_dir, &assignments.recovery) else {
+        let start = Start {
+            epoch: 0,
+            snapshotting: false,
+            states: HashMap::new(),
+        };
+        return Ok((start, assignments, None));
+    };
+    let loaded = load(worker, plan, runtime, dir, recovery, &assignments.steps)?;
+    if worker.index() == 0 {
+        tracing::info!(
+            execution = loaded.point.execution,
+            resume_epoch = loaded.point.epoch,
+            "recovery: starting execution"
+        );
+    }
+    let start = Start {
+        epoch: loaded.point.epoch + 1,
+        snapshotting: true,
+        states: loaded.states,
+    };
+    Ok((start, assignments, Some(loaded.writer)))
+}
+
+/// Drops every dataflow of this worker, complete or not.
+fn drop_dataflows(worker: &mut Worker) {
+    for dataflow in worker.installed_dataflows() {
+        worker.drop_dataflow(dataflow);
+    }
 }
 
 /// Liveness of every worker of the cluster, through timely's own progress protocol: each
@@ -125,9 +150,7 @@ fn drive(worker: &mut Worker, runtime: &Runtime, probe: &ProbeHandle<Epoch>) -> 
     let mut heartbeat = Heartbeat::new(worker, watchdog);
     loop {
         if runtime.failure.is_set() {
-            for dataflow in worker.installed_dataflows() {
-                worker.drop_dataflow(dataflow);
-            }
+            drop_dataflows(worker);
             return Err(runtime.failure.take().unwrap_or(Error::Cancelled { worker: me }));
         }
         match catch_unwind(AssertUnwindSafe(|| worker.step_or_park(Some(PARK)))) {

@@ -7,7 +7,6 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
 
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::InputHandleVec;
@@ -17,12 +16,13 @@ use timely::dataflow::operators::{Operator, Probe};
 use timely::worker::Worker;
 
 use crate::dataflow::Plan;
+use crate::engine::Runtime;
 use crate::engine::{Assignment, StepStates, all_gather, route_key, step_until};
 use crate::ids::StorePartition;
 use crate::recovery::resume::{ResumePoint, resume_point};
 use crate::recovery::writer::WriterPlan;
 use crate::recovery::{PartitionStore, StoreRouting};
-use crate::{Epoch, Error, RunConfig, StepId};
+use crate::{Epoch, Error, StepId};
 
 /// Rows sent between two steps of the worker while loading (bounds buffered rows).
 const ROWS_PER_STEP: usize = 10_000;
@@ -39,7 +39,7 @@ pub(crate) struct Loaded {
 pub(crate) fn load(
     worker: &mut Worker,
     plan: &Plan,
-    config: &RunConfig,
+    runtime: &Runtime,
     dir: &Path,
     recovery: &Arc<Assignment<StorePartition>>,
     assignments: &HashMap<StepId, Arc<Assignment>>,
@@ -57,21 +57,15 @@ pub(crate) fn load(
         Err(err) => (Vec::new(), Err(err.into_recovery_message())),
     };
     let mut all = Vec::new();
-    for infos in all_gather(worker, infos, config.watchdog_timeout)? {
+    let config = &runtime.config;
+    for infos in all_gather(worker, infos, runtime)? {
         all.extend(infos.map_err(Error::Recovery)?);
     }
     let point = resume_point(&all)?;
     for store in &mut stores {
         store.begin_execution(point, worker.peers(), me)?;
     }
-    let states = load_states(
-        worker,
-        plan,
-        &stores,
-        point.epoch,
-        assignments,
-        config.watchdog_timeout,
-    )?;
+    let states = load_states(worker, plan, &stores, point.epoch, assignments, runtime)?;
     let writer = WriterPlan {
         stores,
         routing: StoreRouting::new(recovery.clone()),
@@ -116,7 +110,7 @@ fn load_states(
     stores: &[PartitionStore],
     epoch: Epoch,
     assignments: &HashMap<StepId, Arc<Assignment>>,
-    limit: Duration,
+    runtime: &Runtime,
 ) -> Result<HashMap<StepId, StepStates>, Error> {
     let peers = worker.peers();
     let received = Rc::new(RefCell::new(HashMap::<StepId, StepStates>::new()));
@@ -214,7 +208,7 @@ fn load_states(
         }
     }
     drop(input);
-    step_until(worker, || probe.done(), limit)?;
+    step_until(worker, || probe.done(), runtime)?;
     if let Some(message) = failures.take().into_iter().next() {
         return Err(Error::Recovery(message));
     }

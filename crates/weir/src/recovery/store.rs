@@ -301,7 +301,9 @@ impl PartitionStore {
             params![point.execution as i64, owner as i64, point.epoch as i64],
         )
         .map_err(&fail)?;
-        tx.commit().map_err(&fail)
+        tx.commit().map_err(&fail)?;
+        // The writer counts what it resumed from as on disk.
+        self.sync()
     }
 
     /// Calls `each(step, key, state)` for the latest snapshot at or before `epoch` of every
@@ -369,6 +371,24 @@ impl PartitionStore {
         // Crash tests stop here: rows written, transaction not committed.
         fail::fail_point!("weir::recovery::commit");
         tx.commit().map_err(&fail)
+    }
+
+    /// Makes every commit so far survive an OS crash: a full checkpoint syncs the WAL,
+    /// copies it into the database file and syncs that.
+    pub(crate) fn sync(&mut self) -> Result<(), Error> {
+        let fail = self.fail("syncing to disk");
+        let busy: i64 = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(FULL)", [], |r| r.get(0))
+            .map_err(&fail)?;
+        if busy != 0 {
+            return Err(Error::Recovery(format!(
+                "syncing {} to disk: the checkpoint could not complete (another connection is \
+                 reading it?); two executions cannot share a recovery store",
+                self.path.display()
+            )));
+        }
+        Ok(())
     }
 
     /// Deletes snapshots superseded by a newer one at or before `gc_epoch`, then deletion

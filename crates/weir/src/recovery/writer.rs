@@ -2,11 +2,13 @@
 //! worker owns, then lets the epoch count as complete.
 
 use std::collections::BTreeMap;
+use std::rc::Rc;
 
-use timely::container::CapacityContainerBuilder;
+use timely::dataflow::ProbeHandle;
 use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::Probe;
 use timely::dataflow::operators::core::Concatenate;
-use timely::dataflow::operators::{Operator, Probe};
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
 use crate::engine::{BuildCtx, enter_step};
 use crate::recovery::resume::gc_epoch;
@@ -15,6 +17,10 @@ use crate::{Epoch, Error};
 
 /// Epochs between two garbage-collection sweeps at least (a sweep reads the whole file).
 const SWEEP_EVERY: u64 = 16;
+
+/// Epochs between two syncs of a partition to disk (commits alone survive a process
+/// crash, not an OS crash).
+const SYNC_EVERY: u64 = 16;
 
 /// Where this worker writes: its partitions and the facts of this execution.
 pub(crate) struct WriterPlan {
@@ -32,70 +38,121 @@ pub(crate) struct WriterPlan {
 /// epoch are committed (one transaction per partition, rows sorted, plus the partition's
 /// new frontier), so nothing downstream of the probe sees an epoch complete before it is
 /// durable on every worker. The probe it feeds is the one sources read for backpressure.
+///
+/// Commits are `synchronous = NORMAL`: an OS crash may lose a partition's last commits.
+/// So every [`SYNC_EVERY`] epochs (and at the end) the writer syncs its partitions to
+/// disk, and a second output, with its own probe, tells every writer how far *all*
+/// partitions are on disk. Garbage collection never goes past that, so an OS crash
+/// cannot leave one partition behind what another has already collected.
 pub(crate) fn build_writer(ctx: &mut BuildCtx<'_>, plan: WriterPlan) {
     let step = ctx.step().clone();
     let snapshots = ctx.take_snapshots();
     let scope = ctx.scope();
-    let WriterPlan {
-        mut stores,
-        routing,
-        execution,
-        resume_epoch,
-        backup_epochs,
-    } = plan;
-    let route = routing.clone();
+    let route = plan.routing.clone();
     let pact = Exchange::new(move |(step, key, _): &SnapshotRow| route.owner_of(step, key) as u64);
-    let probe = step.probe().clone();
-    let durable = probe.clone();
-    let me = step.worker;
-    scope
-        .concatenate(snapshots)
-        .unary_frontier::<CapacityContainerBuilder<Vec<()>>, _, _, _>(
-            pact,
-            "recovery_writer",
-            move |cap, _| {
-                let mut held = Some(cap);
-                let mut pending: BTreeMap<Epoch, Vec<SnapshotRow>> = BTreeMap::new();
-                let mut committed = resume_epoch;
-                let mut swept = 0;
-                let name: std::rc::Rc<str> = std::rc::Rc::from("recovery_writer");
-                move |(input, frontier), _output| {
-                    let _in_step = enter_step(&name);
-                    input.for_each(|cap, rows| {
-                        let epoch = *cap.least().expect("weir sends every batch under one epoch");
-                        pending.entry(epoch).or_default().append(rows);
-                    });
-                    let Some(cap) = held.as_mut() else { return };
-                    let done_through = match frontier.frontier().first() {
-                        Some(&f) => f.saturating_sub(1),
-                        None => pending.keys().next_back().copied().unwrap_or(0).max(*cap.time()),
-                    };
-                    if done_through > committed || (frontier.is_empty() && !pending.is_empty()) {
-                        let result = commit(&mut stores, &mut pending, done_through, &routing, execution, me);
-                        if let Err(err) = result {
-                            step.fail_with(err);
-                            held = None;
-                            return;
-                        }
-                        committed = committed.max(done_through);
-                        let durable =
-                            probe.with_frontier(|f| f.first().map_or(committed, |f| f.saturating_sub(1)));
-                        let gc = gc_epoch(durable, backup_epochs);
-                        if gc >= swept + SWEEP_EVERY.max(backup_epochs) {
-                            if let Err(err) = stores.iter_mut().try_for_each(|s| s.collect_garbage(gc)) {
-                                step.fail_with(err);
-                            }
-                            swept = gc;
-                        }
-                    }
-                    match frontier.frontier().first() {
-                        Some(epoch) => cap.downgrade(epoch),
-                        None => held = None,
-                    }
+    let mut op = OperatorBuilder::new("recovery_writer".to_owned(), scope);
+    let mut input = op.new_input(scope.concatenate(snapshots), pact);
+    // The outputs carry no data: only their frontiers matter.
+    let (_, committed) = op.new_output::<Vec<()>>();
+    let (_, synced) = op.new_output::<Vec<()>>();
+    let synced_probe = ProbeHandle::new();
+    let mut writer = Writer {
+        me: step.worker,
+        committed: plan.resume_epoch,
+        synced: plan.resume_epoch,
+        swept: 0,
+        pending: BTreeMap::new(),
+        plan,
+        synced_everywhere: synced_probe.clone(),
+    };
+    let name: Rc<str> = Rc::from("recovery_writer");
+    let failed = step.clone();
+    op.build(move |mut capabilities| {
+        let mut synced_cap = capabilities.pop();
+        let mut committed_cap = capabilities.pop();
+        move |frontiers| {
+            let _in_step = enter_step(&name);
+            input.for_each(|cap, rows| {
+                let epoch = *cap.least().expect("weir sends every batch under one epoch");
+                writer.pending.entry(epoch).or_default().append(rows);
+            });
+            let (Some(committed), Some(synced)) = (committed_cap.as_mut(), synced_cap.as_mut()) else {
+                return;
+            };
+            let frontier = frontiers[0].frontier().first().copied();
+            if let Err(err) = writer.advance(frontier, *committed.time()) {
+                failed.fail_with(err);
+                (committed_cap, synced_cap) = (None, None);
+                return;
+            }
+            match frontier {
+                Some(epoch) => {
+                    committed.downgrade(&epoch);
+                    synced.downgrade(&(writer.synced + 1).max(*synced.time()));
                 }
-            },
-        )
-        .probe_with(&durable);
+                None => (committed_cap, synced_cap) = (None, None),
+            }
+        }
+    });
+    committed.probe_with(step.probe());
+    synced.probe_with(&synced_probe);
+}
+
+/// One worker's writer: its partitions, and how far it has committed, synced and swept.
+struct Writer {
+    plan: WriterPlan,
+    me: usize,
+    /// Rows received, by epoch, not yet committed.
+    pending: BTreeMap<Epoch, Vec<SnapshotRow>>,
+    /// Every epoch up to this one is committed in this worker's partitions.
+    committed: Epoch,
+    /// Every epoch up to this one is on disk in this worker's partitions.
+    synced: Epoch,
+    /// Garbage was last collected up to this epoch.
+    swept: Epoch,
+    /// How far every writer of the cluster has synced.
+    synced_everywhere: ProbeHandle<Epoch>,
+}
+
+impl Writer {
+    /// Commits the epochs the input `frontier` has passed (everything at the end; `held`
+    /// is the writer's capability time), syncs when due, and collects garbage behind what
+    /// every partition has on disk.
+    fn advance(&mut self, frontier: Option<Epoch>, held: Epoch) -> Result<(), Error> {
+        let done_through = match frontier {
+            Some(f) => f.saturating_sub(1),
+            None => self.pending.keys().next_back().copied().unwrap_or(0).max(held),
+        };
+        if done_through > self.committed || (frontier.is_none() && !self.pending.is_empty()) {
+            let plan = &mut self.plan;
+            commit(
+                &mut plan.stores,
+                &mut self.pending,
+                done_through,
+                &plan.routing,
+                plan.execution,
+                self.me,
+            )?;
+            self.committed = self.committed.max(done_through);
+        }
+        let due = self.committed >= self.synced + SYNC_EVERY;
+        if due || (frontier.is_none() && self.committed > self.synced) {
+            self.plan.stores.iter_mut().try_for_each(|s| s.sync())?;
+            self.synced = self.committed;
+        }
+        let on_disk = self
+            .synced_everywhere
+            .with_frontier(|f| f.first().map_or(self.synced, |f| f.saturating_sub(1)));
+        let gc = gc_epoch(on_disk, self.plan.backup_epochs);
+        if gc >= self.swept + SWEEP_EVERY.max(self.plan.backup_epochs) {
+            self.plan
+                .stores
+                .iter_mut()
+                .try_for_each(|s| s.collect_garbage(gc))?;
+            self.swept = gc;
+        }
+        Ok(())
+    }
 }
 
 /// Writes the rows of every epoch `<= through` into this worker's partitions.

@@ -383,3 +383,28 @@ fn a_resume_refuses_output_files_cut_or_removed_behind_its_back() {
     let err = run().unwrap_err().to_string();
     assert!(err.contains("part-1 is missing"), "{err}");
 }
+
+/// A writer whose input ends before it sees the last epoch records its partitions as
+/// finished; the resume point must not fall back to the start of the run, or a rerun on
+/// a finished store reads everything again (visible with an at-least-once sink).
+#[test]
+fn a_rerun_after_a_short_run_emits_nothing() {
+    for round in 0..40 {
+        let store = tempfile::tempdir().unwrap();
+        weir::recovery::init(store.path(), 4).unwrap();
+        for run in ["first run", "rerun"] {
+            let out = TestingSink::new();
+            let mut flow = Dataflow::new("short");
+            flow.input("in", TestingSource::new(vec![("k".to_string(), 1u64)]))
+                .stateful_map("sum", |s: Option<u64>, v: u64| (Some(s.unwrap_or(0) + v), v))
+                .output("out", out.clone());
+            weir::run(flow, config(store.path(), 2)).unwrap();
+            let expected = if run == "rerun" {
+                vec![]
+            } else {
+                vec![("k".to_string(), 1)]
+            };
+            assert_eq!(out.sorted(), expected, "{run} of round {round}");
+        }
+    }
+}

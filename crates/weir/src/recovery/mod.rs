@@ -1,22 +1,27 @@
 //! Recovery: per-epoch snapshots into partitioned SQLite stores, and resuming from them.
 //!
-//! - `store`: one partition file — schema, validation, locking, reads and writes.
+//! - `schema`: the tables of a partition file, `init`, migrations.
+//! - `store`: one partition file — validation, locking, reads and writes.
+//! - `fence`: only the latest execution writes; stale processes are refused.
 //! - `resume`: pure decisions — which epoch to resume from, what GC may delete.
 //! - `routing`: which store partition and which worker commit each snapshot row.
 //! - `loader`: at start-up, reads the store once and sends each state to its worker.
 //! - `writer`: the operator that makes each epoch's snapshots durable.
 //! - `inspect`: the report behind `weir recovery inspect`.
 
+mod fence;
 mod inspect;
 pub(crate) mod loader;
+mod lock;
 mod resume;
 mod routing;
+mod schema;
 mod snapshot;
 mod store;
 pub(crate) mod writer;
 
 pub use inspect::{PartitionReport, StoreReport, inspect};
 pub(crate) use routing::StoreRouting;
+pub use schema::init;
 pub(crate) use snapshot::{SnapshotRow, decode, encode};
-pub use store::init;
 pub(crate) use store::{PartitionStore, list_partitions};

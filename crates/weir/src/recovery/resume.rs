@@ -19,8 +19,19 @@ pub(crate) struct PartitionInfo {
     /// Superseded snapshots at or before this epoch may be gone.
     pub gc_epoch: Epoch,
     pub executions: Vec<ExecutionRecord>,
-    /// `(execution, frontier)`: every snapshot of epochs `<= frontier` routed here is durable.
-    pub fronts: Vec<(u64, Epoch)>,
+    /// How far each execution got in this partition.
+    pub fronts: Vec<Front>,
+}
+
+/// How far one execution got in one partition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub(crate) struct Front {
+    pub execution: u64,
+    /// Every snapshot of epochs `<= epoch` routed to the partition is durable.
+    pub epoch: Epoch,
+    /// The execution's input ended and every snapshot routed here is durable, whatever
+    /// its epoch (a writer whose input ended before it saw the last epoch cannot name it).
+    pub finished: bool,
 }
 
 /// Where a new execution starts.
@@ -83,26 +94,39 @@ pub(crate) fn resume_point(infos: &[PartitionInfo]) -> Result<ResumePoint, Error
             epoch: 0,
         });
     };
-    let frontier_of = |info: &PartitionInfo| -> Epoch {
+    let front_of = |info: &PartitionInfo| -> Front {
         let of_latest = info
             .fronts
             .iter()
-            .filter(|f| f.0 == latest.execution)
-            .map(|f| f.1)
-            .max();
+            .filter(|f| f.execution == latest.execution)
+            .max_by_key(|f| f.epoch);
         match of_latest {
-            Some(frontier) => frontier,
+            Some(front) => *front,
             None => {
-                let own = info.fronts.iter().max_by_key(|f| f.0).map_or(0, |f| f.1);
-                own.min(latest.resume_epoch)
+                let own = info
+                    .fronts
+                    .iter()
+                    .max_by_key(|f| f.execution)
+                    .map_or(0, |f| f.epoch);
+                Front {
+                    execution: latest.execution,
+                    epoch: own.min(latest.resume_epoch),
+                    finished: false,
+                }
             }
         }
     };
-    let epoch = infos
-        .iter()
-        .map(frontier_of)
-        .min()
-        .expect("at least one partition");
+    let fronts: Vec<Front> = infos.iter().map(front_of).collect();
+    // A finished partition holds every epoch: the others decide. If all finished, every
+    // snapshot of the execution is durable: resume after the latest epoch any recorded.
+    let epoch = match fronts.iter().filter(|f| !f.finished).map(|f| f.epoch).min() {
+        Some(epoch) => epoch,
+        None => fronts
+            .iter()
+            .map(|f| f.epoch)
+            .max()
+            .expect("at least one partition"),
+    };
     if let Some(gc) = infos.iter().find(|i| i.gc_epoch > epoch) {
         return Err(Error::Recovery(format!(
             "partition {} has already garbage-collected snapshots up to epoch {}, but the other partitions \
@@ -137,6 +161,14 @@ mod tests {
     }
 
     fn part(index: usize, executions: Vec<ExecutionRecord>, fronts: Vec<(u64, Epoch)>) -> PartitionInfo {
+        let fronts = fronts
+            .into_iter()
+            .map(|(execution, epoch)| Front {
+                execution,
+                epoch,
+                finished: false,
+            })
+            .collect();
         PartitionInfo {
             partition: StorePartition(index),
             partition_count: 2,
@@ -144,6 +176,21 @@ mod tests {
             executions,
             fronts,
         }
+    }
+
+    fn finish(mut info: PartitionInfo) -> PartitionInfo {
+        info.fronts.last_mut().expect("a front to finish").finished = true;
+        info
+    }
+
+    #[test]
+    fn a_finished_partition_never_pulls_the_resume_epoch_back() {
+        // Worker 0's writer saw the input end before it saw epoch 3: it records 1, finished.
+        let early = finish(part(0, vec![exec(0, 0)], vec![(0, 1)]));
+        let late = part(1, vec![exec(0, 0)], vec![(0, 3)]);
+        assert_eq!(resume_point(&[early.clone(), late.clone()]).unwrap().epoch, 3);
+        // Everyone finished: resume after the latest epoch anyone recorded.
+        assert_eq!(resume_point(&[early, finish(late)]).unwrap().epoch, 3);
     }
 
     #[test]

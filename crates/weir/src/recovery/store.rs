@@ -1,51 +1,22 @@
-//! One recovery partition: a SQLite file with STRICT tables, locked by one execution.
+//! One recovery partition: a SQLite file with STRICT tables, locked by one execution and
+//! written only by the latest one (see `fence`).
 
-use std::fs::{File, OpenOptions};
-use std::os::fd::AsRawFd;
+use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::ids::StorePartition;
-use crate::recovery::resume::{ExecutionRecord, PartitionInfo, ResumePoint};
+use crate::recovery::fence::{Holder, check_latest};
+use crate::recovery::lock::lock;
+use crate::recovery::resume::{ExecutionRecord, Front, PartitionInfo, ResumePoint};
+use crate::recovery::schema::migrate;
 use crate::{Epoch, Error};
-
-/// Version of the schema below; a store with another version is refused.
-const SCHEMA_VERSION: i64 = 1;
-
-const SCHEMA: &str = "
-CREATE TABLE meta (
-    id INTEGER PRIMARY KEY CHECK (id = 0),
-    schema_version INTEGER NOT NULL CHECK (schema_version >= 1),
-    partition_index INTEGER NOT NULL CHECK (partition_index >= 0),
-    partition_count INTEGER NOT NULL CHECK (partition_count >= 1),
-    gc_epoch INTEGER NOT NULL DEFAULT 0 CHECK (gc_epoch >= 0),
-    CHECK (partition_index < partition_count)
-) STRICT;
-CREATE TABLE executions (
-    execution INTEGER PRIMARY KEY CHECK (execution >= 0),
-    worker_count INTEGER NOT NULL CHECK (worker_count >= 1),
-    resume_epoch INTEGER NOT NULL CHECK (resume_epoch >= 0)
-) STRICT;
-CREATE TABLE fronts (
-    execution INTEGER NOT NULL REFERENCES executions (execution),
-    worker INTEGER NOT NULL CHECK (worker >= 0),
-    epoch INTEGER NOT NULL CHECK (epoch >= 0),
-    PRIMARY KEY (execution, worker)
-) STRICT;
-CREATE TABLE snaps (
-    step TEXT NOT NULL CHECK (length(step) BETWEEN 1 AND 128),
-    key TEXT NOT NULL,
-    epoch INTEGER NOT NULL CHECK (epoch >= 1),
-    value BLOB,
-    PRIMARY KEY (step, key, epoch)
-) STRICT, WITHOUT ROWID;
-";
 
 /// `(epoch, step, key, state or None for a deletion)`: one row of the `snaps` table.
 pub(crate) type StoredRow = (Epoch, String, String, Option<Vec<u8>>);
 
-fn sql_error(path: &Path, doing: &str) -> impl Fn(rusqlite::Error) -> Error + use<> {
+pub(crate) fn sql_error(path: &Path, doing: &str) -> impl Fn(rusqlite::Error) -> Error + use<> {
     let path = path.display().to_string();
     let doing = doing.to_owned();
     move |e| {
@@ -60,38 +31,6 @@ fn sql_error(path: &Path, doing: &str) -> impl Fn(rusqlite::Error) -> Error + us
         };
         Error::Recovery(format!("{doing} {path}: {e}{hint}"))
     }
-}
-
-/// Creates the recovery directory `dir` (if needed) with `partitions` empty partition files.
-pub fn init(dir: &Path, partitions: usize) -> Result<(), Error> {
-    if partitions == 0 {
-        return Err(Error::Recovery(
-            "a recovery store needs at least one partition".into(),
-        ));
-    }
-    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
-        context: format!("creating recovery directory {}", dir.display()),
-        source,
-    })?;
-    if let Some(existing) = list_partitions(dir)?.first() {
-        return Err(Error::Recovery(format!(
-            "{} already holds a recovery store ({existing}); use a new directory",
-            dir.display()
-        )));
-    }
-    for index in 0..partitions {
-        let path = dir.join(StorePartition(index).to_string());
-        let fail = sql_error(&path, "creating");
-        let conn = Connection::open(&path).map_err(&fail)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(&fail)?;
-        conn.execute_batch(SCHEMA).map_err(&fail)?;
-        conn.execute(
-            "INSERT INTO meta (id, schema_version, partition_index, partition_count) VALUES (0, ?1, ?2, ?3)",
-            params![SCHEMA_VERSION, index as i64, partitions as i64],
-        )
-        .map_err(&fail)?;
-    }
-    Ok(())
 }
 
 /// The partitions whose files are in `dir`, in index order; an error if `dir` is not a
@@ -141,27 +80,6 @@ pub(crate) struct PartitionStore {
     _lock: File,
 }
 
-/// Takes the lock of the partition at `path`: exclusive for an execution, shared for a
-/// reader. Fails at once if another execution holds it.
-fn lock(path: &Path, exclusive: bool) -> Result<File, Error> {
-    let lock_path = path.with_extension("sqlite3.lock");
-    let file = OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&lock_path)
-        .map_err(|e| Error::Recovery(format!("cannot open lock file {}: {e}", lock_path.display())))?;
-    let mode = if exclusive { libc::LOCK_EX } else { libc::LOCK_SH };
-    // SAFETY: flock(2) on a descriptor this function owns.
-    if unsafe { libc::flock(file.as_raw_fd(), mode | libc::LOCK_NB) } != 0 {
-        return Err(Error::Recovery(format!(
-            "{} is in use: another execution holds it; two executions cannot share a recovery store",
-            path.display()
-        )));
-    }
-    Ok(file)
-}
-
 impl PartitionStore {
     /// Opens `partition` in `dir`, checks it is a weir partition of the current schema, and
     /// takes an exclusive lock held until the store is dropped (unless `read_only`).
@@ -175,21 +93,18 @@ impl PartitionStore {
         }
         let lock = lock(&path, !read_only)?;
         let fail = sql_error(&path, "opening recovery partition");
-        let conn = Connection::open_with_flags(
+        // Normal (not exclusive) SQLite locking: every transaction sees what another
+        // process committed, which the fence check relies on.
+        let mut conn = Connection::open_with_flags(
             &path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(&fail)?;
-        if !read_only {
-            conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
-                .map_err(&fail)?;
-        }
         conn.pragma_update(None, "journal_mode", "WAL").map_err(&fail)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(&fail)?;
         conn.pragma_update(None, "cache_size", -65536).map_err(&fail)?;
-        if !read_only {
-            conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;").map_err(&fail)?;
-        }
+        conn.busy_timeout(std::time::Duration::from_secs(2))
+            .map_err(&fail)?;
         let meta: Option<(i64, i64)> = conn
             .query_row(
                 "SELECT schema_version, partition_index FROM meta WHERE id = 0",
@@ -209,11 +124,8 @@ impl PartitionStore {
                 path.display()
             ))
         })?;
-        if version != SCHEMA_VERSION {
-            return Err(Error::Recovery(format!(
-                "{} has schema version {version}, this weir reads version {SCHEMA_VERSION}",
-                path.display()
-            )));
+        if !read_only {
+            migrate(&mut conn, &path, version)?;
         }
         if index != partition.0 as i64 {
             return Err(Error::Recovery(format!(
@@ -261,11 +173,18 @@ impl PartitionStore {
             .map_err(&fail)?;
         let mut stmt = self
             .conn
-            .prepare("SELECT execution, max(epoch) FROM fronts GROUP BY execution ORDER BY execution")
+            .prepare(
+                "SELECT execution, max(epoch), max(finished) FROM fronts GROUP BY execution \
+                 ORDER BY execution",
+            )
             .map_err(&fail)?;
         let fronts = stmt
             .query_map([], |r| {
-                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as Epoch))
+                Ok(Front {
+                    execution: r.get::<_, i64>(0)? as u64,
+                    epoch: r.get::<_, i64>(1)? as Epoch,
+                    finished: r.get::<_, i64>(2)? == 1,
+                })
             })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(&fail)?;
@@ -288,12 +207,23 @@ impl PartitionStore {
         owner: usize,
     ) -> Result<(), Error> {
         let fail = self.fail("starting an execution in");
-        let tx = self.conn.transaction().map_err(&fail)?;
+        let holder = Holder::this_process();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&fail)?;
         tx.execute("DELETE FROM snaps WHERE epoch > ?1", params![point.epoch as i64])
             .map_err(&fail)?;
         tx.execute(
-            "INSERT INTO executions (execution, worker_count, resume_epoch) VALUES (?1, ?2, ?3)",
-            params![point.execution as i64, worker_count as i64, point.epoch as i64],
+            "INSERT INTO executions (execution, worker_count, resume_epoch, host, pid) \
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                point.execution as i64,
+                worker_count as i64,
+                point.epoch as i64,
+                holder.host,
+                holder.pid
+            ],
         )
         .map_err(&fail)?;
         tx.execute(
@@ -341,16 +271,22 @@ impl PartitionStore {
     }
 
     /// Makes `rows` (sorted by epoch, step, key) durable and records that every snapshot of
-    /// epochs `<= frontier` routed here is written, in one transaction.
+    /// epochs `<= frontier` routed here is written (of every epoch, if `finished`), in one
+    /// transaction.
     pub(crate) fn commit(
         &mut self,
         execution: u64,
         owner: usize,
         rows: &[StoredRow],
         frontier: Epoch,
+        finished: bool,
     ) -> Result<(), Error> {
         let fail = self.fail("writing snapshots to");
-        let tx = self.conn.transaction().map_err(&fail)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&fail)?;
+        check_latest(&tx, &self.path, execution)?;
         {
             let mut insert = tx
                 .prepare_cached(
@@ -363,8 +299,9 @@ impl PartitionStore {
                     .map_err(&fail)?;
             }
             tx.execute(
-                "INSERT OR REPLACE INTO fronts (execution, worker, epoch) VALUES (?1, ?2, ?3)",
-                params![execution as i64, owner as i64, frontier as i64],
+                "INSERT OR REPLACE INTO fronts (execution, worker, epoch, finished) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![execution as i64, owner as i64, frontier as i64, finished],
             )
             .map_err(&fail)?;
         }
@@ -393,9 +330,13 @@ impl PartitionStore {
 
     /// Deletes snapshots superseded by a newer one at or before `gc_epoch`, then deletion
     /// markers at or before it (nothing older than them is left to hide).
-    pub(crate) fn collect_garbage(&mut self, gc_epoch: Epoch) -> Result<(), Error> {
+    pub(crate) fn collect_garbage(&mut self, execution: u64, gc_epoch: Epoch) -> Result<(), Error> {
         let fail = self.fail("collecting garbage in");
-        let tx = self.conn.transaction().map_err(&fail)?;
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(&fail)?;
+        check_latest(&tx, &self.path, execution)?;
         tx.execute(
             "DELETE FROM snaps WHERE (step, key, epoch) IN (
                 SELECT step, key, epoch FROM (

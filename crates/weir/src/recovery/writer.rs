@@ -123,20 +123,14 @@ impl Writer {
             Some(f) => f.saturating_sub(1),
             None => self.pending.keys().next_back().copied().unwrap_or(0).max(held),
         };
-        if done_through > self.committed || (frontier.is_none() && !self.pending.is_empty()) {
-            let plan = &mut self.plan;
-            commit(
-                &mut plan.stores,
-                &mut self.pending,
-                done_through,
-                &plan.routing,
-                plan.execution,
-                self.me,
-            )?;
+        // At the end the writer may never have seen the last epoch: it records that its
+        // partitions are finished, which resume counts as holding every epoch.
+        let finished = frontier.is_none();
+        if done_through > self.committed || finished {
+            self.commit(done_through, finished)?;
             self.committed = self.committed.max(done_through);
         }
-        let due = self.committed >= self.synced + SYNC_EVERY;
-        if due || (frontier.is_none() && self.committed > self.synced) {
+        if finished || self.committed >= self.synced + SYNC_EVERY {
             self.plan.stores.iter_mut().try_for_each(|s| s.sync())?;
             self.synced = self.committed;
         }
@@ -148,34 +142,29 @@ impl Writer {
             self.plan
                 .stores
                 .iter_mut()
-                .try_for_each(|s| s.collect_garbage(gc))?;
+                .try_for_each(|s| s.collect_garbage(self.plan.execution, gc))?;
             self.swept = gc;
         }
         Ok(())
     }
-}
 
-/// Writes the rows of every epoch `<= through` into this worker's partitions.
-fn commit(
-    stores: &mut [PartitionStore],
-    pending: &mut BTreeMap<Epoch, Vec<SnapshotRow>>,
-    through: Epoch,
-    routing: &StoreRouting,
-    execution: u64,
-    me: usize,
-) -> Result<(), Error> {
-    let later = pending.split_off(&(through + 1));
-    let done = std::mem::replace(pending, later);
-    let rows = done.into_iter().flat_map(|(epoch, rows)| {
-        rows.into_iter()
-            .map(move |(step, key, value)| (epoch, step, key, value))
-    });
-    let mine: Vec<_> = stores.iter().map(|s| s.partition).collect();
-    let mut grouped = routing.group(&mine, rows, me)?;
-    for store in stores {
-        let mut rows = grouped.remove(&store.partition).unwrap_or_default();
-        rows.sort_unstable_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
-        store.commit(execution, me, &rows, through)?;
+    /// Writes the rows of every epoch `<= through` into this worker's partitions, one
+    /// transaction per partition.
+    fn commit(&mut self, through: Epoch, finished: bool) -> Result<(), Error> {
+        let later = self.pending.split_off(&(through + 1));
+        let done = std::mem::replace(&mut self.pending, later);
+        let rows = done.into_iter().flat_map(|(epoch, rows)| {
+            rows.into_iter()
+                .map(move |(step, key, value)| (epoch, step, key, value))
+        });
+        let plan = &mut self.plan;
+        let mine: Vec<_> = plan.stores.iter().map(|s| s.partition).collect();
+        let mut grouped = plan.routing.group(&mine, rows, self.me)?;
+        for store in &mut plan.stores {
+            let mut rows = grouped.remove(&store.partition).unwrap_or_default();
+            rows.sort_unstable_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
+            store.commit(plan.execution, self.me, &rows, through, finished)?;
+        }
+        Ok(())
     }
-    Ok(())
 }

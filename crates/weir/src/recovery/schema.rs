@@ -1,0 +1,154 @@
+//! The tables of a partition file: creating a store, and migrating older partitions.
+
+use std::path::Path;
+
+use rusqlite::{Connection, params};
+
+use crate::Error;
+use crate::ids::StorePartition;
+use crate::recovery::store::{list_partitions, sql_error};
+
+/// Version of the schema below; older versions are migrated, newer ones refused.
+pub(crate) const SCHEMA_VERSION: i64 = 2;
+
+/// The tables of a partition file (version [`SCHEMA_VERSION`]).
+const SCHEMA: &str = "
+CREATE TABLE meta (
+    id INTEGER PRIMARY KEY CHECK (id = 0),
+    schema_version INTEGER NOT NULL CHECK (schema_version >= 1),
+    partition_index INTEGER NOT NULL CHECK (partition_index >= 0),
+    partition_count INTEGER NOT NULL CHECK (partition_count >= 1),
+    gc_epoch INTEGER NOT NULL DEFAULT 0 CHECK (gc_epoch >= 0),
+    CHECK (partition_index < partition_count)
+) STRICT;
+CREATE TABLE executions (
+    execution INTEGER PRIMARY KEY CHECK (execution >= 0),
+    worker_count INTEGER NOT NULL CHECK (worker_count >= 1),
+    resume_epoch INTEGER NOT NULL CHECK (resume_epoch >= 0),
+    host TEXT,
+    pid INTEGER
+) STRICT;
+CREATE TABLE fronts (
+    execution INTEGER NOT NULL REFERENCES executions (execution),
+    worker INTEGER NOT NULL CHECK (worker >= 0),
+    epoch INTEGER NOT NULL CHECK (epoch >= 0),
+    finished INTEGER NOT NULL DEFAULT 0 CHECK (finished IN (0, 1)),
+    PRIMARY KEY (execution, worker)
+) STRICT;
+CREATE TABLE snaps (
+    step TEXT NOT NULL CHECK (length(step) BETWEEN 1 AND 128),
+    key TEXT NOT NULL,
+    epoch INTEGER NOT NULL CHECK (epoch >= 1),
+    value BLOB,
+    PRIMARY KEY (step, key, epoch)
+) STRICT, WITHOUT ROWID;
+";
+
+/// Creates the recovery directory `dir` (if needed) with `partitions` empty partition files.
+pub fn init(dir: &Path, partitions: usize) -> Result<(), Error> {
+    if partitions == 0 {
+        return Err(Error::Recovery(
+            "a recovery store needs at least one partition".into(),
+        ));
+    }
+    std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+        context: format!("creating recovery directory {}", dir.display()),
+        source,
+    })?;
+    if let Some(existing) = list_partitions(dir)?.first() {
+        return Err(Error::Recovery(format!(
+            "{} already holds a recovery store ({existing}); use a new directory",
+            dir.display()
+        )));
+    }
+    for index in 0..partitions {
+        let path = dir.join(StorePartition(index).to_string());
+        let fail = sql_error(&path, "creating");
+        let conn = Connection::open(&path).map_err(&fail)?;
+        conn.pragma_update(None, "journal_mode", "WAL").map_err(&fail)?;
+        conn.execute_batch(SCHEMA).map_err(&fail)?;
+        conn.execute(
+            "INSERT INTO meta (id, schema_version, partition_index, partition_count) VALUES (0, ?1, ?2, ?3)",
+            params![SCHEMA_VERSION, index as i64, partitions as i64],
+        )
+        .map_err(&fail)?;
+    }
+    Ok(())
+}
+
+/// Brings a partition of schema `version` up to [`SCHEMA_VERSION`] in one transaction;
+/// refuses versions it does not know.
+pub(crate) fn migrate(conn: &mut Connection, path: &Path, version: i64) -> Result<(), Error> {
+    match version {
+        SCHEMA_VERSION => Ok(()),
+        1 => {
+            // Version 2 records which host and process runs each execution (fencing), and
+            // which executions finished in a partition.
+            let fail = sql_error(path, "migrating to schema version 2");
+            let tx = conn.transaction().map_err(&fail)?;
+            tx.execute_batch(
+                "ALTER TABLE executions ADD COLUMN host TEXT;
+                 ALTER TABLE executions ADD COLUMN pid INTEGER;
+                 ALTER TABLE fronts ADD COLUMN finished INTEGER NOT NULL DEFAULT 0
+                     CHECK (finished IN (0, 1));
+                 UPDATE meta SET schema_version = 2 WHERE id = 0;",
+            )
+            .map_err(&fail)?;
+            tx.commit().map_err(&fail)
+        }
+        _ => Err(Error::Recovery(format!(
+            "{} has schema version {version}, this weir reads versions 1 to {SCHEMA_VERSION}: \
+             use the weir that wrote it",
+            path.display()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::recovery::PartitionStore;
+    use crate::recovery::resume::ResumePoint;
+
+    #[test]
+    fn a_version_1_partition_is_migrated_and_a_future_one_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        init(dir.path(), 1).unwrap();
+        let path = dir.path().join("part-0.sqlite3");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "ALTER TABLE executions DROP COLUMN host;
+                 ALTER TABLE executions DROP COLUMN pid;
+                 ALTER TABLE fronts DROP COLUMN finished;
+                 UPDATE meta SET schema_version = 1;",
+            )
+            .unwrap();
+        let mut store = PartitionStore::open(dir.path(), StorePartition(0), false).unwrap();
+        store
+            .begin_execution(
+                ResumePoint {
+                    execution: 0,
+                    epoch: 0,
+                },
+                1,
+                0,
+            )
+            .unwrap();
+        drop(store);
+        let conn = Connection::open(&path).unwrap();
+        let version: i64 = conn
+            .query_row("SELECT schema_version FROM meta", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        conn.execute("UPDATE meta SET schema_version = 99", []).unwrap();
+        let err = PartitionStore::open(dir.path(), StorePartition(0), false)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("schema version 99") && err.contains("use the weir that wrote it"),
+            "{err}"
+        );
+    }
+}

@@ -9,3 +9,4 @@ mod keyed_operators;
 mod recovery;
 mod recovery_kills;
 mod support;
+mod timers;

@@ -8,5 +8,6 @@ mod execution_modes;
 mod keyed_operators;
 mod recovery;
 mod recovery_kills;
+mod restarts;
 mod support;
 mod timers;

@@ -9,5 +9,7 @@ mod keyed_operators;
 mod os_crash;
 mod recovery;
 mod recovery_kills;
+mod restarts;
 mod startup_failures;
 mod support;
+mod timers;

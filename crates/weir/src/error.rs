@@ -80,6 +80,38 @@ pub enum Error {
         /// Its exit status, as the OS reported it.
         status: String,
     },
+    /// The local cluster failed more often than `--restart` allows within `--restart-window`.
+    #[error(
+        "the local cluster failed {failures} times within {window_secs} s, but --restart allows \
+         {restarts} restarts per --restart-window ({window_secs} s), so it was not restarted \
+         again; the last failure: {last}. See the errors above; raise --restart or \
+         --restart-window if failures this frequent are expected"
+    )]
+    RestartsExhausted {
+        /// Failures within the window, this one included.
+        failures: usize,
+        /// `--restart`.
+        restarts: u32,
+        /// `--restart-window`, in seconds.
+        window_secs: f64,
+        /// How the last run failed.
+        last: String,
+    },
+    /// The local cluster failed twice in a row with the same error at the same input
+    /// position: restarting it would fail again.
+    #[error(
+        "the failure is deterministic, so the local cluster was not restarted again: two runs \
+         in a row failed with the same error after resume epoch {resume_epoch}, without \
+         committing an epoch in between (a poison item in the input, or a bug in a step). Fix \
+         the input or the step, then run again: it resumes from epoch {resume_epoch}. The \
+         error: {message}"
+    )]
+    DeterministicFailure {
+        /// The epoch both runs resumed from.
+        resume_epoch: crate::Epoch,
+        /// The error both runs printed.
+        message: String,
+    },
     /// The recovery store is missing, inconsistent, locked or does not fit the dataflow.
     #[error("recovery: {0}")]
     Recovery(String),

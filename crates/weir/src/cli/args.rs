@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::cli::launcher::Launch;
 use crate::{Error, Execution, RecoveryConfig, RunConfig};
 
 /// Runtime flags shared by every weir program. Flatten into your own `clap` parser with
@@ -36,10 +37,16 @@ pub struct RuntimeArgs {
     #[arg(short = 'b', long, env = "WEIR_BACKUP_INTERVAL", default_value_t = 0.0)]
     pub backup_interval: f64,
 
-    /// With -p: restart the whole local cluster from the recovery store up to N times when
-    /// a process dies (needs -r).
+    /// With -p (also -p 1) and -r: when the local cluster fails, restart all of it from the
+    /// recovery store, at most N times within --restart-window. A failure that repeats
+    /// with the same error at the same resume epoch is reported, not restarted.
     #[arg(long, env = "WEIR_RESTART", default_value_t = 0)]
     pub restart: u32,
+
+    /// Seconds of the sliding window in which --restart counts restarts; the wait before a
+    /// restart (0.2 s, doubling up to 6.4 s) also grows only with restarts in the window.
+    #[arg(long, env = "WEIR_RESTART_WINDOW", default_value_t = 300.0)]
+    pub restart_window: f64,
 
     /// Epoch length in seconds (fractions allowed): how often sources close an epoch and
     /// state is snapshotted.
@@ -128,15 +135,47 @@ impl RuntimeArgs {
             connect_timeout: seconds("connect-timeout", self.connect_timeout)?,
             recovery: self.recovery_config()?,
         };
-        if self.restart > 0 && config.recovery.is_none() {
+        self.check_restart(&config)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// What the local launcher must do, if these flags ask for one (`-p N` with `N > 1`, or
+    /// `--restart`); `None` runs the flow in this process. Call after [`Self::to_config`].
+    pub(crate) fn launch(&self) -> Result<Option<Launch>, Error> {
+        let processes = self.processes.unwrap_or(1);
+        if processes == 1 && self.restart == 0 {
+            return Ok(None);
+        }
+        Ok(Some(Launch {
+            processes,
+            restarts: self.restart,
+            restart_window: seconds("restart-window", self.restart_window)?,
+            recovery_directory: self.recovery_directory.clone(),
+        }))
+    }
+
+    fn check_restart(&self, config: &RunConfig) -> Result<(), Error> {
+        seconds("restart-window", self.restart_window)?;
+        if self.restart == 0 {
+            return Ok(());
+        }
+        if self.processes.is_none() {
+            return Err(Error::Config(
+                "--restart needs -p/--processes (-p 1 for a single process): the local launcher \
+                 is what restarts the processes it started; a process started by hand (or with \
+                 -i/-a) is restarted by whatever started it"
+                    .into(),
+            ));
+        }
+        if config.recovery.is_none() {
             return Err(Error::Config(
                 "--restart needs -r/--recovery-directory: without a recovery store a restart would \
                  start over and duplicate output"
                     .into(),
             ));
         }
-        config.validate()?;
-        Ok(config)
+        Ok(())
     }
 }
 
@@ -176,6 +215,31 @@ mod tests {
         );
     }
 
+    fn launch(args: &[&str]) -> Option<Launch> {
+        let runtime = Cli::try_parse_from(std::iter::once("prog").chain(args.iter().copied()))
+            .expect("flags parse")
+            .runtime;
+        runtime.to_config().expect("consistent flags");
+        runtime.launch().expect("a valid launch")
+    }
+
+    #[test]
+    fn the_launcher_runs_a_cluster_or_restarts_even_one_process() {
+        assert!(launch(&["-w", "2"]).is_none());
+        assert!(launch(&["-p", "1"]).is_none());
+        let cluster = launch(&["-p", "3"]).expect("a cluster is launched");
+        assert_eq!((cluster.processes, cluster.restarts), (3, 0));
+        let single = launch(&["-p", "1", "--restart", "2", "-r", "x", "--restart-window", "60"])
+            .expect("restarts need the launcher");
+        assert_eq!(
+            (single.processes, single.restarts, single.restart_window),
+            (1, 2, Duration::from_secs(60))
+        );
+        assert_eq!(single.recovery_directory, Some(PathBuf::from("x")));
+        let default = launch(&["-p", "2", "--restart", "1", "-r", "x"]).unwrap();
+        assert_eq!(default.restart_window, Duration::from_secs(300));
+    }
+
     #[test]
     fn inconsistent_flags_are_refused_with_the_reason() {
         let cases: &[(&[&str], &str)] = &[
@@ -188,6 +252,16 @@ mod tests {
             (&["-w", "0"], "at least one worker"),
             (&["-s", "100"], "watchdog timeout"),
             (&["-p", "2", "--restart", "3"], "--restart needs -r"),
+            (&["-p", "1", "--restart", "3"], "--restart needs -r"),
+            (&["--restart", "3", "-r", "x"], "--restart needs -p"),
+            (
+                &["-i", "0", "-a", "h:1", "--restart", "3", "-r", "x"],
+                "--restart needs -p",
+            ),
+            (
+                &["-p", "2", "--restart-window", "0"],
+                "--restart-window must be a positive",
+            ),
             (&["-r", "x", "-b=-1"], "--backup-interval"),
         ];
         for (args, expected) in cases {

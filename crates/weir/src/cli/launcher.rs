@@ -1,56 +1,121 @@
-//! `-p N`: run this program as a local cluster of N processes on free localhost ports.
+//! `-p N`: run this program as a local cluster of N processes on free localhost ports, and
+//! with `--restart`, start it again from the recovery store when it fails.
 
 use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
-use std::process::{Child, Command, ExitStatus};
+use std::path::PathBuf;
+use std::process::{ChildStderr, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
-use std::thread;
-use std::time::Duration;
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
 
 use crate::Error;
+use crate::cli::restart_policy::{Decision, FailedAttempt, RestartPolicy};
+
+/// Flags only the launcher reads, as `(short, long)`; its processes must not see them.
+const LAUNCHER_FLAGS: [(Option<&str>, &str); 3] = [
+    (Some("-p"), "--processes"),
+    (None, "--restart"),
+    (None, "--restart-window"),
+];
+
+/// The environment variables of [`LAUNCHER_FLAGS`].
+const LAUNCHER_ENV: [&str; 3] = ["WEIR_PROCESSES", "WEIR_RESTART", "WEIR_RESTART_WINDOW"];
+
+/// What the flags ask of the launcher.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Launch {
+    /// Processes of the local cluster; 1 runs one process without networking.
+    pub processes: usize,
+    /// `--restart`: restarts allowed within `restart_window`.
+    pub restarts: u32,
+    /// `--restart-window`.
+    pub restart_window: Duration,
+    /// `-r`: the store the processes resume from, read after each failure.
+    pub recovery_directory: Option<PathBuf>,
+}
+
+/// One failed run of the cluster.
+struct Failed {
+    /// Which process failed and how.
+    error: Error,
+    /// The message of its last `error: ` line (or of another process's, if it printed none).
+    message: Option<String>,
+}
 
 /// Runs the local cluster; when it fails, restarts all of it (it resumes from the recovery
-/// store) up to `restarts` times, waiting longer before each attempt.
-pub(crate) fn supervise(processes: usize, restarts: u32, args: Vec<OsString>) -> Result<(), Error> {
-    let mut attempt = 0;
+/// store) as `--restart` and `--restart-window` allow, unless the failure is deterministic.
+pub(crate) fn supervise(launch: &Launch, args: Vec<OsString>) -> Result<(), Error> {
+    let args = child_args(args);
+    let mut policy = RestartPolicy::new(launch.restarts, launch.restart_window);
     loop {
-        match launch(processes, args.clone()) {
-            Err(err @ Error::ProcessFailed { .. }) if attempt < restarts => {
-                attempt += 1;
-                let backoff = Duration::from_millis(200) * 2u32.pow(attempt.min(5));
-                tracing::warn!(%err, attempt, of = restarts, ?backoff, "restarting the local cluster from the recovery store");
-                thread::sleep(backoff);
+        let Some(failed) = run_cluster(launch.processes, &args)? else {
+            return Ok(());
+        };
+        if launch.restarts == 0 {
+            return Err(failed.error);
+        }
+        let resume_epoch = launch.recovery_directory.as_deref().and_then(|dir| {
+            crate::recovery::next_resume_epoch(dir)
+                .inspect_err(|err| {
+                    tracing::warn!(%err, "cannot read the resume epoch: a repeated failure will be retried")
+                })
+                .ok()
+        });
+        let attempt = FailedAttempt {
+            failure: failed.error.to_string(),
+            message: failed.message,
+            resume_epoch,
+        };
+        match policy.decide(Instant::now(), attempt) {
+            Decision::Restart { after } => {
+                let err = &failed.error;
+                tracing::warn!(
+                    %err, ?resume_epoch, backoff = ?after,
+                    "restarting the local cluster from the recovery store"
+                );
+                thread::sleep(after);
             }
-            result => return result,
+            Decision::GiveUp(err) => return Err(err),
         }
     }
 }
 
-/// Starts `processes` copies of this program (with `args`, minus `-p`), each told its
-/// process id and the cluster addresses through the environment; waits for all of them.
-/// When one fails, stops the others and reports which one failed and how.
-fn launch(processes: usize, args: Vec<OsString>) -> Result<(), Error> {
+/// Starts `processes` copies of this program with `args`, each told its process id and
+/// the cluster addresses through the environment; waits for all of them. When one fails,
+/// stops the others and returns which one failed and how; `None` if all succeeded.
+fn run_cluster(processes: usize, args: &[OsString]) -> Result<Option<Failed>, Error> {
     let io = |context: &str| {
         let context = context.to_owned();
         move |source| Error::Io { context, source }
     };
-    let addresses = free_local_addresses(processes).map_err(io("finding free localhost ports"))?;
+    let addresses = match processes {
+        1 => Vec::new(),
+        _ => free_local_addresses(processes).map_err(io("finding free localhost ports"))?,
+    };
     let program = std::env::current_exe().map_err(io("finding this program's path"))?;
-    let child_args = without_processes_flag(args);
     let mut pids = Vec::with_capacity(processes);
+    let mut stderrs = Vec::with_capacity(processes);
     let (exits, exited) = mpsc::channel::<(usize, std::io::Result<ExitStatus>)>();
     for process in 0..processes {
-        let child: Child = Command::new(&program)
-            .args(&child_args)
-            .env("WEIR_PROCESS_ID", process.to_string())
-            .env("WEIR_ADDRESSES", addresses.join(";"))
-            .env_remove("WEIR_PROCESSES")
+        let mut command = Command::new(&program);
+        command.args(args).stderr(Stdio::piped());
+        LAUNCHER_ENV.iter().for_each(|var| {
+            command.env_remove(var);
+        });
+        if processes > 1 {
+            command
+                .env("WEIR_PROCESS_ID", process.to_string())
+                .env("WEIR_ADDRESSES", addresses.join(";"));
+        }
+        let mut child = command
             .spawn()
             .map_err(io(&format!("starting process {process} of the local cluster")))?;
         pids.push(child.id());
+        stderrs.push(tee_stderr(child.stderr.take().expect("stderr is piped")));
         let exits = exits.clone();
         thread::spawn(move || {
-            let mut child = child;
             let _ = exits.send((process, child.wait()));
         });
     }
@@ -72,10 +137,38 @@ fn launch(processes: usize, args: Vec<OsString>) -> Result<(), Error> {
                 // SAFETY: plain kill(2) of our own child, which has not been reaped yet.
                 unsafe { libc::kill(pids[other] as libc::pid_t, libc::SIGKILL) };
             }
-            first_failure = Some(Error::ProcessFailed { process, status });
+            first_failure = Some((process, status));
         }
     }
-    first_failure.map_or(Ok(()), Err)
+    let messages: Vec<Option<String>> = stderrs.into_iter().map(|t| t.join().unwrap_or(None)).collect();
+    Ok(first_failure.map(|(process, status)| Failed {
+        error: Error::ProcessFailed { process, status },
+        // A process that lost its peer prints no error line: the peer's explains it.
+        message: messages[process]
+            .clone()
+            .or_else(|| messages.iter().flatten().next().cloned()),
+    }))
+}
+
+/// Copies a child's stderr to ours, line by line; returns the message of its last
+/// `error: ` line (how a weir program reports why it failed).
+fn tee_stderr(stderr: ChildStderr) -> JoinHandle<Option<String>> {
+    thread::spawn(move || {
+        let mut reader = BufReader::new(stderr);
+        let mut line = Vec::new();
+        let mut last_error = None;
+        while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+            let _ = std::io::stderr().lock().write_all(&line);
+            let text = String::from_utf8_lossy(&line);
+            if let Some(message) = text.trim_end().strip_prefix("error: ")
+                && !message.trim().is_empty()
+            {
+                last_error = Some(message.to_owned());
+            }
+            line.clear();
+        }
+        last_error
+    })
 }
 
 /// `count` distinct localhost addresses whose ports were free a moment ago.
@@ -89,18 +182,26 @@ fn free_local_addresses(count: usize) -> std::io::Result<Vec<String>> {
         .collect()
 }
 
-/// The arguments without `-p N`, `-pN`, `--processes N` or `--processes=N`.
-fn without_processes_flag(args: Vec<OsString>) -> Vec<OsString> {
+/// The arguments without the launcher's own flags, in every spelling (`-p N`, `-pN`,
+/// `--processes N`, `--processes=N`, `--restart N`, `--restart=N`, …).
+fn child_args(args: Vec<OsString>) -> Vec<OsString> {
     let mut kept = Vec::with_capacity(args.len());
-    let mut skip_next = false;
+    let mut skip_value = false;
     for arg in args {
-        if std::mem::take(&mut skip_next) {
+        if std::mem::take(&mut skip_value) {
             continue;
         }
         let text = arg.to_string_lossy();
-        if text == "-p" || text == "--processes" {
-            skip_next = true;
-        } else if !(text.starts_with("--processes=") || (text.starts_with("-p") && !text.starts_with("--"))) {
+        for (short, long) in LAUNCHER_FLAGS {
+            if text == long || short == Some(&*text) {
+                skip_value = true;
+            }
+        }
+        let attached = LAUNCHER_FLAGS.iter().any(|(short, long)| {
+            text.strip_prefix(long).is_some_and(|rest| rest.starts_with('='))
+                || short.is_some_and(|s| text.starts_with(s) && !text.starts_with("--"))
+        });
+        if !skip_value && !attached {
             kept.push(arg);
         }
     }
@@ -112,18 +213,23 @@ mod tests {
     use super::*;
 
     fn strip(args: &[&str]) -> Vec<String> {
-        without_processes_flag(args.iter().map(OsString::from).collect())
+        child_args(args.iter().map(OsString::from).collect())
             .into_iter()
             .map(|a| a.into_string().unwrap())
             .collect()
     }
 
     #[test]
-    fn removes_every_spelling_of_the_processes_flag() {
+    fn removes_every_spelling_of_the_launcher_flags() {
         assert_eq!(strip(&["-p", "2", "-w", "2"]), ["-w", "2"]);
         assert_eq!(strip(&["-p3", "--input", "x"]), ["--input", "x"]);
         assert_eq!(strip(&["--processes", "2", "-s", "1"]), ["-s", "1"]);
         assert_eq!(strip(&["--processes=2", "--output", "o"]), ["--output", "o"]);
+        assert_eq!(strip(&["--restart", "2", "-r", "s", "--restart=3"]), ["-r", "s"]);
+        assert_eq!(
+            strip(&["--restart-window", "9", "--restart-window=1", "--running"]),
+            ["--running"]
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 mod args;
 mod launcher;
+mod restart_policy;
 
 use std::process::ExitCode;
 
@@ -58,14 +59,13 @@ pub fn main_with(flow: Dataflow, runtime: &RuntimeArgs) -> ExitCode {
     }
 }
 
-/// Runs `flow` as the flags ask: in this process, or as a local cluster (`-p`).
+/// Runs `flow` as the flags ask: in this process, or through the local launcher (`-p N`,
+/// or `--restart`, which restarts even a single process).
 pub fn run_with(flow: Dataflow, runtime: &RuntimeArgs) -> Result<(), Error> {
     let config = runtime.to_config()?;
-    match runtime.processes {
-        Some(processes) if processes > 1 => {
-            launcher::supervise(processes, runtime.restart, std::env::args_os().skip(1).collect())
-        }
-        _ => crate::run(flow, config),
+    match runtime.launch()? {
+        Some(launch) => launcher::supervise(&launch, std::env::args_os().skip(1).collect()),
+        None => crate::run(flow, config),
     }
 }
 

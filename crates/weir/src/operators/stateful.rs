@@ -18,7 +18,8 @@ use crate::engine::{BuildCtx, enter_step, route_key};
 use crate::recovery::{SnapshotRow, decode, encode};
 use crate::{BoxError, Data, Epoch};
 
-/// Items applied per activation before the operator yields to the rest of the worker.
+/// Items applied (and timers fired) per activation before the operator yields to the rest
+/// of the worker.
 const FUEL: usize = 100_000;
 
 /// Whether a key's state lives on after a call.
@@ -143,6 +144,18 @@ where
     L: StatefulLogic,
     B: Fn(Option<L::State>) -> L,
 {
+    fn new(builder: Arc<B>, snapshotting: bool) -> Self {
+        KeyedLogic {
+            builder,
+            entries: HashMap::new(),
+            timers: BTreeSet::new(),
+            out: Vec::new(),
+            dirty_keys: Vec::new(),
+            dirty_epoch: None,
+            snapshotting,
+        }
+    }
+
     /// Rebuilds a key from its snapshot, timer included.
     fn restore(&mut self, key: String, state: L::State) {
         let logic = (self.builder)(Some(state));
@@ -173,14 +186,26 @@ where
         self.after_call(key, retention, emit);
     }
 
-    /// Calls `on_notify` for every key whose timer is at or before `now`.
-    fn fire_timers(&mut self, now: SystemTime, emit: &mut impl FnMut((String, L::Out))) {
-        while let Some((at, _)) = self.timers.first()
+    /// Calls `on_notify` once for each key whose timer is at or before `now`, at most
+    /// `fuel` keys (one unit each). The due keys are taken before any is called, so a key
+    /// that re-arms a deadline in the past fires again on the next call, not in this one.
+    fn fire_timers(&mut self, now: SystemTime, fuel: &mut usize, emit: &mut impl FnMut((String, L::Out))) {
+        let mut due = Vec::new();
+        while *fuel > 0
+            && let Some((at, _)) = self.timers.first()
             && *at <= now
         {
             let (_, key) = self.timers.pop_first().expect("checked above");
             let entry = self.entries.get_mut(&key).expect("a timer belongs to a live key");
             entry.timer = None;
+            due.push(key);
+            *fuel -= 1;
+        }
+        for key in due {
+            let entry = self
+                .entries
+                .get_mut(&key)
+                .expect("a due key is live until it is called");
             let retention = entry.logic.on_notify(&mut self.out);
             self.after_call(key, retention, emit);
         }
@@ -282,15 +307,7 @@ where
     B: Fn(Option<L::State>) -> L + Send + Sync + 'static,
 {
     let step = ctx.step().clone();
-    let mut keyed = KeyedLogic {
-        builder,
-        entries: HashMap::new(),
-        timers: BTreeSet::new(),
-        out: Vec::new(),
-        dirty_keys: Vec::new(),
-        dirty_epoch: None,
-        snapshotting: step.snapshotting(),
-    };
+    let mut keyed = KeyedLogic::new(builder, step.snapshotting());
     for (key, bytes) in step.take_resume_states() {
         match decode::<L::State>(step.id.as_str(), &key, &bytes) {
             Ok(state) => keyed.restore(key, state),
@@ -366,11 +383,14 @@ where
                     emit_snapshots(scap, keyed.close_epoch_before(Some(epoch), step.id.as_str()));
                     dcap.downgrade(&epoch);
                     scap.downgrade(&epoch);
-                    if keyed.next_timer().is_some_and(|at| at <= SystemTime::now()) {
+                    let now = SystemTime::now();
+                    if keyed.next_timer().is_some_and(|at| at <= now) {
                         emit_snapshots(scap, keyed.enter_epoch(epoch, step.id.as_str()));
                         let mut session = data.session(&*dcap);
-                        keyed.fire_timers(SystemTime::now(), &mut |item| session.give(item));
+                        keyed.fire_timers(now, &mut fuel, &mut |item| session.give(item));
                     }
+                    // Timers still due (out of fuel, or re-armed in the past) run on the next
+                    // activation, after the rest of the worker had its turn.
                     if let Some(at) = keyed.next_timer() {
                         activator.activate_after(at.duration_since(SystemTime::now()).unwrap_or_default());
                     }
@@ -394,4 +414,75 @@ where
     });
     ctx.add_snapshots(snap_stream);
     data_stream
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Re-arms a deadline in the past after every call; emits how often it fired.
+    struct PastDeadline(u32);
+
+    impl StatefulLogic for PastDeadline {
+        type In = ();
+        type Out = u32;
+        type State = u32;
+        fn on_item(&mut self, _: (), _: &mut Vec<u32>) -> Retention {
+            Retention::Keep
+        }
+        fn on_notify(&mut self, out: &mut Vec<u32>) -> Retention {
+            self.0 += 1;
+            out.push(self.0);
+            Retention::Keep
+        }
+        fn notify_at(&self) -> Option<SystemTime> {
+            Some(SystemTime::UNIX_EPOCH)
+        }
+        fn snapshot(&self) -> u32 {
+            self.0
+        }
+    }
+
+    fn fire(
+        keyed: &mut KeyedLogic<PastDeadline, impl Fn(Option<u32>) -> PastDeadline>,
+        fuel: &mut usize,
+    ) -> Vec<(String, u32)> {
+        let mut fired = Vec::new();
+        keyed.fire_timers(SystemTime::now(), fuel, &mut |item| fired.push(item));
+        fired
+    }
+
+    fn snapshotted_keys(rows: SnapshotsDone) -> Vec<String> {
+        let (_, rows) = rows.unwrap().expect("an epoch closed");
+        rows.into_iter().map(|(_, key, _)| key).collect()
+    }
+
+    #[test]
+    fn due_timers_fire_once_per_call_within_the_fuel_and_mark_keys_dirty() {
+        let mut keyed = KeyedLogic::new(Arc::new(|s: Option<u32>| PastDeadline(s.unwrap_or(0))), true);
+        keyed.enter_epoch(0, "s").unwrap();
+        for key in ["a", "b", "c"] {
+            keyed.on_item(key.into(), (), &mut |_| {});
+        }
+        assert_eq!(
+            snapshotted_keys(keyed.close_epoch_before(Some(1), "s")),
+            ["a", "b", "c"]
+        );
+        keyed.enter_epoch(1, "s").unwrap();
+        let mut fuel = 2;
+        assert_eq!(fire(&mut keyed, &mut fuel), [("a".into(), 1), ("b".into(), 1)]);
+        assert_eq!(fuel, 0);
+        assert_eq!(
+            snapshotted_keys(keyed.close_epoch_before(Some(2), "s")),
+            ["a", "b"]
+        );
+        let mut fuel = 10;
+        let fired = fire(&mut keyed, &mut fuel);
+        assert_eq!(fired, [("a".into(), 2), ("b".into(), 2), ("c".into(), 1)]);
+        assert_eq!(
+            fuel, 7,
+            "each due key fired once, though all re-armed a past deadline"
+        );
+        assert_eq!(keyed.next_timer(), Some(SystemTime::UNIX_EPOCH));
+    }
 }

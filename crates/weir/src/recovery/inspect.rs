@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
+use crate::recovery::resume::resume_point;
 use crate::recovery::store::{PartitionStore, list_partitions};
 use crate::{Epoch, Error};
 
@@ -116,6 +117,16 @@ pub fn inspect(dir: &Path) -> Result<StoreReport, Error> {
         directory: dir.display().to_string(),
         partitions,
     })
+}
+
+/// The epoch the next execution of the store in `dir` resumes from (fails while an
+/// execution holds it). The local launcher reads it after each failure.
+pub(crate) fn next_resume_epoch(dir: &Path) -> Result<Epoch, Error> {
+    let infos = list_partitions(dir)?
+        .into_iter()
+        .map(|partition| PartitionStore::open(dir, partition, true)?.info())
+        .collect::<Result<Vec<_>, Error>>()?;
+    Ok(resume_point(&infos)?.epoch)
 }
 
 impl fmt::Display for StoreReport {

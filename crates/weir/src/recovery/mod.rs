@@ -7,7 +7,8 @@
 //! - `routing`: which store partition and which worker commit each snapshot row.
 //! - `loader`: at start-up, reads the store once and sends each state to its worker.
 //! - `writer`: the operator that makes each epoch's snapshots durable.
-//! - `inspect`: the report behind `weir recovery inspect`.
+//! - `inspect`: the report behind `weir recovery inspect`, and the resume epoch the local
+//!   launcher reads after a failure.
 
 mod fence;
 mod inspect;
@@ -20,6 +21,7 @@ mod snapshot;
 mod store;
 pub(crate) mod writer;
 
+pub(crate) use inspect::next_resume_epoch;
 pub use inspect::{PartitionReport, StoreReport, inspect};
 pub(crate) use routing::StoreRouting;
 pub use schema::init;

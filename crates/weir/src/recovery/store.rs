@@ -124,9 +124,8 @@ impl PartitionStore {
                 path.display()
             ))
         })?;
-        if !read_only {
-            migrate(&mut conn, &path, version)?;
-        }
+        // Readers migrate too: a one-time upgrade that `inspect` may be the first to see.
+        migrate(&mut conn, &path, version)?;
         if index != partition.0 as i64 {
             return Err(Error::Recovery(format!(
                 "{} records partition index {index}: files were renamed; give each file back \

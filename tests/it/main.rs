@@ -5,6 +5,7 @@ mod connectors;
 mod epochs;
 mod errors;
 mod execution_modes;
+mod input_changes;
 mod keyed_operators;
 mod recovery;
 mod recovery_kills;

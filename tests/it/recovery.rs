@@ -12,7 +12,8 @@ use weir::{Dataflow, Error, RunConfig};
 
 use crate::support::output_lines;
 
-fn config(store: &Path, workers: usize) -> RunConfig {
+/// A run of `workers` threads with 10 ms epochs and the recovery store `store`.
+pub(crate) fn config(store: &Path, workers: usize) -> RunConfig {
     RunConfig {
         epoch_interval: Duration::from_millis(10),
         ..RunConfig::threads(workers)

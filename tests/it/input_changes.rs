@@ -8,6 +8,7 @@ use weir::inputs::{Batch, FixedPartitionedSource, StatefulSourcePartition};
 use weir::testing::TestingSink;
 use weir::{Dataflow, Error, StepId};
 
+use crate::numbers_by_ctime::NumbersByCtime;
 use crate::recovery::config;
 
 /// Runs `source` once with the recovery store `store`; returns the items this run read.
@@ -199,5 +200,37 @@ fn a_last_line_without_newline_is_read_once_across_a_resume() {
         read_once(FileSource::new(&path), store.path())
             .unwrap()
             .is_empty()
+    );
+}
+
+#[test]
+fn following_a_directory_does_not_split_a_line_written_in_two_parts() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("n");
+    let source = NumbersByCtime::new(dir.path(), true);
+    let mut part = source
+        .build_part(&StepId::new("numbers").unwrap(), "dir", None)
+        .unwrap();
+    std::fs::write(&path, "1\n2").unwrap();
+    let not_following = NumbersByCtime::new(dir.path(), false);
+    let mut whole = not_following
+        .build_part(&StepId::new("numbers").unwrap(), "dir", None)
+        .unwrap();
+    let read_as_is = Batch::Items(vec![("n".to_string(), vec![1, 2])]);
+    assert_eq!(
+        whole.next_batch().unwrap(),
+        read_as_is,
+        "the input ends: the last line counts"
+    );
+    assert_eq!(
+        part.next_batch().unwrap(),
+        Batch::Pending,
+        "the last line is incomplete"
+    );
+    let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    std::io::Write::write_all(&mut file, b"3\n").unwrap();
+    assert_eq!(
+        part.next_batch().unwrap(),
+        Batch::Items(vec![("n".to_string(), vec![1, 23])])
     );
 }

@@ -7,6 +7,9 @@ mod errors;
 mod execution_modes;
 mod input_changes;
 mod keyed_operators;
+/// The `files_by_ctime` example's source, compiled here too so tests can poll it directly.
+#[path = "../../examples/files_by_ctime/numbers_by_ctime.rs"]
+mod numbers_by_ctime;
 mod recovery;
 mod recovery_kills;
 mod support;

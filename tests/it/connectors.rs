@@ -39,21 +39,26 @@ fn dir_source_reads_every_file_once_across_workers() {
 fn file_source_resumes_from_a_byte_offset() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("f");
-    std::fs::write(&path, "one\ntwo\r\nthree").unwrap();
+    std::fs::write(&path, "one\n").unwrap();
     let source = FileSource::new(&path);
     let step = StepId::new("read").unwrap();
     let mut part = source.build_part(&step, "f", None).unwrap();
-    assert_eq!(
-        part.next_batch().unwrap(),
-        Batch::Items(vec!["one".into(), "two".into(), "three".into()])
-    );
-    assert_eq!(part.snapshot(), 14);
-    assert_eq!(part.next_batch().unwrap(), Batch::Eof);
-    let mut resumed = source.build_part(&step, "f", Some(4)).unwrap();
+    assert_eq!(part.next_batch().unwrap(), Batch::Items(vec!["one".into()]));
+    let after_one = part.snapshot();
+    assert_eq!((after_one.offset(), after_one.at_end()), (4, true));
+    let mut file = std::fs::OpenOptions::new().append(true).open(&path).unwrap();
+    file.write_all(b"two\r\nthree").unwrap();
+    let mut resumed = source.build_part(&step, "f", Some(after_one)).unwrap();
     assert_eq!(
         resumed.next_batch().unwrap(),
         Batch::Items(vec!["two".into(), "three".into()])
     );
+    assert_eq!(
+        resumed.snapshot().offset(),
+        14,
+        "the last line without newline is read"
+    );
+    assert_eq!(resumed.next_batch().unwrap(), Batch::Eof);
 }
 
 #[test]

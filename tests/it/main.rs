@@ -5,7 +5,11 @@ mod connectors;
 mod epochs;
 mod errors;
 mod execution_modes;
+mod input_changes;
 mod keyed_operators;
+/// The `files_by_ctime` example's source, compiled here too so tests can poll it directly.
+#[path = "../../examples/files_by_ctime/numbers_by_ctime.rs"]
+mod numbers_by_ctime;
 mod os_crash;
 mod recovery;
 mod recovery_kills;

@@ -2,17 +2,24 @@
 
 use std::path::PathBuf;
 
-use crate::connectors::FilePartition;
 use crate::connectors::file_source::check_readable;
+use crate::connectors::{Changed, FilePartition, FilePosition};
 use crate::inputs::{Batch, FixedPartitionedSource, StatefulSourcePartition};
 use crate::{BoxError, StepId};
 
 /// Reads a CSV file, one record per line (quoted fields may hold commas and quotes, not
-/// line breaks). Resumable by byte offset. The header line is skipped unless
+/// line breaks). The header line is skipped unless
 /// [`with_header_row`](CsvSource::with_header_row) asks for it.
+///
+/// Resumable from a [`FilePosition`] and read like a
+/// [`FileSource`](crate::connectors::FileSource): a last row without a line ending is read
+/// at the end of the file, and a replaced, truncated or rewritten file stops the run unless
+/// [`on_changed`](CsvSource::on_changed) says to read it as a new file (its header
+/// skipped again).
 pub struct CsvSource {
     path: PathBuf,
     skip_header: bool,
+    on_changed: Changed,
 }
 
 impl CsvSource {
@@ -21,7 +28,14 @@ impl CsvSource {
         CsvSource {
             path: path.into(),
             skip_header: true,
+            on_changed: Changed::Fail,
         }
+    }
+
+    /// What to do at resume if the file is not the one read before (default: fail).
+    pub fn on_changed(mut self, on_changed: Changed) -> Self {
+        self.on_changed = on_changed;
+        self
     }
 
     /// Emits the first line as a row too.
@@ -33,7 +47,7 @@ impl CsvSource {
 
 impl FixedPartitionedSource for CsvSource {
     type Item = Vec<String>;
-    type State = u64;
+    type State = FilePosition;
     type Partition = CsvPartition;
 
     fn list_parts(&self) -> Result<Vec<String>, BoxError> {
@@ -41,11 +55,16 @@ impl FixedPartitionedSource for CsvSource {
         Ok(vec![self.path.display().to_string()])
     }
 
-    fn build_part(&self, _: &StepId, _: &str, resume_state: Option<u64>) -> Result<CsvPartition, BoxError> {
-        let offset = resume_state.unwrap_or(0);
+    fn build_part(
+        &self,
+        _: &StepId,
+        _: &str,
+        resume_state: Option<FilePosition>,
+    ) -> Result<CsvPartition, BoxError> {
+        let lines = FilePartition::open(&self.path, resume_state, self.on_changed)?;
         Ok(CsvPartition {
-            skip_next: self.skip_header && offset == 0,
-            lines: FilePartition::open(&self.path, offset)?,
+            skip_next: self.skip_header && lines.offset() == 0,
+            lines,
             path: self.path.clone(),
         })
     }
@@ -60,7 +79,7 @@ pub struct CsvPartition {
 
 impl StatefulSourcePartition for CsvPartition {
     type Item = Vec<String>;
-    type State = u64;
+    type State = FilePosition;
 
     fn next_batch(&mut self) -> Result<Batch<Vec<String>>, BoxError> {
         let start = self.lines.offset();
@@ -89,7 +108,7 @@ impl StatefulSourcePartition for CsvPartition {
         Ok(Batch::Items(rows))
     }
 
-    fn snapshot(&self) -> u64 {
-        self.lines.offset()
+    fn snapshot(&self) -> FilePosition {
+        self.lines.snapshot()
     }
 }

@@ -2,26 +2,44 @@
 
 use std::path::PathBuf;
 
-use crate::connectors::FilePartition;
+use crate::connectors::{Changed, FilePartition, FilePosition};
 use crate::inputs::FixedPartitionedSource;
 use crate::{BoxError, StepId};
 
 /// Reads every regular file of a directory (names not starting with `.`), one partition
-/// per file name, each resumable by byte offset like [`FileSource`](crate::connectors::FileSource).
+/// per file name, each read and resumed like a [`FileSource`](crate::connectors::FileSource)
+/// (see there for a last line without a line ending, and for grown or changed files).
+///
+/// Files may come and go between runs. A new file is read from its start. A file that is
+/// gone at resume is fine if it had been read to its end; if it had not, the run stops
+/// with an error naming it (or, with [`Changed::ReadAsNew`], goes on without its rest).
+/// The resume state of a gone file stays in the recovery store: a file that later appears
+/// under the same name is another file, and is refused unless
+/// [`on_changed`](DirSource::on_changed) says to read it as a new file.
 pub struct DirSource {
     dir: PathBuf,
+    on_changed: Changed,
 }
 
 impl DirSource {
     /// Reads the files of `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        DirSource { dir: dir.into() }
+        DirSource {
+            dir: dir.into(),
+            on_changed: Changed::Fail,
+        }
+    }
+
+    /// What to do at resume if a file is not the one read before (default: fail).
+    pub fn on_changed(mut self, on_changed: Changed) -> Self {
+        self.on_changed = on_changed;
+        self
     }
 }
 
 impl FixedPartitionedSource for DirSource {
     type Item = String;
-    type State = u64;
+    type State = FilePosition;
     type Partition = FilePartition;
 
     fn list_parts(&self) -> Result<Vec<String>, BoxError> {
@@ -43,8 +61,12 @@ impl FixedPartitionedSource for DirSource {
         &self,
         _: &StepId,
         for_part: &str,
-        resume_state: Option<u64>,
+        resume_state: Option<FilePosition>,
     ) -> Result<FilePartition, BoxError> {
-        FilePartition::open(&self.dir.join(for_part), resume_state.unwrap_or(0))
+        FilePartition::open(&self.dir.join(for_part), resume_state, self.on_changed)
+    }
+
+    fn unlisted_part(&self, _: &StepId, part: &str, state: FilePosition) -> Result<(), BoxError> {
+        self.on_changed.resolve_gone(&self.dir.join(part), &state)
     }
 }

@@ -19,6 +19,10 @@ pub(crate) type BuildFn = dyn for<'s> Fn(&mut BuildCtx<'s>) + Send + Sync;
 /// Lists the partitions a worker can reach (for partitioned sources and sinks).
 pub(crate) type ListPartsFn = dyn Fn() -> Result<Vec<String>, BoxError> + Send + Sync;
 
+/// Decides about the encoded stored state of a partition that no worker lists
+/// (see [`FixedPartitionedSource::unlisted_part`]).
+pub(crate) type UnlistedPartFn = dyn Fn(&StepId, &str, &[u8]) -> Result<(), BoxError> + Send + Sync;
+
 /// One step of the graph: its id, kind, streams in and out, and how to build it.
 pub(crate) struct StepNode {
     pub id: StepId,
@@ -27,6 +31,8 @@ pub(crate) struct StepNode {
     pub outputs: Vec<PortId>,
     /// Present for steps whose partitions are assigned across the cluster before the run.
     pub list_parts: Option<Arc<ListPartsFn>>,
+    /// Present for partitioned sources: what to do with state of a partition nobody lists.
+    pub unlisted_part: Option<Arc<UnlistedPartFn>>,
     /// Output steps end the graph; their progress is what sources watch for backpressure.
     pub is_output: bool,
     /// Keyed state (routed to workers by key) that recovery snapshots and restores.
@@ -54,6 +60,7 @@ pub(crate) struct StepSpec {
     pub inputs: Vec<PortId>,
     pub output_count: usize,
     pub list_parts: Option<Arc<ListPartsFn>>,
+    pub unlisted_part: Option<Arc<UnlistedPartFn>>,
     pub is_output: bool,
     pub keyed_state: bool,
 }
@@ -79,6 +86,7 @@ impl Graph {
             inputs: spec.inputs,
             outputs: outputs.clone(),
             list_parts: spec.list_parts,
+            unlisted_part: spec.unlisted_part,
             is_output: spec.is_output,
             keyed_state: spec.keyed_state,
             build,

@@ -6,5 +6,5 @@ mod stream;
 
 pub use description::{Description, StepDescription};
 pub use flow::Dataflow;
-pub(crate) use flow::{ListPartsFn, Plan, PortId, StepNode};
+pub(crate) use flow::{ListPartsFn, Plan, PortId, StepNode, UnlistedPartFn};
 pub use stream::{KeyedStream, Stream};

@@ -93,6 +93,7 @@ impl<T: Data> Stream<T> {
             inputs: vec![self.port],
             output_count: 1,
             list_parts: None,
+            unlisted_part: None,
             is_output: false,
             keyed_state,
         };

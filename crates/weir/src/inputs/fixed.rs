@@ -34,7 +34,23 @@ pub trait FixedPartitionedSource: Send + Sync + 'static {
         for_part: &str,
         resume_state: Option<Self::State>,
     ) -> Result<Self::Partition, BoxError>;
+
+    /// Decides, at resume, about a partition that has state in the recovery store but that
+    /// no worker lists now (say, a file that was deleted). `Ok` runs without it (its state
+    /// stays in the store, for a later run that lists it again); an error stops the run
+    /// before it starts.
+    ///
+    /// The default is that error: for most sources, state that nobody can resume from is
+    /// input that would be lost (a queue partition that became unreachable).
+    /// [`DirSource`](crate::connectors::DirSource) accepts a file it had read to its end.
+    fn unlisted_part(&self, step_id: &StepId, part: &str, state: Self::State) -> Result<(), BoxError> {
+        let _ = (step_id, part, state);
+        Err(UNREACHABLE_PART.into())
+    }
 }
+
+/// What to do about stored state of a partition that no worker lists, by default.
+pub(crate) const UNREACHABLE_PART: &str = "make it reachable again or start from a fresh store";
 
 /// An open partition of a [`FixedPartitionedSource`] that knows its position.
 pub trait StatefulSourcePartition: 'static {

@@ -7,5 +7,6 @@ mod simple_polling;
 
 pub use batch::Batch;
 pub use dynamic::{DynamicSource, StatelessSourcePartition};
+pub(crate) use fixed::UNREACHABLE_PART;
 pub use fixed::{FixedPartitionedSource, StatefulSourcePartition};
 pub use simple_polling::{PollError, SimplePollingSource};

@@ -42,6 +42,7 @@ impl<T: Data> Stream<T> {
             inputs: vec![self.port()],
             output_count: 2,
             list_parts: None,
+            unlisted_part: None,
             is_output: false,
             keyed_state: false,
         };

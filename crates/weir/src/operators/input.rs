@@ -13,12 +13,12 @@ use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
 use crate::dataflow::flow::{Graph, StepSpec, add_step};
-use crate::dataflow::{ListPartsFn, Stream};
+use crate::dataflow::{ListPartsFn, Stream, UnlistedPartFn};
 use crate::engine::{BuildCtx, StepCtx, enter_step};
 use crate::inputs::{
     Batch, DynamicSource, FixedPartitionedSource, StatefulSourcePartition, StatelessSourcePartition,
 };
-use crate::recovery::{SnapshotRow, encode};
+use crate::recovery::{SnapshotRow, decode, encode};
 use crate::{BoxError, Data, Epoch};
 
 /// Delay before polling again after a partition had nothing and named no wake-up time.
@@ -82,11 +82,17 @@ pub(crate) fn fixed<S: FixedPartitionedSource>(
     let source = Arc::new(source);
     let lister = source.clone();
     let list_parts: Arc<ListPartsFn> = Arc::new(move || lister.list_parts());
+    let judge = source.clone();
+    let unlisted_part: Arc<UnlistedPartFn> = Arc::new(move |step, part, bytes| {
+        let state = decode(step.as_str(), part, bytes)?;
+        judge.unlisted_part(step, part, state)
+    });
     let spec = StepSpec {
         kind: "input",
         inputs: vec![],
         output_count: 1,
         list_parts: Some(list_parts),
+        unlisted_part: Some(unlisted_part),
         is_output: false,
         keyed_state: false,
     };
@@ -119,6 +125,7 @@ pub(crate) fn dynamic<S: DynamicSource>(
         inputs: vec![],
         output_count: 1,
         list_parts: None,
+        unlisted_part: None,
         is_output: false,
         keyed_state: false,
     };

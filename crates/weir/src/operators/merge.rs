@@ -33,6 +33,7 @@ impl<T: Data> Stream<T> {
             inputs,
             output_count: 1,
             list_parts: None,
+            unlisted_part: None,
             is_output: false,
             keyed_state: false,
         };

@@ -61,6 +61,7 @@ impl<T: Data> Stream<T> {
             inputs: vec![self.port()],
             output_count: 0,
             list_parts: sink.list_parts_fn(),
+            unlisted_part: None,
             is_output: true,
             keyed_state: false,
         };

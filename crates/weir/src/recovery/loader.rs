@@ -15,10 +15,11 @@ use timely::dataflow::operators::vec::Input;
 use timely::dataflow::operators::{Operator, Probe};
 use timely::worker::Worker;
 
-use crate::dataflow::Plan;
+use crate::dataflow::{Plan, UnlistedPartFn};
 use crate::engine::Runtime;
 use crate::engine::{Assignment, StepStates, all_gather, route_key, step_until};
 use crate::ids::StorePartition;
+use crate::inputs::UNREACHABLE_PART;
 use crate::recovery::resume::{ResumePoint, resume_point};
 use crate::recovery::writer::WriterPlan;
 use crate::recovery::{PartitionStore, StoreRouting};
@@ -100,8 +101,25 @@ enum Delivery {
 enum Route<'a> {
     /// Keyed state: by the hash of the key, like the stateful operator's exchange.
     Keyed,
-    /// Partition state: to the worker assigned the partition named by the key.
-    Partition(&'a Assignment),
+    /// Partition state: to the worker assigned the partition named by the key; for a
+    /// partition nobody lists, the source decides (sinks have no say: an error).
+    Partition(&'a Assignment, Option<&'a UnlistedPartFn>),
+}
+
+/// What becomes of the stored state of partition `part` of `step`, which no worker lists:
+/// `Ok` if the step's source accepts that, else the error that stops the run.
+fn unlisted(step: &StepId, part: &str, state: &[u8], judge: Option<&UnlistedPartFn>) -> Result<(), String> {
+    let verdict = match judge {
+        Some(judge) => judge(step, part, state).map_err(|e| e.to_string()),
+        None => Err(UNREACHABLE_PART.to_owned()),
+    };
+    verdict.map_err(|why| {
+        format!(
+            "the store holds resume state for partition {part:?} of step {:?}, but no worker \
+             lists that partition now; {why}",
+            step.as_str()
+        )
+    })
 }
 
 fn load_states(
@@ -149,7 +167,7 @@ fn load_states(
         .filter_map(|(index, node)| {
             let route = match assignments.get(&node.id) {
                 _ if node.keyed_state => Route::Keyed,
-                Some(assignment) => Route::Partition(assignment),
+                Some(assignment) => Route::Partition(assignment, node.unlisted_part.as_deref()),
                 None => return None,
             };
             Some((node.id.as_str(), (index, route)))
@@ -170,14 +188,14 @@ fn load_states(
         let read = store.for_each_latest(epoch, |step, key, value| {
             let to = match routes.get(step.as_str()) {
                 Some((index, Route::Keyed)) => Some((*index, (route_key(&key) % peers as u64) as usize)),
-                Some((index, Route::Partition(assignment))) => match assignment.owner_of(key.as_str()) {
+                Some((index, Route::Partition(assignment, judge))) => match assignment.owner_of(key.as_str())
+                {
                     Some(owner) => Some((*index, owner)),
                     None => {
-                        routing_error.get_or_insert(format!(
-                            "the store holds resume state for partition {key:?} of step {step:?}, but no \
-                             worker lists that partition now; make it reachable again or start from a \
-                             fresh store"
-                        ));
+                        let step = &plan.steps[*index].id;
+                        if let Err(message) = unlisted(step, &key, &value, *judge) {
+                            routing_error.get_or_insert(message);
+                        }
                         None
                     }
                 },

@@ -11,7 +11,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use weir::cli::RuntimeArgs;
-use weir::connectors::{DirSource, FileSink, FileSource};
+use weir::connectors::{DirSource, FileSink, FileSource, Visibility};
 use weir::{Dataflow, Stream};
 
 /// Counts words.
@@ -26,6 +26,10 @@ struct Args {
     /// Emit a running count for every occurrence instead of one final count per word.
     #[arg(long)]
     running: bool,
+    /// Make output lines visible only once their epoch is durable in the recovery store
+    /// (readers of the part files never see a line a resume takes back).
+    #[arg(long)]
+    visible_when_durable: bool,
     #[command(flatten)]
     runtime: RuntimeArgs,
 }
@@ -43,6 +47,10 @@ fn main() -> ExitCode {
             line.split_whitespace().map(str::to_owned).collect::<Vec<_>>()
         })
         .key_on("key", |word: &String| word.clone());
+    let visibility = match args.visible_when_durable {
+        true => Visibility::WhenDurable,
+        false => Visibility::Immediate,
+    };
     let counts = if args.running {
         words.stateful_map("running_count", |seen: Option<u64>, _word: String| {
             let n = seen.unwrap_or(0) + 1;
@@ -56,6 +64,6 @@ fn main() -> ExitCode {
             let line = format!("{word}\t{n}");
             (word, line)
         })
-        .output("write", FileSink::new(&args.output));
+        .output("write", FileSink::new(&args.output).with_visibility(visibility));
     weir::cli::main_with(flow, &args.runtime)
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use weir::connectors::{CsvSource, DirSource, FileSink, FileSource};
+use weir::connectors::{CsvSource, DirSource, FileSink, FileSource, Visibility};
 use weir::inputs::{Batch, FixedPartitionedSource, StatefulSourcePartition};
 use weir::outputs::{FixedPartitionedSink, StatefulSinkPartition};
 use weir::testing::{TestEvent, TestingSink, TestingSource, run_main};
@@ -78,6 +78,40 @@ fn file_sink_truncates_to_its_resume_state() {
         std::fs::read_to_string(dir.path().join("part-0")).unwrap(),
         "a\nb\nc\n"
     );
+}
+
+#[test]
+fn a_file_sink_visible_when_durable_shows_only_durable_lines_and_never_takes_one_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let sink = FileSink::new(dir.path())
+        .with_parts(1)
+        .with_visibility(Visibility::WhenDurable);
+    let step = StepId::new("write").unwrap();
+    let visible = || std::fs::read_to_string(dir.path().join("part-0")).unwrap();
+    let mut part = sink.build_part(&step, "part-0", None).unwrap();
+    part.write_batch(vec!["a".into(), "b".into()]).unwrap();
+    let first = part.snapshot().unwrap();
+    assert_eq!(visible(), "", "nothing is visible before it is durable");
+    part.on_durable(first).unwrap();
+    assert_eq!(visible(), "a\nb\n");
+    part.write_batch(vec!["lost".into()]).unwrap();
+    part.snapshot().unwrap();
+    drop(part); // a crash: that snapshot never became durable
+    assert_eq!(visible(), "a\nb\n");
+    let mut resumed = sink.build_part(&step, "part-0", Some(first)).unwrap();
+    resumed.write_batch(vec!["c".into()]).unwrap();
+    let third = resumed.snapshot().unwrap();
+    drop(resumed); // a crash after `third` became durable, before it was published
+    let mut resumed = sink.build_part(&step, "part-0", Some(third)).unwrap();
+    assert_eq!(visible(), "a\nb\nc\n", "a resume publishes what is durable");
+    resumed.close().unwrap();
+    std::fs::write(dir.path().join("part-0"), "a\nb\nc\nextra\n").unwrap();
+    let err = sink
+        .build_part(&step, "part-0", Some(third))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("written outside weir"), "{err}");
 }
 
 #[test]

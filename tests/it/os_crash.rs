@@ -30,49 +30,66 @@ fn start(id: usize, addresses: &str, dirs: [&std::path::Path; 3], failpoints: Op
 
 #[test]
 fn a_partition_that_lost_its_unsynced_commits_still_resumes_exactly_once() {
-    // Garbage is collected every 16 epochs: crash after one and after two sweeps.
-    for commits_before_the_crash in [18, 30] {
-        let (input, output, store) = (
-            tempfile::tempdir().unwrap(),
-            tempfile::tempdir().unwrap(),
-            tempfile::tempdir().unwrap(),
-        );
-        let text = write_corpus(input.path(), 12, 100_000, 3_000, commits_before_the_crash);
-        weir::recovery::init(store.path(), 2).unwrap();
-        let dirs = [input.path(), output.path(), store.path()];
-        let addresses = free_addresses(2);
-        let stop = format!("weir::recovery::commit={commits_before_the_crash}*off->sleep(120000)");
-        let mut p0 = start(0, &addresses, dirs, None);
-        let mut p1 = start(1, &addresses, dirs, Some(&stop));
-        // Process 1 (worker 1, owner of partition 1) is stuck once its WAL stops growing.
-        let wal = store.path().join("part-1.sqlite3-wal");
-        let (mut last, mut since) = (None, Instant::now());
-        while last.is_none() || since.elapsed() < Duration::from_secs(1) {
-            let now = std::fs::metadata(&wal)
-                .map(|m| (m.len(), m.modified().unwrap()))
-                .ok();
-            if now != last {
-                (last, since) = (now, Instant::now());
-            }
-            if let Some(status) = p0.try_wait().unwrap() {
-                panic!("process 0 ended ({status}) before process 1 reached the fail point");
-            }
-            std::thread::sleep(Duration::from_millis(20));
+    // Garbage is collected every 16 epochs: crash after one and after two sweeps. A busy
+    // machine commits several epochs at once: if the run ends first, crash earlier.
+    for wanted in [18, 30] {
+        let mut commits = wanted;
+        while !crash_in_commit(commits) {
+            assert!(commits > 2, "the run never reached its third commit");
+            commits /= 2;
         }
-        kill(p1.id(), libc::SIGKILL);
-        let _ = wait_exit(&mut p1, Duration::from_secs(30));
-        let _ = wait_exit(&mut p0, Duration::from_secs(30));
-        // The OS crash: partition 1 keeps only what it synced.
-        std::fs::remove_file(&wal).unwrap();
-        let addresses = free_addresses(2);
-        let mut finish = [start(0, &addresses, dirs, None), start(1, &addresses, dirs, None)];
-        for child in &mut finish {
-            let (code, _) = wait_exit(child, Duration::from_secs(120));
-            assert_eq!(code, Some(0), "the resume after the crash failed");
+    }
+}
+
+/// Stops process 1 in its `commits`-th commit, loses its WAL, resumes and checks the
+/// output; false if the run ended before that commit.
+fn crash_in_commit(commits: u64) -> bool {
+    let (input, output, store) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let text = write_corpus(input.path(), 12, 100_000, 3_000, commits);
+    weir::recovery::init(store.path(), 2).unwrap();
+    let dirs = [input.path(), output.path(), store.path()];
+    let addresses = free_addresses(2);
+    let stop = format!("weir::recovery::commit={commits}*off->sleep(120000)");
+    let mut p0 = start(0, &addresses, dirs, None);
+    let mut p1 = start(1, &addresses, dirs, Some(&stop));
+    // Process 1 (worker 1, owner of partition 1) is stuck once its WAL stops growing.
+    let wal = store.path().join("part-1.sqlite3-wal");
+    let (mut last, mut since) = (None, Instant::now());
+    while last.is_none() || since.elapsed() < Duration::from_secs(1) {
+        let now = std::fs::metadata(&wal)
+            .map(|m| (m.len(), m.modified().unwrap()))
+            .ok();
+        if now != last {
+            (last, since) = (now, Instant::now());
         }
-        assert!(
-            output_lines(output.path()) == expected_wordcount(&text, true),
-            "output differs after the crash (crash in commit {commits_before_the_crash})"
+        if p0.try_wait().unwrap().is_some() {
+            let _ = wait_exit(&mut p1, Duration::from_secs(30));
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    kill(p1.id(), libc::SIGKILL);
+    let _ = wait_exit(&mut p1, Duration::from_secs(30));
+    let _ = wait_exit(&mut p0, Duration::from_secs(30));
+    // The OS crash: partition 1 keeps only what it synced.
+    std::fs::remove_file(&wal).unwrap();
+    let addresses = free_addresses(2);
+    let mut finish = [start(0, &addresses, dirs, None), start(1, &addresses, dirs, None)];
+    for child in &mut finish {
+        let (code, _) = wait_exit(child, Duration::from_secs(120));
+        assert_eq!(
+            code,
+            Some(0),
+            "the resume after the crash in commit {commits} failed"
         );
     }
+    assert!(
+        output_lines(output.path()) == expected_wordcount(&text, true),
+        "output differs after the crash in commit {commits}"
+    );
+    true
 }

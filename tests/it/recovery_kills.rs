@@ -6,14 +6,17 @@
 //! Each seed draws the whole configuration: the store's partition count (1–32), and for
 //! every round the processes (1–3), workers per process (1–4), epoch length and how and
 //! when a process dies (at its first output, after a delay, or stuck inside a snapshot
-//! commit). `WEIR_KILL_SEEDS=N` runs N seeds (soak); `WEIR_KILL_SEED=S` replays one.
+//! commit), and whether output is visible at once or only once durable — then every
+//! look a reader took at the part files during the run must be a prefix of the final
+//! files. `WEIR_KILL_SEEDS=N` runs N seeds (soak); `WEIR_KILL_SEED=S` replays one.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::support::{
-    Rng, children_of, example, expected_wordcount, free_addresses, kill, output_lines, wait_exit,
+    Rng, children_of, example, expected_wordcount, free_addresses, kill, output_lines, part_files, wait_exit,
     write_corpus,
 };
 
@@ -49,6 +52,7 @@ struct Round {
 #[derive(Debug)]
 struct Scenario {
     partitions: usize,
+    visible_when_durable: bool,
     rounds: Vec<Round>,
     finish: Layout,
     rerun: Layout,
@@ -65,6 +69,7 @@ impl Scenario {
     fn draw(seed: u64) -> Self {
         let mut rng = Rng(seed);
         let partitions = 1 + (rng.next() % 32) as usize;
+        let visible_when_durable = rng.next().is_multiple_of(2);
         let rounds = (0..2 + rng.next() % 3)
             .map(|i| {
                 let layout = layout(&mut rng);
@@ -88,6 +93,7 @@ impl Scenario {
             .collect();
         Scenario {
             partitions,
+            visible_when_durable,
             rounds,
             finish: layout(&mut rng),
             rerun: layout(&mut rng),
@@ -116,6 +122,9 @@ fn start(layout: Layout, dirs: &Dirs, epoch_secs: f64, failpoints: Option<(usize
             if layout.processes > 1 {
                 cmd.args(["-i", &id.to_string(), "-a", &addresses]);
             }
+            if dirs.visible_when_durable {
+                cmd.arg("--visible-when-durable");
+            }
             if let Some((process, failpoints)) = &failpoints
                 && *process == id
             {
@@ -130,11 +139,12 @@ fn path(dir: &tempfile::TempDir) -> &str {
     dir.path().to_str().expect("a UTF-8 temporary path")
 }
 
-/// The input, output and store directories of one seed.
+/// The input, output and store directories of one seed, and how output is written.
 struct Dirs {
     input: tempfile::TempDir,
     output: tempfile::TempDir,
     store: tempfile::TempDir,
+    visible_when_durable: bool,
 }
 
 /// Runs `layout` to completion; every process must succeed.
@@ -197,8 +207,9 @@ fn stuck_or_exited(children: &mut [Child], dir: &Path) -> bool {
     })
 }
 
-/// Runs one round; true if the cluster finished before it was killed.
-fn run_round(round: Round, dirs: &Dirs, seed: u64, index: usize) -> bool {
+/// Runs one round; true if the cluster finished before it was killed. Adds what a reader
+/// saw in the part files just before and after the kill to `seen`.
+fn run_round(round: Round, dirs: &Dirs, seed: u64, index: usize, seen: &mut Vec<Seen>) -> bool {
     let failpoints = match round.kill {
         Kill::InCommit(n) => Some((
             round.victim,
@@ -231,8 +242,30 @@ fn run_round(round: Round, dirs: &Dirs, seed: u64, index: usize) -> bool {
         return true;
     }
     println!("seed {seed} round {index}: {round:?}: SIGKILL");
+    seen.push(part_files(output));
     kill_all_and_wait(&mut children, round.victim);
+    seen.push(part_files(output));
     false
+}
+
+/// The contents of the part files at one moment, by file name.
+type Seen = BTreeMap<String, Vec<u8>>;
+
+/// Every look at the part files must be a prefix of the final ones: nothing a reader saw
+/// was ever taken back.
+fn assert_never_retracted(seen: &[Seen], last: &Seen, seed: u64) {
+    for (moment, files) in seen.iter().enumerate() {
+        for (name, bytes) in files {
+            let end = last.get(name).map_or(&[][..], Vec::as_slice);
+            assert!(
+                end.starts_with(bytes),
+                "seed {seed}: a reader saw {} bytes of {name} at look {moment} that are not in the final \
+                 file ({} bytes): output was taken back",
+                bytes.len(),
+                end.len()
+            );
+        }
+    }
 }
 
 fn run_kill_test(seed: u64) {
@@ -242,14 +275,16 @@ fn run_kill_test(seed: u64) {
         input: tempfile::tempdir().unwrap(),
         output: tempfile::tempdir().unwrap(),
         store: tempfile::tempdir().unwrap(),
+        visible_when_durable: scenario.visible_when_durable,
     };
     let text = write_corpus(dirs.input.path(), 5, 60_000, 3_000, seed);
     weir::recovery::init(dirs.store.path(), scenario.partitions).unwrap();
+    let mut seen = Vec::new();
     let finished = scenario
         .rounds
         .iter()
         .enumerate()
-        .any(|(index, round)| run_round(*round, &dirs, seed, index));
+        .any(|(index, round)| run_round(*round, &dirs, seed, index, &mut seen));
     if !finished {
         run_clean(scenario.finish, &dirs, seed, "final run");
     }
@@ -260,6 +295,9 @@ fn run_kill_test(seed: u64) {
         seed,
         "after the crashes",
     );
+    if scenario.visible_when_durable {
+        assert_never_retracted(&seen, &part_files(dirs.output.path()), seed);
+    }
     run_clean(scenario.rerun, &dirs, seed, "rerun on the finished store");
     assert_same_lines(
         &output_lines(dirs.output.path()),

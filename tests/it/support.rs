@@ -73,12 +73,24 @@ pub fn wait_exit(child: &mut Child, limit: Duration) -> (Option<i32>, Duration) 
     })
 }
 
+/// The `part-*` files of `dir` (not hidden work files) and their contents, by name.
+pub fn part_files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .expect("output dir")
+        .map(|entry| entry.expect("entry"))
+        .filter(|entry| entry.file_name().to_string_lossy().starts_with("part-"))
+        .map(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            (name, std::fs::read(entry.path()).expect("read part"))
+        })
+        .collect()
+}
+
 /// All lines of the `part-*` files of `dir`, sorted.
 pub fn output_lines(dir: &Path) -> Vec<String> {
     let mut lines = Vec::new();
-    for entry in std::fs::read_dir(dir).expect("output dir") {
-        let path = entry.expect("entry").path();
-        let text = std::fs::read_to_string(&path).expect("read part");
+    for (_, text) in part_files(dir) {
+        let text = String::from_utf8(text).expect("UTF-8 output");
         lines.extend(text.lines().map(str::to_owned));
     }
     lines.sort();

@@ -4,6 +4,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use crate::connectors::published_file::PublishedFile;
 use crate::engine::route_key;
 use crate::outputs::{FixedPartitionedSink, StatefulSinkPartition};
 use crate::{BoxError, StepId};
@@ -16,23 +17,50 @@ use crate::{BoxError, StepId};
 /// length first, so output written after the state was taken is written again exactly once.
 /// A file that is missing or shorter than its state is an error (weir never pads it).
 /// Without a state the file starts empty.
+///
+/// When lines become visible to readers of `part-N` is a [`Visibility`]: at once (the
+/// default: a reader may see lines that a resume then cuts and writes again), or only once
+/// their epoch is durable (a reader never sees a line taken back).
 pub struct FileSink {
     dir: PathBuf,
     parts: usize,
+    visibility: Visibility,
+}
+
+/// When the lines a [`FileSink`] writes become visible in its `part-N` files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Visibility {
+    /// As soon as they are written. After a failure, the resume truncates each file to its
+    /// last snapshot and writes what followed again: a reader that looked in between may
+    /// have seen lines that were then cut (they come back, exactly once, in the end).
+    #[default]
+    Immediate,
+    /// Only once the epoch they belong to is committed in the recovery store on every
+    /// worker, so no resume can take them back: lines are written to a hidden
+    /// `.part-N.pending` file first and appended to `part-N`, which only ever grows, when
+    /// their epoch is durable. Without a recovery store, at the end of the run.
+    WhenDurable,
 }
 
 impl FileSink {
-    /// Writes into `dir` (created if missing) with 4 partitions.
+    /// Writes into `dir` (created if missing) with 4 partitions, visible at once.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
         FileSink {
             dir: dir.into(),
             parts: 4,
+            visibility: Visibility::Immediate,
         }
     }
 
     /// Uses `parts` files (at least 1). Keep it fixed across restarts.
     pub fn with_parts(mut self, parts: usize) -> Self {
         self.parts = parts.max(1);
+        self
+    }
+
+    /// Sets when lines become visible (keep it fixed across restarts).
+    pub fn with_visibility(mut self, visibility: Visibility) -> Self {
+        self.visibility = visibility;
         self
     }
 }
@@ -58,17 +86,34 @@ impl FixedPartitionedSink for FileSink {
     ) -> Result<FileSinkPartition, BoxError> {
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| format!("cannot create output directory {}: {e}", self.dir.display()))?;
-        let path = self.dir.join(for_part);
+        let visible = self.dir.join(for_part);
+        let (path, published) = match self.visibility {
+            Visibility::Immediate => (visible, None),
+            Visibility::WhenDurable => {
+                let pending = self.dir.join(format!(".{for_part}.pending"));
+                let published = PublishedFile::open(&visible, resume_state)?;
+                (pending, Some(published))
+            }
+        };
         let file = match resume_state {
-            None => File::create(&path)
+            None => OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .open(&path)
                 .map_err(|e| format!("cannot create output file {}: {e}", path.display()))?,
             Some(offset) => reopen_at(&path, offset)?,
         };
-        Ok(FileSinkPartition {
+        let mut partition = FileSinkPartition {
             path,
             writer: BufWriter::with_capacity(1 << 16, file),
             written: resume_state.unwrap_or(0),
-        })
+            published,
+        };
+        // Everything up to a resume state is durable: publish what a crash left behind.
+        partition.publish_through(partition.written)?;
+        Ok(partition)
     }
 }
 
@@ -84,7 +129,7 @@ fn reopen_at(path: &Path, offset: u64) -> Result<File, BoxError> {
         )
         .into()
     };
-    let mut file = match OpenOptions::new().write(true).open(path) {
+    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(lost(format!("output file {} is missing", path.display())));
@@ -108,11 +153,26 @@ fn reopen_at(path: &Path, offset: u64) -> Result<File, BoxError> {
     Ok(file)
 }
 
-/// One open `part-N` file of a [`FileSink`].
+/// One open `part-N` file of a [`FileSink`] (or its pending file, with
+/// [`Visibility::WhenDurable`]).
 pub struct FileSinkPartition {
     path: PathBuf,
     writer: BufWriter<File>,
     written: u64,
+    published: Option<PublishedFile>,
+}
+
+impl FileSinkPartition {
+    /// Makes the first `through` bytes written visible (with [`Visibility::WhenDurable`]).
+    fn publish_through(&mut self, through: u64) -> Result<(), BoxError> {
+        match &mut self.published {
+            Some(published) => {
+                self.writer.flush()?;
+                published.append_from(self.writer.get_ref(), through)
+            }
+            None => Ok(()),
+        }
+    }
 }
 
 impl StatefulSinkPartition for FileSinkPartition {
@@ -139,9 +199,14 @@ impl StatefulSinkPartition for FileSinkPartition {
         Ok(self.written)
     }
 
+    fn on_durable(&mut self, written: u64) -> Result<(), BoxError> {
+        self.publish_through(written)
+    }
+
     fn close(&mut self) -> Result<(), BoxError> {
         self.writer.flush()?;
         self.writer.get_ref().sync_data()?;
-        Ok(())
+        // Without a recovery store nothing was published before the end.
+        self.publish_through(self.written)
     }
 }

@@ -32,6 +32,7 @@ mod output;
 mod per_batch;
 mod redistribute;
 mod reduce_final;
+mod sink_parts;
 mod stateful;
 mod stateful_flat_map;
 mod stateful_map;

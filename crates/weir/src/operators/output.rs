@@ -1,20 +1,27 @@
 //! `output`: write a stream to a sink (dynamic, or partitioned by key).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Arc;
+use std::time::Duration;
 
 use timely::container::CapacityContainerBuilder;
 use timely::dataflow::StreamVec;
 use timely::dataflow::channels::pact::{Exchange, ParallelizationContract, Pipeline};
-use timely::dataflow::operators::{Operator, Probe};
+use timely::dataflow::operators::Probe;
+use timely::dataflow::operators::generic::OutputBuilder;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
 use crate::dataflow::flow::{StepSpec, add_step};
 use crate::dataflow::{ListPartsFn, Stream};
 use crate::engine::{BuildCtx, enter_step};
 use crate::ids::PartIndex;
-use crate::outputs::{DynamicSink, FixedPartitionedSink, StatefulSinkPartition, StatelessSinkPartition};
-use crate::recovery::{SnapshotRow, encode};
-use crate::{BoxError, Data, Epoch};
+use crate::operators::sink_parts::{DynamicPart, FixedParts, SinkParts};
+use crate::outputs::{DynamicSink, FixedPartitionedSink};
+use crate::recovery::SnapshotRow;
+use crate::{Data, Epoch};
+
+/// Longest wait between two looks at whether written snapshots became durable.
+const DURABILITY_POLL: Duration = Duration::from_millis(20);
 
 /// Marks sinks added through [`DynamicSink`].
 pub struct Dynamic;
@@ -120,85 +127,8 @@ impl<V: Data, S: FixedPartitionedSink<Item = V>> sealed::BuildSink<(String, V), 
             assignment.owner(PartIndex(router.part_fn(key) % part_count)) as u64
         });
         let input = ctx.input::<(String, V)>(0);
-        let parts = FixedParts {
-            sink: self.clone(),
-            parts,
-            part_count,
-            written: BTreeSet::new(),
-            by_part: HashMap::new(),
-        };
+        let parts = FixedParts::new(self.clone(), parts, part_count);
         sink_operator(ctx, input, pact, parts);
-    }
-}
-
-/// What the sink operator writes through: one worker's partitions of a sink.
-trait SinkParts<T> {
-    /// Writes a batch of items (all of one epoch).
-    fn write(&mut self, items: Vec<T>) -> Result<(), BoxError>;
-    /// The resume states of the partitions written since the last call.
-    fn snapshot(&mut self, step: &str) -> Result<Vec<SnapshotRow>, BoxError>;
-    /// Closes every partition at the end of the input.
-    fn close(&mut self) -> Result<(), BoxError>;
-}
-
-struct DynamicPart<P>(Option<P>);
-
-impl<P: StatelessSinkPartition> SinkParts<P::Item> for DynamicPart<P> {
-    fn write(&mut self, items: Vec<P::Item>) -> Result<(), BoxError> {
-        self.0.as_mut().map_or(Ok(()), |p| p.write_batch(items))
-    }
-    fn snapshot(&mut self, _: &str) -> Result<Vec<SnapshotRow>, BoxError> {
-        Ok(Vec::new())
-    }
-    fn close(&mut self) -> Result<(), BoxError> {
-        self.0.as_mut().map_or(Ok(()), |p| p.close())
-    }
-}
-
-struct FixedParts<S: FixedPartitionedSink> {
-    sink: Arc<S>,
-    /// The partitions this worker owns: their names and open partitions.
-    parts: HashMap<PartIndex, (String, S::Partition)>,
-    part_count: usize,
-    written: BTreeSet<PartIndex>,
-    by_part: HashMap<PartIndex, Vec<S::Item>>,
-}
-
-impl<S: FixedPartitionedSink> SinkParts<(String, S::Item)> for FixedParts<S> {
-    fn write(&mut self, items: Vec<(String, S::Item)>) -> Result<(), BoxError> {
-        for (key, value) in items {
-            let index = PartIndex(self.sink.part_fn(&key) % self.part_count);
-            self.by_part.entry(index).or_default().push(value);
-        }
-        for (index, values) in self.by_part.iter_mut().filter(|(_, v)| !v.is_empty()) {
-            let Some((_, part)) = self.parts.get_mut(index) else {
-                return Err(format!(
-                    "internal error (a bug in weir): an item for partition {index:?} reached a worker \
-                     that does not own it"
-                )
-                .into());
-            };
-            part.write_batch(std::mem::take(values))?;
-            self.written.insert(*index);
-        }
-        Ok(())
-    }
-
-    fn snapshot(&mut self, step: &str) -> Result<Vec<SnapshotRow>, BoxError> {
-        std::mem::take(&mut self.written)
-            .into_iter()
-            .map(|index| {
-                let (name, part) = self
-                    .parts
-                    .get_mut(&index)
-                    .expect("only owned partitions are written");
-                Ok((step.to_owned(), name.clone(), Some(encode(&part.snapshot()?)?)))
-            })
-            .collect()
-    }
-
-    fn close(&mut self) -> Result<(), BoxError> {
-        self.parts.values_mut().try_for_each(|(_, p)| p.close())
     }
 }
 
@@ -206,6 +136,10 @@ impl<S: FixedPartitionedSink> SinkParts<(String, S::Item)> for FixedParts<S> {
 /// arrive (the frontier epoch is written at once, later ones wait), and after an epoch's
 /// last write emits the resume states of the partitions it wrote, so a snapshot never
 /// includes output of a later epoch. Its snapshot output also feeds the flow's probe.
+///
+/// With a recovery store, it then tells the partitions when their snapshots are durable
+/// everywhere (the flow's probe passed their epoch), polling the probe while some wait,
+/// and at the end of the input stays alive until the last ones are, before `close`.
 fn sink_operator<'s, T: Data, P>(
     ctx: &mut BuildCtx<'s>,
     input: StreamVec<'s, Epoch, T>,
@@ -215,31 +149,36 @@ fn sink_operator<'s, T: Data, P>(
     P: ParallelizationContract<Epoch, Vec<T>>,
 {
     let step = ctx.step().clone();
-    let name = step.id.to_string();
-    let snapshots = input.unary_frontier::<CapacityContainerBuilder<Vec<SnapshotRow>>, _, _, _>(
-        pact,
-        &name,
-        move |capability, _| {
-            let mut held = Some(capability);
-            let mut pending: BTreeMap<Epoch, VecDeque<Vec<T>>> = BTreeMap::new();
-            // The epoch written to but not yet snapshotted.
-            let mut open: Option<Epoch> = None;
-            move |(input, frontier), output| {
-                let _in_step = enter_step(&step.name);
-                input.for_each(|cap, batch| {
-                    let epoch = *cap.least().expect("weir sends every batch under one epoch");
-                    pending.entry(epoch).or_default().push_back(std::mem::take(batch));
-                });
-                let Some(cap) = held.as_mut() else { return };
-                if step.has_failed() {
-                    return;
-                }
+    let mut op = OperatorBuilder::new(step.id.to_string(), ctx.scope());
+    let activator = ctx.scope().activator_for(op.operator_info().address);
+    let mut input = op.new_input(input, pact);
+    let (snap_out, snapshots) = op.new_output::<Vec<SnapshotRow>>();
+    let mut snap_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<SnapshotRow>>>::from(snap_out);
+    let poll = (step.epoch_interval() / 4).clamp(Duration::from_millis(1), DURABILITY_POLL);
+    op.build_reschedule(move |mut capabilities| {
+        let mut held = capabilities.pop();
+        let mut pending: BTreeMap<Epoch, VecDeque<Vec<T>>> = BTreeMap::new();
+        // The epoch written to but not yet snapshotted.
+        let mut open: Option<Epoch> = None;
+        let mut closed = false;
+        move |frontiers| {
+            let frontier = &frontiers[0];
+            let _in_step = enter_step(&step.name);
+            let mut output = snap_out.activate();
+            input.for_each(|cap, batch| {
+                let epoch = *cap.least().expect("weir sends every batch under one epoch");
+                pending.entry(epoch).or_default().push_back(std::mem::take(batch));
+            });
+            if step.has_failed() || closed {
+                return false;
+            }
+            if let Some(cap) = held.as_mut() {
                 // Snapshots make output durable (fsync): only taken when they are stored.
                 let mut snapshot = |epoch: Epoch, parts: &mut dyn SinkParts<T>| {
                     if !step.snapshotting() {
                         return;
                     }
-                    match parts.snapshot(step.id.as_str()) {
+                    match parts.snapshot(step.id.as_str(), epoch) {
                         Ok(mut rows) if !rows.is_empty() => {
                             output.session(&cap.delayed(&epoch)).give_container(&mut rows)
                         }
@@ -258,7 +197,7 @@ fn sink_operator<'s, T: Data, P>(
                     for batch in batches.get_mut().drain(..) {
                         if let Err(err) = parts.write(batch) {
                             step.fail(err);
-                            return;
+                            return false;
                         }
                     }
                     batches.remove();
@@ -270,17 +209,31 @@ fn sink_operator<'s, T: Data, P>(
                 }
                 match next {
                     Some(epoch) => cap.downgrade(&epoch),
-                    None if pending.is_empty() => {
-                        if let Err(err) = parts.close() {
-                            step.fail(err);
-                        }
-                        held = None;
-                    }
+                    None if pending.is_empty() => held = None,
                     None => {}
                 }
             }
-        },
-    );
+            // The probe passed an epoch: its snapshots are committed on every worker.
+            let durable = step
+                .probe()
+                .with_frontier(|f| f.first().map_or(Epoch::MAX, |f| f.saturating_sub(1)));
+            if let Err(err) = parts.durable(durable) {
+                step.fail(err);
+                return false;
+            }
+            if parts.awaiting_durability() {
+                activator.activate_after(poll);
+                return true;
+            }
+            if held.is_none() {
+                closed = true;
+                if let Err(err) = parts.close() {
+                    step.fail(err);
+                }
+            }
+            false
+        }
+    });
     let probed = snapshots.probe_with(ctx.step().probe());
     ctx.add_snapshots(probed);
 }

@@ -15,7 +15,7 @@ pub trait FixedPartitionedSink: Send + Sync + 'static {
     /// The values written (the sink consumes `(key, value)` pairs).
     type Item: Data;
     /// What a partition resumes from (for example a byte offset).
-    type State: Serialize + DeserializeOwned + 'static;
+    type State: Clone + Serialize + DeserializeOwned + 'static;
     /// One open partition.
     type Partition: StatefulSinkPartition<Item = Self::Item, State = Self::State>;
 
@@ -52,6 +52,18 @@ pub trait StatefulSinkPartition: 'static {
     /// is committed there: make everything it covers durable first (flush and `fsync`), or
     /// an OS crash could leave a store that records output the sink no longer holds.
     fn snapshot(&mut self) -> Result<Self::State, BoxError>;
+
+    /// Called, with a recovery store, once the snapshot `state` (as [`snapshot`] returned
+    /// it) is committed on every worker: a resume will never go back before it, so what
+    /// it covers is final (a sink can publish it, or commit it to an external system).
+    /// Called in epoch order; at the end of the input, before [`close`].
+    ///
+    /// [`snapshot`]: StatefulSinkPartition::snapshot
+    /// [`close`]: StatefulSinkPartition::close
+    fn on_durable(&mut self, state: Self::State) -> Result<(), BoxError> {
+        let _ = state;
+        Ok(())
+    }
 
     /// Called once when the dataflow completes; not called on a crash.
     fn close(&mut self) -> Result<(), BoxError> {

@@ -87,14 +87,19 @@ fn resuming_after_failures_gives_exactly_the_failure_free_output() {
     }
 }
 
-#[test]
-fn a_rerun_on_a_finished_store_leaves_the_output_unchanged() {
+/// The items of [`events`] without its aborts, and the expected output.
+fn without_failures() -> (TestingSource<(String, u64)>, Vec<String>) {
     let (events, expected) = events();
     let events: Vec<_> = events
         .into_iter()
         .filter(|e| !matches!(e, TestEvent::Abort))
         .collect();
-    let source = TestingSource::from_events(events).with_batch_size(50);
+    (TestingSource::from_events(events).with_batch_size(50), expected)
+}
+
+#[test]
+fn a_rerun_on_a_finished_store_leaves_the_output_unchanged() {
+    let (source, expected) = without_failures();
     for partitions in [1, 2, 5, 10, 11, 13, 16, 27, 40] {
         for workers in [1, 2, 3] {
             let (store, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -357,12 +362,7 @@ fn a_second_execution_on_the_same_store_is_refused() {
 
 #[test]
 fn a_resume_refuses_output_files_cut_or_removed_behind_its_back() {
-    let (events, _) = events();
-    let events: Vec<_> = events
-        .into_iter()
-        .filter(|e| !matches!(e, TestEvent::Abort))
-        .collect();
-    let source = TestingSource::from_events(events).with_batch_size(50);
+    let (source, _) = without_failures();
     let (store, out) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     weir::recovery::init(store.path(), 2).unwrap();
     let run = || weir::run(running_sums(source.clone(), out.path()), config(store.path(), 2));

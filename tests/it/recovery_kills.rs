@@ -5,10 +5,10 @@
 //!
 //! Each seed draws the whole configuration: the store's partition count (1–32), and for
 //! every round the processes (1–3), workers per process (1–4), epoch length and how and
-//! when a process dies (at its first output, after a delay, or stuck inside a snapshot
-//! commit), and whether output is visible at once or only once durable — then every
-//! look a reader took at the part files during the run must be a prefix of the final
-//! files. `WEIR_KILL_SEEDS=N` runs N seeds (soak); `WEIR_KILL_SEED=S` replays one.
+//! when a process dies (at its first output, after a delay, stuck inside a snapshot
+//! commit, or failing one), and whether output is visible at once or only once durable —
+//! then every look a reader took at the part files during the run must be a prefix of the
+//! final files. `WEIR_KILL_SEEDS=N` runs N seeds (soak); `WEIR_KILL_SEED=S` replays one.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -37,6 +37,9 @@ enum Kill {
     /// The victim stops inside its n-th snapshot commit (rows written, transaction not
     /// committed) and is SIGKILLed there.
     InCommit(u32),
+    /// The victim's n-th snapshot commit fails: the cluster must stop by itself, and no
+    /// other process may take that epoch for durable.
+    FailsInCommit(u32),
 }
 
 /// One run of the cluster and how it is stopped.
@@ -77,6 +80,7 @@ impl Scenario {
                 let (epoch_secs, kill) = match rng.next() % 4 {
                     0 if i == 0 => (5.0, Kill::AtFirstOutput),
                     1 => (0.05, Kill::InCommit((rng.next() % 8) as u32)),
+                    2 => (0.05, Kill::FailsInCommit((rng.next() % 8) as u32)),
                     _ => (
                         [0.02, 0.05, 0.1, 0.3][(rng.next() % 4) as usize],
                         // Start-up of a cluster takes about a second; a run a few more.
@@ -215,6 +219,7 @@ fn run_round(round: Round, dirs: &Dirs, seed: u64, index: usize, seen: &mut Vec<
             round.victim,
             format!("weir::recovery::commit={n}*off->sleep(120000)"),
         )),
+        Kill::FailsInCommit(n) => Some((round.victim, format!("weir::recovery::commit={n}*off->return"))),
         _ => None,
     };
     let mut children = start(round.layout, dirs, round.epoch_secs, failpoints);
@@ -229,6 +234,21 @@ fn run_round(round: Round, dirs: &Dirs, seed: u64, index: usize, seen: &mut Vec<
         }
         Kill::InCommit(_) => {
             stuck_or_exited(&mut children, output);
+        }
+        Kill::FailsInCommit(_) => {
+            let stopped = poll_until(Instant::now() + Duration::from_secs(120), || {
+                all_exited(&mut children)
+            });
+            assert!(
+                stopped,
+                "seed {seed} round {index}: a failed commit did not stop the cluster"
+            );
+            let failed = children.iter_mut().any(|c| !c.wait().expect("wait").success());
+            if failed {
+                println!("seed {seed} round {index}: {round:?}: the commit failed");
+                seen.push(part_files(output));
+                return false;
+            }
         }
     }
     if all_exited(&mut children) {

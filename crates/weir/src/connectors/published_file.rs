@@ -55,8 +55,12 @@ impl PublishedFile {
         })
     }
 
-    /// Appends bytes `length..through` of `pending` (flushed) to the visible file.
+    /// Appends bytes `length..through` of `pending` (flushed) to the visible file and syncs
+    /// it.
     pub(crate) fn append_from(&mut self, pending: &File, through: u64) -> Result<(), BoxError> {
+        if self.length >= through {
+            return Ok(());
+        }
         let mut buf = vec![0; CHUNK];
         while self.length < through {
             let want = CHUNK.min((through - self.length) as usize);
@@ -74,6 +78,9 @@ impl PublishedFile {
                 .map_err(|e| format!("appending to {}: {e}", self.path.display()))?;
             self.length += read as u64;
         }
-        Ok(())
+        // What readers saw survives an OS crash too: the file only ever grows.
+        self.file
+            .sync_data()
+            .map_err(|e| format!("cannot sync {} to disk: {e}", self.path.display()).into())
     }
 }

@@ -30,6 +30,7 @@ pub(crate) struct StepCtx {
     pub peers: usize,
     runtime: Arc<Runtime>,
     probe: ProbeHandle<Epoch>,
+    on_disk: ProbeHandle<Epoch>,
     assignment: Option<Arc<Assignment>>,
     resume: Rc<RefCell<StepStates>>,
     start_epoch: Epoch,
@@ -61,9 +62,16 @@ impl StepCtx {
         self.runtime.config.max_epochs_in_flight
     }
 
-    /// The probe on every output step: how far the whole dataflow has completed.
+    /// The probe on every output step: how far the whole dataflow has completed (with
+    /// recovery: every snapshot committed on every worker).
     pub(crate) fn probe(&self) -> &ProbeHandle<Epoch> {
         &self.probe
+    }
+
+    /// With recovery, how far every snapshot is synced to disk on every worker (the
+    /// recovery writers' second output): what no crash, not even of the OS, takes back.
+    pub(crate) fn on_disk(&self) -> &ProbeHandle<Epoch> {
+        &self.on_disk
     }
 
     /// The cluster-wide partition assignment of this (partitioned) step.
@@ -147,6 +155,7 @@ impl<'s> BuildCtx<'s> {
                 peers: scope.peers(),
                 runtime,
                 probe,
+                on_disk: ProbeHandle::new(),
                 assignment: None,
                 resume: Rc::default(),
                 start_epoch: start.epoch,

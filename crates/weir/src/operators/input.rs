@@ -200,8 +200,9 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>) {
             let Some([data_cap, snap_cap]) = caps.as_deref_mut() else {
                 return;
             };
+            // After a failure, hold the capabilities: dropping them would tell every worker
+            // of the cluster that this input ended before the process goes down.
             if step.has_failed() {
-                caps = None;
                 return;
             }
             let (mut data, mut snaps) = (data_out.activate(), snap_out.activate());

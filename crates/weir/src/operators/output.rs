@@ -138,7 +138,7 @@ impl<V: Data, S: FixedPartitionedSink<Item = V>> sealed::BuildSink<(String, V), 
 /// includes output of a later epoch. Its snapshot output also feeds the flow's probe.
 ///
 /// With a recovery store, it then tells the partitions when their snapshots are durable
-/// everywhere (the flow's probe passed their epoch), polling the probe while some wait,
+/// everywhere (synced to disk on every worker), polling for it while some wait,
 /// and at the end of the input stays alive until the last ones are, before `close`.
 fn sink_operator<'s, T: Data, P>(
     ctx: &mut BuildCtx<'s>,
@@ -213,9 +213,9 @@ fn sink_operator<'s, T: Data, P>(
                     None => {}
                 }
             }
-            // The probe passed an epoch: its snapshots are committed on every worker.
+            // The on-disk probe passed an epoch: its snapshots are synced on every worker.
             let durable = step
-                .probe()
+                .on_disk()
                 .with_frontier(|f| f.first().map_or(Epoch::MAX, |f| f.saturating_sub(1)));
             if let Err(err) = parts.durable(durable) {
                 step.fail(err);

@@ -103,14 +103,18 @@ pub(crate) fn resume_point(infos: &[PartitionInfo]) -> Result<ResumePoint, Error
         match of_latest {
             Some(front) => *front,
             None => {
-                let own = info
-                    .fronts
-                    .iter()
-                    .max_by_key(|f| f.execution)
-                    .map_or(0, |f| f.epoch);
+                // Its owner died before starting the latest execution, so nobody committed
+                // anything after that execution's resume epoch; the partition holds up to
+                // there if it finished its own last execution, else up to its frontier.
+                let own = info.fronts.iter().max_by_key(|f| f.execution);
+                let epoch = match own {
+                    Some(front) if front.finished => latest.resume_epoch,
+                    Some(front) => front.epoch.min(latest.resume_epoch),
+                    None => 0,
+                };
                 Front {
                     execution: latest.execution,
-                    epoch: own.min(latest.resume_epoch),
+                    epoch,
                     finished: false,
                 }
             }
@@ -190,7 +194,21 @@ mod tests {
         let late = part(1, vec![exec(0, 0)], vec![(0, 3)]);
         assert_eq!(resume_point(&[early.clone(), late.clone()]).unwrap().epoch, 3);
         // Everyone finished: resume after the latest epoch anyone recorded.
-        assert_eq!(resume_point(&[early, finish(late)]).unwrap().epoch, 3);
+        assert_eq!(
+            resume_point(&[early.clone(), finish(late.clone())])
+                .unwrap()
+                .epoch,
+            3
+        );
+        // Execution 1 resumed from 3; partition 0's owner died before recording it.
+        let mut started = finish(late);
+        started.executions.push(exec(1, 3));
+        started.fronts.push(Front {
+            execution: 1,
+            epoch: 3,
+            finished: false,
+        });
+        assert_eq!(resume_point(&[early, started]).unwrap().epoch, 3);
     }
 
     #[test]

@@ -304,8 +304,11 @@ impl PartitionStore {
             )
             .map_err(&fail)?;
         }
-        // Crash tests stop here: rows written, transaction not committed.
-        fail::fail_point!("weir::recovery::commit");
+        // Crash tests stop here (`sleep`) or fail here (`return`): rows written, transaction
+        // not committed.
+        fail::fail_point!("weir::recovery::commit", |_| {
+            Err(Error::Recovery("injected commit failure (fail point)".into()))
+        });
         tx.commit().map_err(&fail)
     }
 

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::rc::Rc;
+use std::time::{Duration, Instant};
 
 use timely::dataflow::ProbeHandle;
 use timely::dataflow::channels::pact::Exchange;
@@ -18,9 +19,14 @@ use crate::{Epoch, Error};
 /// Epochs between two garbage-collection sweeps at least (a sweep reads the whole file).
 const SWEEP_EVERY: u64 = 16;
 
-/// Epochs between two syncs of a partition to disk (commits alone survive a process
-/// crash, not an OS crash).
+/// Epochs between two syncs of a partition to disk at most (commits alone survive a
+/// process crash, not an OS crash)...
 const SYNC_EVERY: u64 = 16;
+
+/// ...and time between two syncs at most, while epochs get committed: how long output of a
+/// durable-only sink (`FileSink` with `Visibility::WhenDurable`) waits at most beyond its
+/// epoch.
+const SYNC_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Where this worker writes: its partitions and the facts of this execution.
 pub(crate) struct WriterPlan {
@@ -40,10 +46,11 @@ pub(crate) struct WriterPlan {
 /// durable on every worker. The probe it feeds is the one sources read for backpressure.
 ///
 /// Commits are `synchronous = NORMAL`: an OS crash may lose a partition's last commits.
-/// So every [`SYNC_EVERY`] epochs (and at the end) the writer syncs its partitions to
-/// disk, and a second output, with its own probe, tells every writer how far *all*
-/// partitions are on disk. Garbage collection never goes past that, so an OS crash
-/// cannot leave one partition behind what another has already collected.
+/// So every [`SYNC_EVERY`] epochs or [`SYNC_INTERVAL`] (and at the end) the writer syncs
+/// its partitions to disk, and a second output, probed by [`StepCtx::on_disk`], tells
+/// every writer and sink how far *all* partitions are on disk. Garbage collection never
+/// goes past that, so an OS crash cannot leave one partition behind what another has
+/// already collected, and sinks are told a snapshot is durable only then.
 pub(crate) fn build_writer(ctx: &mut BuildCtx<'_>, plan: WriterPlan) {
     let step = ctx.step().clone();
     let snapshots = ctx.take_snapshots();
@@ -55,7 +62,6 @@ pub(crate) fn build_writer(ctx: &mut BuildCtx<'_>, plan: WriterPlan) {
     // The outputs carry no data: only their frontiers matter.
     let (_, committed) = op.new_output::<Vec<()>>();
     let (_, synced) = op.new_output::<Vec<()>>();
-    let synced_probe = ProbeHandle::new();
     let mut writer = Writer {
         me: step.worker,
         committed: plan.resume_epoch,
@@ -63,7 +69,8 @@ pub(crate) fn build_writer(ctx: &mut BuildCtx<'_>, plan: WriterPlan) {
         swept: 0,
         pending: BTreeMap::new(),
         plan,
-        synced_everywhere: synced_probe.clone(),
+        last_sync: Instant::now(),
+        synced_everywhere: step.on_disk().clone(),
     };
     let name: Rc<str> = Rc::from("recovery_writer");
     let failed = step.clone();
@@ -79,10 +86,14 @@ pub(crate) fn build_writer(ctx: &mut BuildCtx<'_>, plan: WriterPlan) {
             let (Some(committed), Some(synced)) = (committed_cap.as_mut(), synced_cap.as_mut()) else {
                 return;
             };
+            // After a failure, write nothing more and hold the capabilities: dropping them
+            // would let other processes' probes pass epochs this writer never committed.
+            if failed.has_failed() {
+                return;
+            }
             let frontier = frontiers[0].frontier().first().copied();
             if let Err(err) = writer.advance(frontier, *committed.time()) {
                 failed.fail_with(err);
-                (committed_cap, synced_cap) = (None, None);
                 return;
             }
             match frontier {
@@ -95,7 +106,7 @@ pub(crate) fn build_writer(ctx: &mut BuildCtx<'_>, plan: WriterPlan) {
         }
     });
     committed.probe_with(step.probe());
-    synced.probe_with(&synced_probe);
+    synced.probe_with(step.on_disk());
 }
 
 /// One worker's writer: its partitions, and how far it has committed, synced and swept.
@@ -110,6 +121,8 @@ struct Writer {
     synced: Epoch,
     /// Garbage was last collected up to this epoch.
     swept: Epoch,
+    /// When the partitions were last synced.
+    last_sync: Instant,
     /// How far every writer of the cluster has synced.
     synced_everywhere: ProbeHandle<Epoch>,
 }
@@ -130,9 +143,12 @@ impl Writer {
             self.commit(done_through, finished)?;
             self.committed = self.committed.max(done_through);
         }
-        if finished || self.committed >= self.synced + SYNC_EVERY {
+        let due = self.committed >= self.synced + SYNC_EVERY
+            || (self.committed > self.synced && self.last_sync.elapsed() >= SYNC_INTERVAL);
+        if finished || due {
             self.plan.stores.iter_mut().try_for_each(|s| s.sync())?;
             self.synced = self.committed;
+            self.last_sync = Instant::now();
         }
         let on_disk = self
             .synced_everywhere

@@ -1,7 +1,8 @@
 //! Recovery costs: `cargo bench --bench recovery`.
 //!
 //! 1. Throughput of a keyed stateful step with recovery on vs off, in the same run: 10 k hot
-//!    keys that all change every epoch, 1 s epochs (snapshot interval), 2 workers.
+//!    keys that all change every epoch, 2 workers; epochs of `EPOCH_MS` (default 1000) and a
+//!    store of `STORE_PARTITIONS` (default 4).
 //! 2. Resume time (start of the run to the first new output) with 100 k and 1 M keys of
 //!    state in the store.
 
@@ -126,20 +127,16 @@ fn config(workers: usize, epoch: Duration, store: Option<&std::path::Path>) -> R
     }
 }
 
-fn throughput(items: u64, recovery: bool) -> (f64, Duration) {
+fn throughput(items: u64, recovery: bool, epoch: Duration, partitions: usize) -> (f64, Duration) {
     let store = tempfile::tempdir().unwrap();
     if recovery {
-        weir::recovery::init(store.path(), 4).unwrap();
+        weir::recovery::init(store.path(), partitions).unwrap();
     }
     let keys: Arc<Vec<String>> = Arc::new((0..HOT_KEYS).map(|k| format!("key{k}")).collect());
     let sink = Arrivals::new();
     let flow = counting_flow("in", Generated { items, keys }, sink.clone());
     let start = Instant::now();
-    weir::run(
-        flow,
-        config(2, Duration::from_secs(1), recovery.then_some(store.path())),
-    )
-    .unwrap();
+    weir::run(flow, config(2, epoch, recovery.then_some(store.path()))).unwrap();
     let took = start.elapsed();
     assert_eq!(sink.count.load(Ordering::Relaxed), items);
     (items as f64 / took.as_secs_f64() / 1e6, took)
@@ -218,9 +215,20 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(20_000_000);
-    println!("recovery: {items} items over {HOT_KEYS} hot keys, stateful_map, 2 workers, 1 s epochs");
-    let (off, t_off) = throughput(items, false);
-    let (on, t_on) = throughput(items, true);
+    let env = |name: &str, default: u64| {
+        std::env::var(name)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let epoch = Duration::from_millis(env("EPOCH_MS", 1000));
+    let partitions = env("STORE_PARTITIONS", 4) as usize;
+    println!(
+        "recovery: {items} items over {HOT_KEYS} hot keys, stateful_map, 2 workers, {epoch:?} epochs, \
+         {partitions} store partitions"
+    );
+    let (off, t_off) = throughput(items, false, epoch, partitions);
+    let (on, t_on) = throughput(items, true, epoch, partitions);
     println!(
         "recovery off {off:.2} M items/s ({t_off:.2?}), on {on:.2} M items/s ({t_on:.2?}), ratio on/off {:.2}",
         on / off

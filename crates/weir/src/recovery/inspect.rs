@@ -29,6 +29,8 @@ pub struct FrontReport {
     pub worker: usize,
     /// Every snapshot of epochs up to this one was durable.
     pub epoch: Epoch,
+    /// The execution's input ended and every snapshot routed here was durable.
+    pub finished: bool,
 }
 
 /// Snapshot rows of one step in one partition.
@@ -95,10 +97,11 @@ pub fn inspect(dir: &Path) -> Result<StoreReport, Error> {
                 fronts: store
                     .worker_fronts()?
                     .into_iter()
-                    .map(|(execution, worker, epoch)| FrontReport {
+                    .map(|(execution, worker, epoch, finished)| FrontReport {
                         execution,
                         worker,
                         epoch,
+                        finished,
                     })
                     .collect(),
                 steps: store
@@ -151,6 +154,9 @@ impl fmt::Display for StoreReport {
                 )?;
                 for front in p.fronts.iter().filter(|fr| fr.execution == e.execution) {
                     write!(f, " worker {} up to epoch {}", front.worker, front.epoch)?;
+                    if front.finished {
+                        write!(f, " (finished)")?;
+                    }
                 }
                 writeln!(f)?;
             }

@@ -376,18 +376,20 @@ impl PartitionStore {
         .map_err(&fail)
     }
 
-    /// Committed frontier per worker of every execution: `(execution, worker, epoch)`.
-    pub(crate) fn worker_fronts(&self) -> Result<Vec<(u64, usize, Epoch)>, Error> {
+    /// Committed frontier per worker of every execution: `(execution, worker, epoch,
+    /// finished)`.
+    pub(crate) fn worker_fronts(&self) -> Result<Vec<(u64, usize, Epoch, bool)>, Error> {
         let fail = self.fail("reading");
         let mut stmt = self
             .conn
-            .prepare("SELECT execution, worker, epoch FROM fronts ORDER BY execution, worker")
+            .prepare("SELECT execution, worker, epoch, finished FROM fronts ORDER BY execution, worker")
             .map_err(&fail)?;
         stmt.query_map([], |r| {
             Ok((
                 r.get::<_, i64>(0)? as u64,
                 r.get::<_, i64>(1)? as usize,
                 r.get::<_, i64>(2)? as Epoch,
+                r.get::<_, i64>(3)? == 1,
             ))
         })
         .and_then(|rows| rows.collect())

@@ -23,6 +23,7 @@ mod inspect;
 mod inspect_debug;
 mod key_on;
 mod key_rm;
+mod keyed_logic;
 mod map;
 mod map_value;
 mod max_final;

@@ -62,6 +62,23 @@ fn killing_one_process_stops_the_other_within_seconds() {
 }
 
 #[test]
+fn a_step_failing_in_one_process_stops_the_others_at_once() {
+    // `--watchdog-timeout 600`: the failure must stop the others by itself.
+    let (input, _output, mut p0, mut p1) = running_cluster(&["--watchdog-timeout", "600"]);
+    std::fs::write(input.path().join("second"), "not a number\n").unwrap();
+    let (c0, _) = wait_exit(&mut p0, Duration::from_secs(60));
+    let (c1, _) = wait_exit(&mut p1, Duration::from_secs(60));
+    let (e0, e1) = (stderr_of(&mut p0), stderr_of(&mut p1));
+    let mut codes = [c0, c1];
+    codes.sort();
+    assert_eq!(codes, [Some(1), Some(75)], "{e0}\n{e1}");
+    assert!(
+        format!("{e0}{e1}").contains("is not an integer"),
+        "the failed process names the step's error: {e0}\n{e1}"
+    );
+}
+
+#[test]
 fn a_stopped_process_is_detected_by_the_watchdog() {
     let (_input, _output, mut p0, mut p1) = running_cluster(&["--watchdog-timeout", "2"]);
     kill(p1.id(), libc::SIGSTOP);

@@ -24,7 +24,7 @@ pub struct RuntimeArgs {
     #[arg(short = 'a', long, env = "WEIR_ADDRESSES")]
     pub addresses: Option<String>,
 
-    /// Start a local cluster of this many processes on free localhost ports.
+    /// Start a local cluster of this many processes on localhost ports it binds.
     #[arg(short = 'p', long, env = "WEIR_PROCESSES")]
     pub processes: Option<usize>,
 
@@ -44,7 +44,7 @@ pub struct RuntimeArgs {
     pub restart: u32,
 
     /// Seconds of the sliding window in which --restart counts restarts; the wait before a
-    /// restart (0.2 s, doubling up to 6.4 s) also grows only with restarts in the window.
+    /// restart (0.1 s, doubling up to 6.4 s) also grows only with restarts in the window.
     #[arg(long, env = "WEIR_RESTART_WINDOW", default_value_t = 300.0)]
     pub restart_window: f64,
 

@@ -1,9 +1,10 @@
-//! `-p N`: run this program as a local cluster of N processes on free localhost ports, and
+//! `-p N`: run this program as a local cluster of N processes on localhost ports it binds, and
 //! with `--restart`, start it again from the recovery store when it fails.
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
+use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::{ChildStderr, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::Error;
 use crate::cli::restart_policy::{Decision, FailedAttempt, RestartPolicy};
+use crate::engine::connect::LISTEN_FD_ENV;
 
 /// Flags only the launcher reads, as `(short, long)`; its processes must not see them.
 const LAUNCHER_FLAGS: [(Option<&str>, &str); 3] = [
@@ -90,10 +92,17 @@ fn run_cluster(processes: usize, args: &[OsString]) -> Result<Option<Failed>, Er
         let context = context.to_owned();
         move |source| Error::Io { context, source }
     };
-    let addresses = match processes {
+    // Each child inherits its bound listening socket: no port is found, released and bound
+    // again (another program could take it in between).
+    let mut listeners = match processes {
         1 => Vec::new(),
-        _ => free_local_addresses(processes).map_err(io("finding free localhost ports"))?,
+        _ => local_listeners(processes).map_err(io("binding localhost ports"))?,
     };
+    let addresses = listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.to_string()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(io("reading the cluster's ports"))?;
     let program = std::env::current_exe().map_err(io("finding this program's path"))?;
     let mut pids = Vec::with_capacity(processes);
     let mut stderrs = Vec::with_capacity(processes);
@@ -104,14 +113,17 @@ fn run_cluster(processes: usize, args: &[OsString]) -> Result<Option<Failed>, Er
         LAUNCHER_ENV.iter().for_each(|var| {
             command.env_remove(var);
         });
-        if processes > 1 {
+        let listener = (processes > 1).then(|| listeners.remove(0));
+        if let Some(listener) = &listener {
             command
                 .env("WEIR_PROCESS_ID", process.to_string())
-                .env("WEIR_ADDRESSES", addresses.join(";"));
+                .env("WEIR_ADDRESSES", addresses.join(";"))
+                .env(LISTEN_FD_ENV, listener.as_raw_fd().to_string());
         }
-        let mut child = command
-            .spawn()
-            .map_err(io(&format!("starting process {process} of the local cluster")))?;
+        let spawned = inheriting(listener.as_ref(), || command.spawn());
+        // The child has its copy of the listener; ours closes here.
+        drop(listener);
+        let mut child = spawned.map_err(io(&format!("starting process {process} of the local cluster")))?;
         pids.push(child.id());
         stderrs.push(tee_stderr(child.stderr.take().expect("stderr is piped")));
         let exits = exits.clone();
@@ -171,15 +183,38 @@ fn tee_stderr(stderr: ChildStderr) -> JoinHandle<Option<String>> {
     })
 }
 
-/// `count` distinct localhost addresses whose ports were free a moment ago.
-fn free_local_addresses(count: usize) -> std::io::Result<Vec<String>> {
-    let listeners = (0..count)
-        .map(|_| TcpListener::bind("127.0.0.1:0"))
-        .collect::<std::io::Result<Vec<_>>>()?;
-    listeners
-        .iter()
-        .map(|l| Ok(l.local_addr()?.to_string()))
-        .collect()
+/// `count` listening sockets on free localhost ports.
+fn local_listeners(count: usize) -> std::io::Result<Vec<TcpListener>> {
+    (0..count).map(|_| TcpListener::bind("127.0.0.1:0")).collect()
+}
+
+/// Runs `spawn` with `listener` (if any) inheritable by the child it starts, and
+/// close-on-exec again afterwards (children are started one at a time, from this thread).
+fn inheriting<T>(
+    listener: Option<&TcpListener>,
+    spawn: impl FnOnce() -> std::io::Result<T>,
+) -> std::io::Result<T> {
+    let Some(listener) = listener else {
+        return spawn();
+    };
+    let fd = listener.as_raw_fd();
+    let set_cloexec = |on: bool| {
+        // SAFETY: fcntl(2) on a descriptor `listener` owns and keeps open meanwhile.
+        let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+        let flags = if on {
+            flags | libc::FD_CLOEXEC
+        } else {
+            flags & !libc::FD_CLOEXEC
+        };
+        if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFD, flags) } < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    };
+    set_cloexec(false)?;
+    let spawned = spawn();
+    set_cloexec(true)?;
+    spawned
 }
 
 /// The arguments without the launcher's own flags, in every spelling (`-p N`, `-pN`,
@@ -233,10 +268,14 @@ mod tests {
     }
 
     #[test]
-    fn free_addresses_are_distinct() {
-        let addresses = free_local_addresses(3).unwrap();
-        let mut unique = addresses.clone();
-        unique.dedup();
-        assert_eq!(unique.len(), 3);
+    fn listeners_are_on_distinct_ports() {
+        let mut addresses: Vec<String> = local_listeners(3)
+            .unwrap()
+            .iter()
+            .map(|l| l.local_addr().unwrap().to_string())
+            .collect();
+        addresses.sort();
+        addresses.dedup();
+        assert_eq!(addresses.len(), 3);
     }
 }

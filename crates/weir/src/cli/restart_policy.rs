@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 use crate::{Epoch, Error};
 
 /// The wait before a restart when no other restart is in the window.
-const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 
 /// The backoff doubles at most this many times (to 6.4 s).
-const MAX_DOUBLINGS: u32 = 5;
+const MAX_DOUBLINGS: u32 = 6;
 
 /// What the launcher saw of one failed run of the cluster.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,15 +148,15 @@ mod tests {
         let at = |secs| start + Duration::from_secs(secs);
         assert_eq!(
             backoff(policy.decide(at(0), killed(1))),
-            Duration::from_millis(200)
+            Duration::from_millis(100)
         );
         assert_eq!(
             backoff(policy.decide(at(10), killed(2))),
-            Duration::from_millis(400)
+            Duration::from_millis(200)
         );
         assert_eq!(
             backoff(policy.decide(at(20), killed(3))),
-            Duration::from_millis(800)
+            Duration::from_millis(400)
         );
         let err = gave_up(policy.decide(at(30), killed(4))).to_string();
         assert!(err.contains("failed 4 times within 300 s"), "{err}");
@@ -171,14 +171,14 @@ mod tests {
         for i in 0..20u64 {
             // Failures 200 s apart: never more than one other restart in the window.
             let after = backoff(policy.decide(start + Duration::from_secs(200 * i), killed(i)));
-            let expected = if i == 0 { 200 } else { 400 };
+            let expected = if i == 0 { 100 } else { 200 };
             assert_eq!(after, Duration::from_millis(expected), "failure {i}");
         }
         // After a quiet window, the backoff starts over.
         let later = start + Duration::from_secs(200 * 19 + 300);
         assert_eq!(
             backoff(policy.decide(later, killed(99))),
-            Duration::from_millis(200)
+            Duration::from_millis(100)
         );
     }
 

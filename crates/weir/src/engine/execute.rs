@@ -1,15 +1,22 @@
-//! `run`: start timely workers (threads or a cluster process) and run a dataflow on them.
+//! `run`: start timely workers (threads, or this process of a cluster) and run a dataflow on
+//! them.
 
-use std::io::Write;
+use std::net::TcpStream;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
 use std::sync::mpsc;
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread;
+use std::time::Instant;
 
+use timely::communication::Hooks;
+use timely::communication::WorkerGuards;
+use timely::communication::allocator::zero_copy::initialize::initialize_networking_from_sockets;
+use timely::communication::allocator::{AllocatorBuilder, ProcessBuilder};
+use timely::worker::Worker;
 use timely::{CommunicationConfig, WorkerConfig};
 
 use crate::Error;
 use crate::dataflow::Dataflow;
+use crate::engine::connect::connect_peers;
 use crate::engine::failure::{Failure, install_panic_hook};
 use crate::engine::worker_loop::run_worker;
 use crate::engine::{Execution, RunConfig};
@@ -41,58 +48,56 @@ pub fn run(flow: Dataflow, config: RunConfig) -> Result<(), Error> {
     config.validate()?;
     let plan = Arc::new(flow.into_plan()?);
     install_panic_hook();
-    let (communication, local_workers, cluster) = match &config.execution {
-        Execution::Threads(1) => (CommunicationConfig::Thread, 1, false),
-        Execution::Threads(n) => (CommunicationConfig::Process(*n), *n, false),
-        Execution::Cluster {
-            workers_per_process,
-            process_id,
-            addresses,
-        } => (
-            CommunicationConfig::Cluster {
-                threads: *workers_per_process,
-                process: *process_id,
-                addresses: addresses.clone(),
-                report: false,
-                zerocopy: false,
-            },
-            *workers_per_process,
-            true,
-        ),
-    };
     let runtime = Arc::new(Runtime {
         config: config.clone(),
         failure: Failure::default(),
     });
-    let gate = Arc::new(Gate::default());
     let (results_tx, results) = mpsc::channel();
-    let worker_gate = gate.clone();
-    let start = move || {
-        timely::execute(
-            timely::Config {
+    let cluster = matches!(config.execution, Execution::Cluster { .. });
+    let work = move |worker: &mut Worker| {
+        let result =
+            catch_unwind(AssertUnwindSafe(|| run_worker(worker, &plan, &runtime))).unwrap_or_else(|_| {
+                Err(Error::StepPanicked {
+                    step: "<runtime>".to_owned(),
+                    worker: worker.index(),
+                    message: "the worker panicked outside any step".to_owned(),
+                })
+            });
+        let failed = result.is_err();
+        let _ = results_tx.send(result);
+        if failed && cluster {
+            // A worker thread that ends drops its channels, and timely then tells the peer
+            // processes it shut down cleanly: they would wait for it until their watchdog.
+            // Parked, it keeps them open until this process exits with the error, and the
+            // peers see a lost connection at once (exit 75).
+            loop {
+                std::thread::park();
+            }
+        }
+    };
+    let (guards, local_workers) = match &config.execution {
+        Execution::Threads(threads) => {
+            let communication = match threads {
+                1 => CommunicationConfig::Thread,
+                n => CommunicationConfig::Process(*n),
+            };
+            let config = timely::Config {
                 communication,
                 worker: WorkerConfig::default(),
-            },
-            move |worker| {
-                worker_gate.wait();
-                let result = catch_unwind(AssertUnwindSafe(|| run_worker(worker, &plan, &runtime)))
-                    .unwrap_or_else(|_| {
-                        Err(Error::StepPanicked {
-                            step: "<runtime>".to_owned(),
-                            worker: worker.index(),
-                            message: "the worker panicked outside any step".to_owned(),
-                        })
-                    });
-                let _ = results_tx.send(result);
-            },
-        )
+            };
+            (timely::execute(config, work).map_err(Error::Cluster)?, *threads)
+        }
+        Execution::Cluster {
+            workers_per_process,
+            process_id,
+            addresses,
+        } => {
+            let deadline = Instant::now() + config.connect_timeout;
+            let sockets = connect_peers(addresses, *process_id, deadline)?;
+            let guards = start_cluster(sockets, *process_id, *workers_per_process, work)?;
+            (guards, *workers_per_process)
+        }
     };
-    let guards = if cluster {
-        connect_cluster(&config, start)?
-    } else {
-        start().map_err(Error::Cluster)?
-    };
-    gate.open();
     let error = results
         .iter()
         .take(local_workers)
@@ -116,69 +121,19 @@ pub fn run(flow: Dataflow, config: RunConfig) -> Result<(), Error> {
     }
 }
 
-/// Connects this process to its peers, with timely's connection chatter sent to stderr
-/// (stdout may carry data) and a deadline after which the process gives up.
-fn connect_cluster<T>(config: &RunConfig, start: impl FnOnce() -> Result<T, String>) -> Result<T, Error> {
-    let (connected_tx, connected) = mpsc::channel::<()>();
-    let timeout = config.connect_timeout;
-    let addresses = match &config.execution {
-        Execution::Cluster { addresses, .. } => addresses.join(";"),
-        Execution::Threads(_) => String::new(),
-    };
-    thread::spawn(move || {
-        if let Err(mpsc::RecvTimeoutError::Timeout) = connected.recv_timeout(timeout) {
-            eprintln!(
-                "error: {}",
-                Error::Cluster(format!(
-                    "not every process of {addresses} connected within {timeout:?}; start all \
-                     processes with the same -a list and each with its own -i"
-                ))
-            );
-            std::process::exit(1);
-        }
-    });
-    let result = with_stdout_on_stderr(start);
-    let _ = connected_tx.send(());
-    result.map_err(Error::Cluster)
-}
-
-/// Runs `f` with file descriptor 1 pointing at stderr, then restores it.
-fn with_stdout_on_stderr<R>(f: impl FnOnce() -> R) -> R {
-    let _ = std::io::stdout().flush();
-    // SAFETY: dup/dup2/close on the process's own standard descriptors; failures return -1
-    // and leave the descriptors as they were, which only means chatter reaches stdout.
-    let saved = unsafe { libc::dup(1) };
-    if saved >= 0 {
-        unsafe { libc::dup2(2, 1) };
-    }
-    let result = f();
-    if saved >= 0 {
-        let _ = std::io::stdout().flush();
-        unsafe {
-            libc::dup2(saved, 1);
-            libc::close(saved);
-        }
-    }
-    result
-}
-
-/// Holds workers back until stdout is restored after the cluster connected.
-#[derive(Default)]
-struct Gate {
-    open: Mutex<bool>,
-    opened: Condvar,
-}
-
-impl Gate {
-    fn open(&self) {
-        *self.open.lock().unwrap_or_else(|e| e.into_inner()) = true;
-        self.opened.notify_all();
-    }
-
-    fn wait(&self) {
-        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        while !*open {
-            open = self.opened.wait(open).unwrap_or_else(|e| e.into_inner());
-        }
-    }
+/// Starts timely's network threads on the connected `sockets` and this process's workers.
+fn start_cluster(
+    sockets: Vec<Option<TcpStream>>,
+    process_id: usize,
+    threads: usize,
+    work: impl Fn(&mut Worker) + Send + Sync + 'static,
+) -> Result<WorkerGuards<()>, Error> {
+    let hooks = Hooks::default();
+    let process = ProcessBuilder::new_typed_vector(threads, hooks.refill.clone(), hooks.spill.clone());
+    let (builders, network) =
+        initialize_networking_from_sockets(process, sockets, process_id, threads, hooks)
+            .map_err(|e| Error::Cluster(format!("starting the network threads: {e}")))?;
+    let builders = builders.into_iter().map(AllocatorBuilder::Tcp).collect();
+    timely::execute::execute_from(builders, Box::new(network), WorkerConfig::default(), work)
+        .map_err(Error::Cluster)
 }

@@ -4,6 +4,7 @@ mod all_gather;
 mod assign;
 mod build_ctx;
 mod config;
+pub(crate) mod connect;
 mod execute;
 mod failure;
 mod ports;

@@ -119,12 +119,7 @@ where
         }
     }
 
-    fn after_call(
-        &mut self,
-        key: String,
-        retention: Retention,
-        emit: &mut impl FnMut((String, L::Out)),
-    ) {
+    fn after_call(&mut self, key: String, retention: Retention, emit: &mut impl FnMut((String, L::Out))) {
         for value in self.out.drain(..) {
             emit((key.clone(), value));
         }

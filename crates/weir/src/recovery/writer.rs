@@ -150,6 +150,7 @@ impl Writer {
             self.synced = self.committed;
             self.last_sync = Instant::now();
         }
+        debug_assert!(self.synced <= self.committed, "only committed epochs are synced");
         let on_disk = self
             .synced_everywhere
             .with_frontier(|f| f.first().map_or(self.synced, |f| f.saturating_sub(1)));

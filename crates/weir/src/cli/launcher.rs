@@ -170,6 +170,11 @@ fn tee_stderr(stderr: ChildStderr) -> JoinHandle<Option<String>> {
         let mut line = Vec::new();
         let mut last_error = None;
         while matches!(reader.read_until(b'\n', &mut line), Ok(n) if n > 0) {
+            if !line.ends_with(b"\n") {
+                // A child killed in the middle of a line: end it, so what we print next
+                // starts a line of its own.
+                line.push(b'\n');
+            }
             let _ = std::io::stderr().lock().write_all(&line);
             let text = String::from_utf8_lossy(&line);
             if let Some(message) = text.trim_end().strip_prefix("error: ")

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use crate::ids::PartIndex;
 use crate::outputs::{FixedPartitionedSink, StatefulSinkPartition, StatelessSinkPartition};
 use crate::recovery::{SnapshotRow, encode};
-use crate::{BoxError, Epoch};
+use crate::{BoxError, Epoch, Error};
 
 /// What the sink operator writes through: one worker's partitions of a sink.
 pub(crate) trait SinkParts<T> {
@@ -85,11 +85,9 @@ impl<S: FixedPartitionedSink> SinkParts<(String, S::Item)> for FixedParts<S> {
         }
         for (index, values) in self.by_part.iter_mut().filter(|(_, v)| !v.is_empty()) {
             let Some((_, part)) = self.parts.get_mut(index) else {
-                return Err(format!(
-                    "internal error (a bug in weir): an item for partition {index:?} reached a worker \
-                     that does not own it"
-                )
-                .into());
+                return Err(Box::new(Error::Internal(format!(
+                    "an item for sink partition {index:?} reached a worker that does not own it"
+                ))));
             };
             part.write_batch(std::mem::take(values))?;
             self.written.insert(*index);

@@ -7,6 +7,10 @@ use crate::Error;
 /// An epoch: the timely timestamp every item carries. Sources advance it on a clock.
 pub type Epoch = u64;
 
+/// An event time: UTC milliseconds since the Unix epoch. `Timestamp::MAX` is "the end of
+/// time" (a watermark that every input has passed).
+pub type Timestamp = i64;
+
 /// Position of a partition in its step's canonical partition order (see
 /// `Assignment`). Only an assignment hands these out, so a position is never computed
 /// from a differently ordered list.

@@ -54,10 +54,10 @@ pub mod outputs;
 pub mod recovery;
 pub mod testing;
 
-pub use dataflow::{Dataflow, KeyedStream, Stream};
+pub use dataflow::{ClockedInput, Dataflow, KeyedStream, Stream};
 pub use engine::{Execution, RecoveryConfig, RunConfig, run};
 pub use error::{BoxError, Error};
-pub use ids::{Epoch, StepId};
+pub use ids::{Epoch, StepId, Timestamp};
 
 /// What items of a stream must be: cloneable, sendable and serialisable (items cross
 /// threads and processes, and state is snapshotted).

@@ -5,9 +5,9 @@ use std::collections::HashSet;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use crate::dataflow::{Description, Stream};
+use crate::dataflow::{ClockedInput, Description, Stream};
 use crate::engine::BuildCtx;
-use crate::inputs::{DynamicSource, FixedPartitionedSource};
+use crate::inputs::{DynamicSource, EventClock, FixedPartitionedSource};
 use crate::{BoxError, Data, Error, StepId};
 
 /// Index of a stream inside one dataflow graph.
@@ -132,12 +132,47 @@ impl Dataflow {
 
     /// Adds a partitioned, resumable input: see [`FixedPartitionedSource`].
     pub fn input<S: FixedPartitionedSource>(&mut self, step_id: &str, source: S) -> Stream<S::Item> {
-        crate::operators::input::fixed(&self.graph, step_id, source)
+        let mut outputs = crate::operators::input::fixed(&self.graph, step_id, source, None);
+        outputs.remove(0)
+    }
+
+    /// Adds a partitioned, resumable input whose items carry event time: each partition
+    /// keeps a watermark (part of its snapshot) and splits off its late items; see
+    /// [`EventClock`].
+    pub fn input_with_clock<S: FixedPartitionedSource>(
+        &mut self,
+        step_id: &str,
+        source: S,
+        clock: EventClock<S::Item>,
+    ) -> ClockedInput<S::Item> {
+        ClockedInput::from_outputs(crate::operators::input::fixed(
+            &self.graph,
+            step_id,
+            source,
+            Some(clock),
+        ))
     }
 
     /// Adds an input with one stateless partition per worker: see [`DynamicSource`].
     pub fn dynamic_input<S: DynamicSource>(&mut self, step_id: &str, source: S) -> Stream<S::Item> {
-        crate::operators::input::dynamic(&self.graph, step_id, source)
+        let mut outputs = crate::operators::input::dynamic(&self.graph, step_id, source, None);
+        outputs.remove(0)
+    }
+
+    /// Adds an input with one stateless partition per worker whose items carry event time;
+    /// see [`EventClock`]. (Its watermarks are not resumable: neither are its partitions.)
+    pub fn dynamic_input_with_clock<S: DynamicSource>(
+        &mut self,
+        step_id: &str,
+        source: S,
+        clock: EventClock<S::Item>,
+    ) -> ClockedInput<S::Item> {
+        ClockedInput::from_outputs(crate::operators::input::dynamic(
+            &self.graph,
+            step_id,
+            source,
+            Some(clock),
+        ))
     }
 
     /// Lists the steps and the edges between them.

@@ -7,10 +7,11 @@ use std::sync::Arc;
 
 use timely::dataflow::StreamVec;
 
+use crate::Data;
 use crate::dataflow::PortId;
 use crate::dataflow::flow::{Graph, StepSpec, add_step};
+use crate::engine::Time;
 use crate::engine::{BuildCtx, StepCtx};
-use crate::{Data, Epoch};
 
 /// A typed stream of items: the output of one step of a [`Dataflow`](crate::Dataflow).
 ///
@@ -56,10 +57,7 @@ impl<T: Data> Stream<T> {
         &self,
         step_id: &str,
         kind: &'static str,
-        build: impl for<'s> Fn(&StepCtx, StreamVec<'s, Epoch, T>) -> StreamVec<'s, Epoch, U>
-        + Send
-        + Sync
-        + 'static,
+        build: impl for<'s> Fn(&StepCtx, StreamVec<'s, Time, T>) -> StreamVec<'s, Time, U> + Send + Sync + 'static,
     ) -> Stream<U> {
         self.add_unary(step_id, kind, false, move |ctx, input| build(ctx.step(), input))
     }
@@ -70,7 +68,7 @@ impl<T: Data> Stream<T> {
         &self,
         step_id: &str,
         kind: &'static str,
-        build: impl for<'s> Fn(&mut BuildCtx<'s>, StreamVec<'s, Epoch, T>) -> StreamVec<'s, Epoch, U>
+        build: impl for<'s> Fn(&mut BuildCtx<'s>, StreamVec<'s, Time, T>) -> StreamVec<'s, Time, U>
         + Send
         + Sync
         + 'static,
@@ -83,7 +81,7 @@ impl<T: Data> Stream<T> {
         step_id: &str,
         kind: &'static str,
         keyed_state: bool,
-        build: impl for<'s> Fn(&mut BuildCtx<'s>, StreamVec<'s, Epoch, T>) -> StreamVec<'s, Epoch, U>
+        build: impl for<'s> Fn(&mut BuildCtx<'s>, StreamVec<'s, Time, T>) -> StreamVec<'s, Time, U>
         + Send
         + Sync
         + 'static,

@@ -12,6 +12,7 @@ use crate::dataflow::StepNode;
 use crate::engine::Assignment;
 use crate::engine::execute::Runtime;
 use crate::engine::ports::PortTable;
+use crate::engine::time::Time;
 use serde::de::DeserializeOwned;
 
 use crate::recovery::{SnapshotRow, decode};
@@ -29,8 +30,8 @@ pub(crate) struct StepCtx {
     pub worker: usize,
     pub peers: usize,
     runtime: Arc<Runtime>,
-    probe: ProbeHandle<Epoch>,
-    on_disk: ProbeHandle<Epoch>,
+    probe: ProbeHandle<Time>,
+    on_disk: ProbeHandle<Time>,
     assignment: Option<Arc<Assignment>>,
     resume: Rc<RefCell<StepStates>>,
     start_epoch: Epoch,
@@ -64,13 +65,13 @@ impl StepCtx {
 
     /// The probe on every output step: how far the whole dataflow has completed (with
     /// recovery: every snapshot committed on every worker).
-    pub(crate) fn probe(&self) -> &ProbeHandle<Epoch> {
+    pub(crate) fn probe(&self) -> &ProbeHandle<Time> {
         &self.probe
     }
 
     /// With recovery, how far every snapshot is synced to disk on every worker (the
     /// recovery writers' second output): what no crash, not even of the OS, takes back.
-    pub(crate) fn on_disk(&self) -> &ProbeHandle<Epoch> {
+    pub(crate) fn on_disk(&self) -> &ProbeHandle<Time> {
         &self.on_disk
     }
 
@@ -119,13 +120,13 @@ impl StepCtx {
 
 /// The dataflow of one worker under construction.
 pub(crate) struct BuildCtx<'s> {
-    scope: Scope<'s, Epoch>,
+    scope: Scope<'s, Time>,
     ports: PortTable<'s>,
     inputs: Vec<usize>,
     outputs: Vec<usize>,
     step: StepCtx,
     states: HashMap<StepId, StepStates>,
-    snapshots: Vec<StreamVec<'s, Epoch, SnapshotRow>>,
+    snapshots: Vec<StreamVec<'s, Time, SnapshotRow>>,
 }
 
 /// Where the run starts: the first epoch, and the resume states of this worker by step.
@@ -137,10 +138,10 @@ pub(crate) struct Start {
 
 impl<'s> BuildCtx<'s> {
     pub(crate) fn new(
-        scope: Scope<'s, Epoch>,
+        scope: Scope<'s, Time>,
         port_count: usize,
         runtime: Arc<Runtime>,
-        probe: ProbeHandle<Epoch>,
+        probe: ProbeHandle<Time>,
         start: Start,
     ) -> Self {
         BuildCtx {
@@ -176,7 +177,7 @@ impl<'s> BuildCtx<'s> {
         self.step.resume = Rc::new(RefCell::new(self.states.remove(&node.id).unwrap_or_default()));
     }
 
-    pub(crate) fn scope(&self) -> Scope<'s, Epoch> {
+    pub(crate) fn scope(&self) -> Scope<'s, Time> {
         self.scope
     }
 
@@ -185,24 +186,24 @@ impl<'s> BuildCtx<'s> {
     }
 
     /// The built stream of the current step's `index`-th input.
-    pub(crate) fn input<T: Data>(&self, index: usize) -> StreamVec<'s, Epoch, T> {
+    pub(crate) fn input<T: Data>(&self, index: usize) -> StreamVec<'s, Time, T> {
         self.ports.get(self.inputs[index])
     }
 
     /// Publishes the current step's `index`-th output.
-    pub(crate) fn set_output<T: Data>(&mut self, index: usize, stream: StreamVec<'s, Epoch, T>) {
+    pub(crate) fn set_output<T: Data>(&mut self, index: usize, stream: StreamVec<'s, Time, T>) {
         self.ports.insert(self.outputs[index], stream);
     }
 
     /// Registers a stream of snapshots for the recovery writer (kept only when snapshotting).
-    pub(crate) fn add_snapshots(&mut self, snapshots: StreamVec<'s, Epoch, SnapshotRow>) {
+    pub(crate) fn add_snapshots(&mut self, snapshots: StreamVec<'s, Time, SnapshotRow>) {
         if self.step.snapshotting {
             self.snapshots.push(snapshots);
         }
     }
 
     /// All snapshot streams registered by the steps.
-    pub(crate) fn take_snapshots(&mut self) -> Vec<StreamVec<'s, Epoch, SnapshotRow>> {
+    pub(crate) fn take_snapshots(&mut self) -> Vec<StreamVec<'s, Time, SnapshotRow>> {
         std::mem::take(&mut self.snapshots)
     }
 }

@@ -5,18 +5,24 @@ mod assign;
 mod build_ctx;
 mod config;
 pub(crate) mod connect;
+mod epoch_queue;
 mod execute;
 mod failure;
 mod ports;
 mod routing;
 mod setup;
+pub(crate) mod time;
 mod worker_loop;
 
 pub(crate) use all_gather::{all_gather, step_until};
 pub(crate) use assign::Assignment;
 pub(crate) use build_ctx::{BuildCtx, Start, StepCtx, StepStates};
 pub use config::{Execution, RecoveryConfig, RunConfig};
+pub(crate) use epoch_queue::EpochQueue;
 pub(crate) use execute::Runtime;
 pub use execute::run;
 pub(crate) use failure::enter_step;
 pub(crate) use routing::route_key;
+pub(crate) use time::{
+    Time, at, encode_watermark, frontier_epoch, frontier_meet, frontier_watermark, received_epoch,
+};

@@ -8,8 +8,9 @@ use std::any::TypeId;
 
 use timely::dataflow::StreamVec;
 
+use crate::Data;
 use crate::dataflow::PortId;
-use crate::{Data, Epoch};
+use crate::engine::time::Time;
 
 /// Any value; used only to own a type-erased stream.
 trait Erased {}
@@ -33,7 +34,7 @@ impl<'s> PortTable<'s> {
         }
     }
 
-    pub(crate) fn insert<T: Data>(&mut self, port: PortId, stream: StreamVec<'s, Epoch, T>) {
+    pub(crate) fn insert<T: Data>(&mut self, port: PortId, stream: StreamVec<'s, Time, T>) {
         self.slots[port] = Some(Slot {
             item_type: TypeId::of::<T>(),
             item_type_name: std::any::type_name::<T>(),
@@ -41,7 +42,7 @@ impl<'s> PortTable<'s> {
         });
     }
 
-    pub(crate) fn get<T: Data>(&self, port: PortId) -> StreamVec<'s, Epoch, T> {
+    pub(crate) fn get<T: Data>(&self, port: PortId) -> StreamVec<'s, Time, T> {
         let slot = self.slots[port]
             .as_ref()
             .expect("steps are built in the order they were added, so inputs exist");
@@ -53,10 +54,10 @@ impl<'s> PortTable<'s> {
             std::any::type_name::<T>()
         );
         let erased: *const (dyn Erased + 's) = &*slot.stream;
-        // SAFETY: `insert` is the only writer of slots and boxed a `StreamVec<'s, Epoch, X>`
+        // SAFETY: `insert` is the only writer of slots and boxed a `StreamVec<'s, Time, X>`
         // with `item_type == TypeId::of::<X>()`; the assertion above proves `X == T`, so the
-        // box holds a `StreamVec<'s, Epoch, T>` and the thin pointer cast points at one.
-        let stream = unsafe { &*(erased as *const StreamVec<'s, Epoch, T>) };
+        // box holds a `StreamVec<'s, Time, T>` and the thin pointer cast points at one.
+        let stream = unsafe { &*(erased as *const StreamVec<'s, Time, T>) };
         stream.clone()
     }
 }
@@ -64,15 +65,18 @@ impl<'s> PortTable<'s> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Epoch;
     use timely::dataflow::operators::vec::ToStream;
 
     #[test]
     fn returns_the_stream_it_was_given() {
         timely::execute_directly(|worker| {
-            worker.dataflow::<Epoch, _, _>(|scope| {
-                let mut table = PortTable::new(1);
-                table.insert::<u32>(0, (0..3u32).to_stream(scope));
-                let _again: StreamVec<'_, Epoch, u32> = table.get::<u32>(0);
+            worker.dataflow::<Epoch, _, _>(|top| {
+                top.scoped::<Time, _, _>("t", |scope| {
+                    let mut table = PortTable::new(1);
+                    table.insert::<u32>(0, (0..3u32).to_stream(scope));
+                    let _again: StreamVec<'_, Time, u32> = table.get::<u32>(0);
+                })
             });
         });
     }
@@ -81,10 +85,12 @@ mod tests {
     #[should_panic(expected = "holds u32")]
     fn refuses_the_wrong_type() {
         timely::execute_directly(|worker| {
-            worker.dataflow::<Epoch, _, _>(|scope| {
-                let mut table = PortTable::new(1);
-                table.insert::<u32>(0, (0..3u32).to_stream(scope));
-                let _wrong = table.get::<String>(0);
+            worker.dataflow::<Epoch, _, _>(|top| {
+                top.scoped::<Time, _, _>("t", |scope| {
+                    let mut table = PortTable::new(1);
+                    table.insert::<u32>(0, (0..3u32).to_stream(scope));
+                    let _wrong = table.get::<String>(0);
+                })
             });
         });
     }

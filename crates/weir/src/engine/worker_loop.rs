@@ -14,6 +14,7 @@ use crate::dataflow::Plan;
 use crate::engine::execute::Runtime;
 use crate::engine::failure::take_last_panic;
 use crate::engine::setup::{Assignments, assign_partitions};
+use crate::engine::time::Time;
 use crate::engine::{BuildCtx, Start};
 use crate::recovery::loader::load;
 use crate::recovery::writer::{WriterPlan, build_writer};
@@ -39,16 +40,20 @@ pub(crate) fn run_worker(worker: &mut Worker, plan: &Plan, runtime: &Arc<Runtime
             }));
         }
     };
-    let probe = ProbeHandle::<Epoch>::new();
-    worker.dataflow::<Epoch, _, _>(|scope| {
-        let mut ctx = BuildCtx::new(scope, plan.port_count, runtime.clone(), probe.clone(), start);
-        for node in &plan.steps {
-            ctx.begin(node, &assignments.steps);
-            (node.build)(&mut ctx);
-        }
-        if let Some(writer) = writer.take() {
-            build_writer(&mut ctx, writer);
-        }
+    let probe = ProbeHandle::<Time>::new();
+    // Timely's top-level scopes need a totally ordered timestamp: the dataflow lives in a
+    // child scope of (epoch, watermark) times (`engine/time.rs`).
+    worker.dataflow::<Epoch, _, _>(|top| {
+        top.scoped::<Time, _, _>("weir", |scope| {
+            let mut ctx = BuildCtx::new(scope, plan.port_count, runtime.clone(), probe.clone(), start);
+            for node in &plan.steps {
+                ctx.begin(node, &assignments.steps);
+                (node.build)(&mut ctx);
+            }
+            if let Some(writer) = writer.take() {
+                build_writer(&mut ctx, writer);
+            }
+        })
     });
     drive(worker, runtime, &probe)
 }
@@ -144,7 +149,7 @@ impl Heartbeat {
 }
 
 /// Steps the worker, turning panics into errors and watching that peers stay alive.
-fn drive(worker: &mut Worker, runtime: &Runtime, probe: &ProbeHandle<Epoch>) -> Result<(), Error> {
+fn drive(worker: &mut Worker, runtime: &Runtime, probe: &ProbeHandle<Time>) -> Result<(), Error> {
     let me = worker.index();
     let watchdog = runtime.config.watchdog_timeout;
     let mut heartbeat = Heartbeat::new(worker, watchdog);

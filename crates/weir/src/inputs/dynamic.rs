@@ -3,7 +3,7 @@
 use std::time::Instant;
 
 use crate::inputs::Batch;
-use crate::{BoxError, Data, StepId};
+use crate::{BoxError, Data, StepId, Timestamp};
 
 /// An input where every worker reads its own, distinct share and nothing is resumable
 /// (at-most-once around a restart).
@@ -32,6 +32,14 @@ pub trait StatelessSourcePartition: 'static {
 
     /// When to poll next; `None` means at once (or in 1 ms after an empty batch).
     fn next_awake(&self) -> Option<Instant> {
+        None
+    }
+
+    /// The partition's own event-time watermark, for a partition that knows its order
+    /// exactly (a generator, a log whose producer stamps in order): no later item is below
+    /// it. Asked after every batch of an input with an [`EventClock`](crate::inputs::EventClock);
+    /// the partition's watermark is the larger of this and the clock's.
+    fn watermark(&self) -> Option<Timestamp> {
         None
     }
 

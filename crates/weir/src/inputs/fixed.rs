@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::inputs::Batch;
-use crate::{BoxError, Data, StepId};
+use crate::{BoxError, Data, StepId, Timestamp};
 
 /// An input with a fixed number of independent partitions, each resumable from a state.
 ///
@@ -67,6 +67,14 @@ pub trait StatefulSourcePartition: 'static {
     /// When to poll next; `None` means at once (or in 1 ms after an empty batch).
     /// Use this instead of sleeping in `next_batch`.
     fn next_awake(&self) -> Option<Instant> {
+        None
+    }
+
+    /// The partition's own event-time watermark, for a partition that knows its order
+    /// exactly (a generator, a log whose producer stamps in order): no later item is below
+    /// it. Asked after every batch of an input with an [`EventClock`](crate::inputs::EventClock);
+    /// the partition's watermark is the larger of this and the clock's.
+    fn watermark(&self) -> Option<Timestamp> {
         None
     }
 

@@ -1,6 +1,5 @@
 //! Pre-aggregation: combine values per key, per worker and epoch, before the exchange.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -9,8 +8,10 @@ use timely::dataflow::StreamVec;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::Operator;
 
-use crate::engine::{StepCtx, enter_step};
-use crate::{Data, Epoch};
+use crate::Data;
+use crate::engine::{
+    EpochQueue, StepCtx, Time, at, enter_step, frontier_epoch, frontier_meet, received_epoch,
+};
 
 /// Distinct keys an epoch may hold before it is sent on early, bounding memory.
 const MAX_KEYS_PER_EPOCH: usize = 100_000;
@@ -21,10 +22,10 @@ const MAX_KEYS_PER_EPOCH: usize = 100_000;
 /// result is emitted at the end (`*_final`).
 pub(crate) fn combine_per_epoch<'s, V, A, F, R>(
     step: &StepCtx,
-    input: StreamVec<'s, Epoch, (String, V)>,
+    input: StreamVec<'s, Time, (String, V)>,
     lift: F,
     reducer: Arc<R>,
-) -> StreamVec<'s, Epoch, (String, A)>
+) -> StreamVec<'s, Time, (String, A)>
 where
     V: Data,
     A: Data,
@@ -38,13 +39,13 @@ where
         move |capability, _| {
             let mut held = Some(capability);
             // `None` only while the reducer runs.
-            let mut epochs: BTreeMap<Epoch, FxHashMap<String, Option<A>>> = BTreeMap::new();
+            let mut epochs: EpochQueue<FxHashMap<String, Option<A>>> = EpochQueue::new();
             move |(input, frontier), output| {
                 let _in_step = enter_step(&name);
                 let Some(cap) = held.as_mut() else { return };
                 input.for_each(|incoming, data| {
-                    let epoch = *incoming.least().expect("weir sends every batch under one epoch");
-                    let combined = epochs.entry(epoch).or_default();
+                    let epoch = received_epoch(incoming.stamp());
+                    let combined = epochs.at(epoch);
                     for (key, value) in data.drain(..) {
                         match combined.get_mut(&key) {
                             Some(acc) => *acc = acc.take().map(|acc| reducer(acc, lift(value))),
@@ -55,19 +56,19 @@ where
                     }
                     if combined.len() >= MAX_KEYS_PER_EPOCH {
                         let full = std::mem::take(combined);
-                        output.session(&cap.delayed(&epoch)).give_iterator(settled(full));
+                        output
+                            .session(&cap.delayed(&at(epoch, cap.time().inner)))
+                            .give_iterator(settled(full));
                     }
                 });
-                while let Some(entry) = epochs.first_entry()
-                    && !frontier.less_equal(entry.key())
-                {
-                    let epoch = *entry.key();
+                let frontier = frontier.frontier();
+                for (epoch, combined) in epochs.take_complete(frontier_epoch(&frontier)) {
                     output
-                        .session(&cap.delayed(&epoch))
-                        .give_iterator(settled(entry.remove()));
+                        .session(&cap.delayed(&at(epoch, cap.time().inner)))
+                        .give_iterator(settled(combined));
                 }
-                match frontier.frontier().first() {
-                    Some(epoch) => cap.downgrade(epoch),
+                match frontier_meet(&frontier) {
+                    Some(meet) => cap.downgrade(&meet),
                     None => held = None,
                 }
             }

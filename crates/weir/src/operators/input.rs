@@ -1,7 +1,9 @@
-//! `input`: the source operator that polls partitions and advances epochs on a clock.
+//! `input`: the source operator that polls partitions, advances epochs on a clock, and,
+//! with an [`EventClock`], splits off late items and carries each partition's watermark.
 //!
-//! Users call [`Dataflow::input`](crate::Dataflow::input) or
-//! [`Dataflow::dynamic_input`](crate::Dataflow::dynamic_input).
+//! Users call [`Dataflow::input`](crate::Dataflow::input),
+//! [`Dataflow::dynamic_input`](crate::Dataflow::dynamic_input) or their `_with_clock`
+//! variants.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -14,83 +16,42 @@ use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
 use crate::dataflow::flow::{Graph, StepSpec, add_step};
 use crate::dataflow::{ListPartsFn, Stream, UnlistedPartFn};
-use crate::engine::{BuildCtx, StepCtx, enter_step};
-use crate::inputs::{
-    Batch, DynamicSource, FixedPartitionedSource, StatefulSourcePartition, StatelessSourcePartition,
-};
-use crate::recovery::{SnapshotRow, decode, encode};
-use crate::{BoxError, Data, Epoch};
+use crate::engine::{BuildCtx, StepCtx, at, encode_watermark, enter_step, frontier_epoch};
+use crate::inputs::{Batch, DynamicSource, EventClock, FixedPartitionedSource, PartitionClock};
+use crate::operators::source_parts::{NamedPart, Part, Stateful, Stateless};
+use crate::recovery::{SnapshotRow, decode};
+use crate::{Data, Epoch, Timestamp};
 
 /// Delay before polling again after a partition had nothing and named no wake-up time.
 const IDLE_POLL: Duration = Duration::from_millis(1);
 
-/// How the source operator polls one open partition, stateful or not.
-trait Part<T> {
-    fn next_batch(&mut self) -> Result<Batch<T>, BoxError>;
-    fn next_awake(&self) -> Option<Instant>;
-    /// The encoded resume state; `None` for partitions without one.
-    fn snapshot(&self) -> Option<Result<Vec<u8>, BoxError>>;
-    fn close(&mut self) -> Result<(), BoxError>;
-}
+/// How often a source whose clock opted into processing-time advance or idleness looks at
+/// the time while its partitions read nothing.
+const CLOCK_TICK: Duration = Duration::from_millis(50);
 
-/// A partition with its name (the key of its resume state).
-type NamedPart<T> = (String, Box<dyn Part<T>>);
-
-struct Stateful<P>(P);
-
-impl<P: StatefulSourcePartition> Part<P::Item> for Stateful<P>
-where
-    P::State: serde::Serialize,
-{
-    fn next_batch(&mut self) -> Result<Batch<P::Item>, BoxError> {
-        self.0.next_batch()
-    }
-    fn next_awake(&self) -> Option<Instant> {
-        self.0.next_awake()
-    }
-    fn snapshot(&self) -> Option<Result<Vec<u8>, BoxError>> {
-        Some(encode(&self.0.snapshot()))
-    }
-    fn close(&mut self) -> Result<(), BoxError> {
-        self.0.close()
-    }
-}
-
-struct Stateless<P>(P);
-
-impl<P: StatelessSourcePartition> Part<P::Item> for Stateless<P> {
-    fn next_batch(&mut self) -> Result<Batch<P::Item>, BoxError> {
-        self.0.next_batch()
-    }
-    fn next_awake(&self) -> Option<Instant> {
-        self.0.next_awake()
-    }
-    fn snapshot(&self) -> Option<Result<Vec<u8>, BoxError>> {
-        None
-    }
-    fn close(&mut self) -> Result<(), BoxError> {
-        self.0.close()
-    }
-}
-
-/// Adds a [`FixedPartitionedSource`] step.
+/// Adds a [`FixedPartitionedSource`] step; with a clock, also returns its late items.
 pub(crate) fn fixed<S: FixedPartitionedSource>(
     graph: &Rc<RefCell<Graph>>,
     step_id: &str,
     source: S,
-) -> Stream<S::Item> {
+    clock: Option<EventClock<S::Item>>,
+) -> Vec<Stream<S::Item>> {
     let source = Arc::new(source);
     let lister = source.clone();
     let list_parts: Arc<ListPartsFn> = Arc::new(move || lister.list_parts());
     let judge = source.clone();
+    let clocked = clock.is_some();
     let unlisted_part: Arc<UnlistedPartFn> = Arc::new(move |step, part, bytes| {
-        let state = decode(step.as_str(), part, bytes)?;
+        let state = match clocked {
+            true => decode::<(S::State, Timestamp)>(step.as_str(), part, bytes)?.0,
+            false => decode(step.as_str(), part, bytes)?,
+        };
         judge.unlisted_part(step, part, state)
     });
     let spec = StepSpec {
         kind: "input",
         inputs: vec![],
-        output_count: 1,
+        output_count: if clocked { 2 } else { 1 },
         list_parts: Some(list_parts),
         unlisted_part: Some(unlisted_part),
         is_output: false,
@@ -101,29 +62,42 @@ pub(crate) fn fixed<S: FixedPartitionedSource>(
         let mut states = step.take_resume_states();
         let mut parts: Vec<NamedPart<S::Item>> = Vec::new();
         for (_, part) in step.assignment().parts_of(step.worker) {
-            let Ok(resume) = step.partition_state(&mut states, part) else {
-                continue;
+            let resumed = match clocked {
+                true => step.partition_state::<(S::State, Timestamp)>(&mut states, part),
+                false => step
+                    .partition_state::<S::State>(&mut states, part)
+                    .map(|s| s.map(|s| (s, Timestamp::MIN))),
+            };
+            let Ok(resumed) = resumed else { continue };
+            let (resume, watermark) = match resumed {
+                Some((state, watermark)) => (Some(state), watermark),
+                None => (None, Timestamp::MIN),
             };
             match source.build_part(&step.id, part, resume) {
-                Ok(p) => parts.push((part.to_owned(), Box::new(Stateful(p)))),
+                Ok(p) => parts.push(NamedPart {
+                    name: part.to_owned(),
+                    part: Box::new(Stateful(p)),
+                    watermark,
+                }),
                 Err(err) => step.fail(format!("building partition {part:?}: {err}").into()),
             }
         }
-        build_source(ctx, parts);
+        build_source(ctx, parts, clock.clone());
     });
-    add_step(graph, step_id, spec, build).pop().expect("one output")
+    add_step(graph, step_id, spec, build)
 }
 
-/// Adds a [`DynamicSource`] step.
+/// Adds a [`DynamicSource`] step; with a clock, also returns its late items.
 pub(crate) fn dynamic<S: DynamicSource>(
     graph: &Rc<RefCell<Graph>>,
     step_id: &str,
     source: S,
-) -> Stream<S::Item> {
+    clock: Option<EventClock<S::Item>>,
+) -> Vec<Stream<S::Item>> {
     let spec = StepSpec {
         kind: "dynamic_input",
         inputs: vec![],
-        output_count: 1,
+        output_count: if clock.is_some() { 2 } else { 1 },
         list_parts: None,
         unlisted_part: None,
         is_output: false,
@@ -133,28 +107,34 @@ pub(crate) fn dynamic<S: DynamicSource>(
         let step = ctx.step().clone();
         let mut parts: Vec<NamedPart<S::Item>> = Vec::new();
         match source.build(&step.id, step.worker, step.peers) {
-            Ok(p) => parts.push((step.worker.to_string(), Box::new(Stateless(p)))),
+            Ok(p) => parts.push(NamedPart {
+                name: step.worker.to_string(),
+                part: Box::new(Stateless(p)),
+                watermark: Timestamp::MIN,
+            }),
             Err(err) => step.fail(err),
         }
-        build_source(ctx, parts);
+        build_source(ctx, parts, clock.clone());
     });
-    add_step(graph, step_id, spec, build).pop().expect("one output")
+    add_step(graph, step_id, spec, build)
 }
 
 /// One partition: its name, when it wants to be polled, whether it read since its last
-/// snapshot.
+/// snapshot, and its watermark.
 struct Polled<T> {
     name: String,
     part: Box<dyn Part<T>>,
     awake: Instant,
     dirty: bool,
+    clock: PartitionClock,
 }
 
 impl<T> Polled<T> {
     /// The snapshot row of this partition, if it has state.
-    fn snapshot(&mut self, step: &StepCtx) -> Option<SnapshotRow> {
+    fn snapshot(&mut self, step: &StepCtx, clocked: bool) -> Option<SnapshotRow> {
         self.dirty = false;
-        match self.part.snapshot()? {
+        let watermark = clocked.then(|| self.clock.watermark());
+        match self.part.snapshot(watermark)? {
             Ok(bytes) => Some((step.id.to_string(), self.name.clone(), Some(bytes))),
             Err(err) => {
                 step.fail(format!("snapshotting partition {:?}: {err}", self.name).into());
@@ -164,40 +144,71 @@ impl<T> Polled<T> {
     }
 }
 
+/// The watermark this worker's partitions hold the source to: the least of the partitions
+/// that are not idle (if all are idle, the greatest of all); idle ones catch up to it.
+fn source_watermark<T>(parts: &mut [Polled<T>], clock: &EventClock<T>, now: Instant) -> Timestamp {
+    let held = parts.iter_mut().filter_map(|p| p.clock.holds(clock, now)).min();
+    let watermark = held.unwrap_or_else(|| {
+        parts
+            .iter()
+            .map(|p| p.clock.watermark())
+            .max()
+            .unwrap_or(Timestamp::MAX)
+    });
+    for part in parts.iter_mut() {
+        part.clock.catch_up_if_idle(clock, now, watermark);
+    }
+    watermark
+}
+
 /// The timely source operator shared by both kinds of input.
 ///
 /// Each activation polls every awake partition once (bounded work), emits at the current
 /// epoch, and reads nothing while `max_epochs_in_flight` epochs are incomplete downstream
 /// (backpressure). When the epoch's interval has passed, it snapshots the partitions that
 /// read in it (on the second output) and advances to the next epoch.
-fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>) {
+///
+/// With a clock, items below their partition's watermark go to the late output, and the
+/// capabilities' inner coordinate follows the worker's watermark (`engine/time.rs`): it is
+/// raised only after the items read under the old one were sent.
+fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock: Option<EventClock<T>>) {
     let step: StepCtx = ctx.step().clone();
     let mut op = OperatorBuilder::new(step.id.to_string(), ctx.scope());
     let activator = ctx.scope().activator_for(op.operator_info().address);
     let (data_out, data_stream) = op.new_output::<Vec<T>>();
     let (snap_out, snap_stream) = op.new_output::<Vec<SnapshotRow>>();
+    let (late_out, late_stream) = op.new_output::<Vec<T>>();
     let mut data_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<T>>>::from(data_out);
     let mut snap_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<SnapshotRow>>>::from(snap_out);
+    let mut late_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<T>>>::from(late_out);
     let now = Instant::now();
     let mut parts: Vec<Polled<T>> = parts
         .into_iter()
-        .map(|(name, part)| Polled {
-            name,
-            part,
+        .map(|named| Polled {
+            name: named.name,
+            part: named.part,
             awake: now,
             dirty: false,
+            clock: PartitionClock::new(named.watermark, now),
         })
         .collect();
+    let clocked = clock.is_some();
     let mut epoch: Epoch = step.start_epoch();
     let mut epoch_ends = now + step.epoch_interval();
+    // The inner coordinate of the capabilities: this worker's watermark.
+    let mut inner = match &clock {
+        Some(clock) => encode_watermark(source_watermark(&mut parts, clock, now)),
+        None => u64::MAX,
+    };
+    let mut late = Vec::new();
     op.build(move |mut capabilities| {
         for cap in &mut capabilities {
-            cap.downgrade(&epoch);
+            cap.downgrade(&at(epoch, inner));
         }
         let mut caps = Some(capabilities);
         move |_frontiers| {
             let _in_step = enter_step(&step.name);
-            let Some([data_cap, snap_cap]) = caps.as_deref_mut() else {
+            let Some([data_cap, snap_cap, late_cap]) = caps.as_deref_mut() else {
                 return;
             };
             // After a failure, hold the capabilities: dropping them would tell every worker
@@ -205,7 +216,8 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>) {
             if step.has_failed() {
                 return;
             }
-            let (mut data, mut snaps) = (data_out.activate(), snap_out.activate());
+            let (mut data, mut snaps, mut lates) =
+                (data_out.activate(), snap_out.activate(), late_out.activate());
             let mut snapshot_rows: Vec<SnapshotRow> = Vec::new();
             let now = Instant::now();
             if now >= epoch_ends {
@@ -213,23 +225,25 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>) {
                     parts
                         .iter_mut()
                         .filter(|p| p.dirty)
-                        .filter_map(|p| p.snapshot(&step)),
+                        .filter_map(|p| p.snapshot(&step, clocked)),
                 );
                 if !snapshot_rows.is_empty() {
                     snaps.session(&*snap_cap).give_container(&mut snapshot_rows);
                 }
                 epoch += 1;
-                data_cap.downgrade(&epoch);
-                snap_cap.downgrade(&epoch);
+                for cap in [&mut *data_cap, &mut *snap_cap, &mut *late_cap] {
+                    cap.downgrade(&at(epoch, inner));
+                }
                 epoch_ends = now + step.epoch_interval();
             }
             let completed = step
                 .probe()
-                .with_frontier(|f| f.first().copied())
+                .with_frontier(|f| frontier_epoch(&f))
                 .unwrap_or(epoch);
             let backpressured = epoch.saturating_sub(completed) >= step.max_epochs_in_flight();
             if !backpressured {
                 let mut session = data.session(&*data_cap);
+                let mut late_session = lates.session(&*late_cap);
                 let mut index = 0;
                 while index < parts.len() {
                     let polled = &mut parts[index];
@@ -240,17 +254,37 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>) {
                     let result = polled.part.next_batch();
                     let awake = polled.part.next_awake();
                     match result {
-                        Ok(Batch::Items(mut items)) if !items.is_empty() => {
-                            session.give_container(&mut items);
-                            polled.awake = awake.unwrap_or(now);
-                            polled.dirty = true;
+                        Ok(Batch::Items(mut items)) => {
+                            if let Some(clock) = &clock {
+                                let reported = polled.part.watermark();
+                                polled
+                                    .clock
+                                    .split_late(clock, &mut items, &mut late, reported, now);
+                                if !late.is_empty() {
+                                    polled.dirty = true;
+                                    late_session.give_container(&mut late);
+                                }
+                            }
+                            if items.is_empty() {
+                                polled.awake = awake.unwrap_or(now + IDLE_POLL);
+                            } else {
+                                session.give_container(&mut items);
+                                polled.awake = awake.unwrap_or(now);
+                                polled.dirty = true;
+                            }
                         }
-                        Ok(Batch::Items(_) | Batch::Pending) => {
+                        Ok(Batch::Pending) => {
+                            if let Some(clock) = &clock {
+                                let reported = polled.part.watermark();
+                                polled
+                                    .clock
+                                    .split_late(clock, &mut Vec::new(), &mut late, reported, now);
+                            }
                             polled.awake = awake.unwrap_or(now + IDLE_POLL);
                         }
                         Ok(Batch::Eof) => {
                             let mut ended = parts.swap_remove(index);
-                            snapshot_rows.extend(ended.snapshot(&step));
+                            snapshot_rows.extend(ended.snapshot(&step, clocked));
                             if let Err(err) = ended.part.close() {
                                 step.fail(err);
                             }
@@ -271,7 +305,16 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>) {
                 caps = None;
                 return;
             }
-            let next = if backpressured {
+            if let Some(clock) = &clock {
+                let watermark = encode_watermark(source_watermark(&mut parts, clock, now));
+                if watermark > inner {
+                    inner = watermark;
+                    for cap in [&mut *data_cap, &mut *snap_cap, &mut *late_cap] {
+                        cap.downgrade(&at(epoch, inner));
+                    }
+                }
+            }
+            let mut next = if backpressured {
                 now + IDLE_POLL
             } else {
                 parts
@@ -281,9 +324,18 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>) {
                     .unwrap_or(epoch_ends)
                     .min(epoch_ends)
             };
+            if clock
+                .as_ref()
+                .is_some_and(|c| c.advance_with_processing_time || c.idle_after.is_some())
+            {
+                next = next.min(now + CLOCK_TICK);
+            }
             activator.activate_after(next.saturating_duration_since(Instant::now()));
         }
     });
     ctx.add_snapshots(snap_stream);
     ctx.set_output(0, data_stream);
+    if clocked {
+        ctx.set_output(1, late_stream);
+    }
 }

@@ -7,7 +7,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::Operator;
 
-use crate::engine::enter_step;
+use crate::engine::{enter_step, received_epoch};
 use crate::{Data, Epoch, Stream};
 
 /// Where an item was seen by [`Stream::inspect_debug_with`].
@@ -62,7 +62,7 @@ impl<T: Data> Stream<T> {
                     move |input, output| {
                         let _in_step = enter_step(&name);
                         input.for_each(|cap, data| {
-                            let epoch = *cap.least().expect("weir sends every batch under one epoch");
+                            let epoch = received_epoch(cap.stamp());
                             let seen = Seen {
                                 step: &name,
                                 worker,

@@ -1,122 +1,192 @@
-//! The keys of one worker of a stateful step: each key's logic, its timer, and which keys
+//! The keys of one worker of a stateful step: each key's logic, its timers, and which keys
 //! changed in the open epoch (what the stateful core snapshots at the epoch's end).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use crate::operators::stateful::{Retention, StatefulLogic};
+use crate::operators::keyed_process::{Ctx, KeyedProcess};
+use crate::operators::stateful::Retention;
 use crate::recovery::{SnapshotRow, encode};
-use crate::{BoxError, Epoch};
+use crate::{BoxError, Epoch, Timestamp};
 
 /// The snapshots of an epoch that just completed, if any.
 pub(crate) type SnapshotsDone = Result<Option<(Epoch, Vec<SnapshotRow>)>, BoxError>;
 
-/// One key's logic, its pending timer, and whether it changed in the open epoch.
+/// What a call sees of time: the epoch, the watermark and processing time.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Clocks {
+    pub epoch: Epoch,
+    pub watermark: Timestamp,
+    pub now: SystemTime,
+}
+
+/// One key's logic, its pending timers, and whether it changed in the open epoch.
 struct Entry<L> {
     logic: L,
-    timer: Option<SystemTime>,
+    event_timer: Option<Timestamp>,
+    processing_timer: Option<SystemTime>,
     dirty: bool,
 }
 
 /// All keys of one worker of a stateful step.
-pub(crate) struct KeyedLogic<L: StatefulLogic, B> {
+pub(crate) struct KeyedLogic<L: KeyedProcess, B> {
     builder: Arc<B>,
     entries: HashMap<String, Entry<L>>,
-    timers: BTreeSet<(SystemTime, String)>,
+    event_timers: BTreeSet<(Timestamp, String)>,
+    processing_timers: BTreeSet<(SystemTime, String)>,
     out: Vec<L::Out>,
     /// Keys changed (or deleted) in `dirty_epoch`, when snapshotting.
     dirty_keys: Vec<String>,
     dirty_epoch: Option<Epoch>,
     snapshotting: bool,
+    /// Keys still to be told the input ended, in reverse key order, once it did.
+    ending: Option<Vec<String>>,
 }
 
 impl<L, B> KeyedLogic<L, B>
 where
-    L: StatefulLogic,
+    L: KeyedProcess,
     B: Fn(Option<L::State>) -> L,
 {
     pub(crate) fn new(builder: Arc<B>, snapshotting: bool) -> Self {
         KeyedLogic {
             builder,
             entries: HashMap::new(),
-            timers: BTreeSet::new(),
+            event_timers: BTreeSet::new(),
+            processing_timers: BTreeSet::new(),
             out: Vec::new(),
             dirty_keys: Vec::new(),
             dirty_epoch: None,
             snapshotting,
+            ending: None,
         }
     }
 
-    /// Rebuilds a key from its snapshot, timer included.
+    /// Rebuilds a key from its snapshot, timers included.
     pub(crate) fn restore(&mut self, key: String, state: L::State) {
         let logic = (self.builder)(Some(state));
-        let timer = logic.notify_at();
-        if let Some(at) = timer {
-            self.timers.insert((at, key.clone()));
-        }
         self.entries.insert(
-            key,
+            key.clone(),
             Entry {
                 logic,
-                timer,
+                event_timer: None,
+                processing_timer: None,
                 dirty: false,
             },
         );
+        self.rearm(&key, true);
     }
 
-    pub(crate) fn on_item(&mut self, key: String, value: L::In, emit: &mut impl FnMut((String, L::Out))) {
+    pub(crate) fn on_item(
+        &mut self,
+        key: String,
+        value: L::In,
+        clocks: Clocks,
+        emit: &mut impl FnMut((String, L::Out)),
+    ) {
         let entry = match self.entries.get_mut(&key) {
             Some(entry) => entry,
             None => self.entries.entry(key.clone()).or_insert_with(|| Entry {
                 logic: (self.builder)(None),
-                timer: None,
+                event_timer: None,
+                processing_timer: None,
                 dirty: false,
             }),
         };
-        let retention = entry.logic.on_item(value, &mut self.out);
+        let mut ctx = context(&mut self.out, clocks);
+        let retention = entry.logic.on_item(&mut ctx, value);
         self.after_call(key, retention, emit);
     }
 
-    /// Calls `on_notify` once for each key whose timer is at or before `now`, at most
-    /// `fuel` keys (one unit each). The due keys are taken before any is called, so a key
-    /// that re-arms a deadline in the past fires again on the next call, not in this one.
+    /// Calls `on_timer` once for each key whose event timer the watermark reached or whose
+    /// processing timer `now` reached, at most `fuel` keys (one unit each). The due keys are
+    /// taken before any is called, so a key that re-arms a timer that is already due fires
+    /// again on the next call, not in this one.
     pub(crate) fn fire_timers(
         &mut self,
-        now: SystemTime,
+        clocks: Clocks,
         fuel: &mut usize,
         emit: &mut impl FnMut((String, L::Out)),
     ) {
         let mut due = Vec::new();
         while *fuel > 0
-            && let Some((at, _)) = self.timers.first()
-            && *at <= now
+            && let Some((at, _)) = self.event_timers.first()
+            && *at <= clocks.watermark
         {
-            let (_, key) = self.timers.pop_first().expect("checked above");
-            let entry = self.entries.get_mut(&key).expect("a timer belongs to a live key");
-            entry.timer = None;
+            let (_, key) = self.event_timers.pop_first().expect("checked above");
+            self.entries
+                .get_mut(&key)
+                .expect("a timer belongs to a live key")
+                .event_timer = None;
             due.push(key);
             *fuel -= 1;
         }
-        for key in due {
-            let entry = self
-                .entries
+        while *fuel > 0
+            && let Some((at, _)) = self.processing_timers.first()
+            && *at <= clocks.now
+        {
+            let (_, key) = self.processing_timers.pop_first().expect("checked above");
+            self.entries
                 .get_mut(&key)
-                .expect("a due key is live until it is called");
-            let retention = entry.logic.on_notify(&mut self.out);
+                .expect("a timer belongs to a live key")
+                .processing_timer = None;
+            due.push(key);
+            *fuel -= 1;
+        }
+        due.sort_unstable();
+        due.dedup();
+        for key in due {
+            let Some(entry) = self.entries.get_mut(&key) else {
+                continue;
+            };
+            let mut ctx = context(&mut self.out, clocks);
+            let retention = entry.logic.on_timer(&mut ctx);
             self.after_call(key, retention, emit);
         }
     }
 
-    /// Calls `on_eof` for every key, in key order.
-    pub(crate) fn finish(&mut self, emit: &mut impl FnMut((String, L::Out))) {
-        let mut keys: Vec<String> = self.entries.keys().cloned().collect();
-        keys.sort();
-        for key in keys {
-            let entry = self.entries.get_mut(&key).expect("listed above");
-            let retention = entry.logic.on_eof(&mut self.out);
+    /// At the end of the input, for every key in key order: fires its event timer if it has
+    /// one (the watermark is at its end), then calls `on_eof`; at most `fuel` keys per
+    /// call. `true` once every key was called.
+    pub(crate) fn finish(
+        &mut self,
+        clocks: Clocks,
+        fuel: &mut usize,
+        emit: &mut impl FnMut((String, L::Out)),
+    ) -> bool {
+        let entries = &self.entries;
+        let ending = self.ending.get_or_insert_with(|| {
+            let mut keys: Vec<String> = entries.keys().cloned().collect();
+            keys.sort_unstable_by(|a, b| b.cmp(a));
+            keys
+        });
+        let mut batch = Vec::new();
+        while *fuel > 0
+            && let Some(key) = ending.pop()
+        {
+            batch.push(key);
+            *fuel -= 1;
+        }
+        let done = ending.is_empty();
+        for key in batch {
+            let Some(entry) = self.entries.get_mut(&key) else {
+                continue;
+            };
+            if let Some(at) = entry.event_timer.take() {
+                self.event_timers.remove(&(at, key.clone()));
+                let mut ctx = context(&mut self.out, clocks);
+                let retention = entry.logic.on_timer(&mut ctx);
+                self.after_call(key.clone(), retention, emit);
+            }
+            let Some(entry) = self.entries.get_mut(&key) else {
+                continue;
+            };
+            let mut ctx = context(&mut self.out, clocks);
+            let retention = entry.logic.on_eof(&mut ctx);
             self.after_call(key, retention, emit);
         }
+        done
     }
 
     fn after_call(&mut self, key: String, retention: Retention, emit: &mut impl FnMut((String, L::Out))) {
@@ -127,26 +197,53 @@ where
         if self.snapshotting && !std::mem::replace(&mut entry.dirty, true) {
             self.dirty_keys.push(key.clone());
         }
-        let wanted = match retention {
-            Retention::Keep => entry.logic.notify_at(),
-            Retention::Discard => None,
-        };
-        if wanted != entry.timer {
-            if let Some(old) = entry.timer.take() {
-                self.timers.remove(&(old, key.clone()));
-            }
-            if let Some(at) = wanted {
-                self.timers.insert((at, key.clone()));
-            }
-            entry.timer = wanted;
-        }
+        self.rearm(&key, retention == Retention::Keep);
         if retention == Retention::Discard {
             self.entries.remove(&key);
         }
     }
 
-    pub(crate) fn next_timer(&self) -> Option<SystemTime> {
-        self.timers.first().map(|(at, _)| *at)
+    /// Brings the timer sets in line with what the key's logic now asks for.
+    fn rearm(&mut self, key: &str, keep: bool) {
+        let entry = self.entries.get_mut(key).expect("the key is live");
+        let (event, processing) = match keep {
+            true => (entry.logic.event_timer(), entry.logic.processing_timer()),
+            false => (None, None),
+        };
+        if event != entry.event_timer {
+            if let Some(old) = entry.event_timer.take() {
+                self.event_timers.remove(&(old, key.to_owned()));
+            }
+            if let Some(at) = event {
+                self.event_timers.insert((at, key.to_owned()));
+            }
+            entry.event_timer = event;
+        }
+        if processing != entry.processing_timer {
+            if let Some(old) = entry.processing_timer.take() {
+                self.processing_timers.remove(&(old, key.to_owned()));
+            }
+            if let Some(at) = processing {
+                self.processing_timers.insert((at, key.to_owned()));
+            }
+            entry.processing_timer = processing;
+        }
+    }
+
+    /// Whether a timer is due under `clocks`.
+    pub(crate) fn timer_due(&self, clocks: Clocks) -> bool {
+        self.event_timers
+            .first()
+            .is_some_and(|(at, _)| *at <= clocks.watermark)
+            || self
+                .processing_timers
+                .first()
+                .is_some_and(|(at, _)| *at <= clocks.now)
+    }
+
+    /// The earliest processing-time timer.
+    pub(crate) fn next_processing_timer(&self) -> Option<SystemTime> {
+        self.processing_timers.first().map(|(at, _)| *at)
     }
 
     /// Starts changing state in `epoch`; first returns the snapshots of an earlier epoch
@@ -191,9 +288,27 @@ where
     }
 }
 
+fn context<O>(out: &mut Vec<O>, clocks: Clocks) -> Ctx<'_, O> {
+    Ctx {
+        out,
+        epoch: clocks.epoch,
+        watermark: clocks.watermark,
+        now: clocks.now,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::operators::StatefulLogic;
+
+    fn clocks() -> Clocks {
+        Clocks {
+            epoch: 0,
+            watermark: Timestamp::MIN,
+            now: SystemTime::now(),
+        }
+    }
 
     /// Re-arms a deadline in the past after every call; emits how often it fired.
     struct PastDeadline(u32);
@@ -223,7 +338,7 @@ mod tests {
         fuel: &mut usize,
     ) -> Vec<(String, u32)> {
         let mut fired = Vec::new();
-        keyed.fire_timers(SystemTime::now(), fuel, &mut |item| fired.push(item));
+        keyed.fire_timers(clocks(), fuel, &mut |item| fired.push(item));
         fired
     }
 
@@ -237,7 +352,7 @@ mod tests {
         let mut keyed = KeyedLogic::new(Arc::new(|s: Option<u32>| PastDeadline(s.unwrap_or(0))), true);
         keyed.enter_epoch(0, "s").unwrap();
         for key in ["a", "b", "c"] {
-            keyed.on_item(key.into(), (), &mut |_| {});
+            keyed.on_item(key.into(), (), clocks(), &mut |_| {});
         }
         assert_eq!(
             snapshotted_keys(keyed.close_epoch_before(Some(1), "s")),
@@ -258,6 +373,6 @@ mod tests {
             fuel, 7,
             "each due key fired once, though all re-armed a past deadline"
         );
-        assert_eq!(keyed.next_timer(), Some(SystemTime::UNIX_EPOCH));
+        assert_eq!(keyed.next_processing_timer(), Some(SystemTime::UNIX_EPOCH));
     }
 }

@@ -1,6 +1,6 @@
 //! `output`: write a stream to a sink (dynamic, or partitioned by key).
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,7 +13,9 @@ use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
 use crate::dataflow::flow::{StepSpec, add_step};
 use crate::dataflow::{ListPartsFn, Stream};
-use crate::engine::{BuildCtx, enter_step};
+use crate::engine::{
+    BuildCtx, EpochQueue, Time, at, enter_step, frontier_epoch, frontier_meet, received_epoch,
+};
 use crate::ids::PartIndex;
 use crate::operators::sink_parts::{DynamicPart, FixedParts, SinkParts};
 use crate::outputs::{DynamicSink, FixedPartitionedSink};
@@ -142,11 +144,11 @@ impl<V: Data, S: FixedPartitionedSink<Item = V>> sealed::BuildSink<(String, V), 
 /// and at the end of the input stays alive until the last ones are, before `close`.
 fn sink_operator<'s, T: Data, P>(
     ctx: &mut BuildCtx<'s>,
-    input: StreamVec<'s, Epoch, T>,
+    input: StreamVec<'s, Time, T>,
     pact: P,
     mut parts: impl SinkParts<T> + 'static,
 ) where
-    P: ParallelizationContract<Epoch, Vec<T>>,
+    P: ParallelizationContract<Time, Vec<T>>,
 {
     let step = ctx.step().clone();
     let mut op = OperatorBuilder::new(step.id.to_string(), ctx.scope());
@@ -157,17 +159,18 @@ fn sink_operator<'s, T: Data, P>(
     let poll = (step.epoch_interval() / 4).clamp(Duration::from_millis(1), DURABILITY_POLL);
     op.build_reschedule(move |mut capabilities| {
         let mut held = capabilities.pop();
-        let mut pending: BTreeMap<Epoch, VecDeque<Vec<T>>> = BTreeMap::new();
+        let mut queue: EpochQueue<VecDeque<Vec<T>>> = EpochQueue::new();
         // The epoch written to but not yet snapshotted.
         let mut open: Option<Epoch> = None;
         let mut closed = false;
         move |frontiers| {
-            let frontier = &frontiers[0];
+            let frontier = frontiers[0].frontier();
             let _in_step = enter_step(&step.name);
             let mut output = snap_out.activate();
             input.for_each(|cap, batch| {
-                let epoch = *cap.least().expect("weir sends every batch under one epoch");
-                pending.entry(epoch).or_default().push_back(std::mem::take(batch));
+                queue
+                    .at(received_epoch(cap.stamp()))
+                    .push_back(std::mem::take(batch));
             });
             if step.has_failed() || closed {
                 return false;
@@ -179,44 +182,41 @@ fn sink_operator<'s, T: Data, P>(
                         return;
                     }
                     match parts.snapshot(step.id.as_str(), epoch) {
-                        Ok(mut rows) if !rows.is_empty() => {
-                            output.session(&cap.delayed(&epoch)).give_container(&mut rows)
-                        }
+                        Ok(mut rows) if !rows.is_empty() => output
+                            .session(&cap.delayed(&at(epoch, cap.time().inner)))
+                            .give_container(&mut rows),
                         Ok(_) => {}
                         Err(err) => step.fail(err),
                     }
                 };
-                while let Some(mut batches) = pending.first_entry()
-                    && !frontier.less_than(batches.key())
-                {
-                    let epoch = *batches.key();
+                let next = frontier_epoch(&frontier);
+                while let Some((epoch, batches)) = queue.first_ready(next) {
                     if let Some(done) = open.filter(|o| *o < epoch) {
                         snapshot(done, &mut parts);
                     }
                     open = Some(epoch);
-                    for batch in batches.get_mut().drain(..) {
+                    for batch in batches.drain(..) {
                         if let Err(err) = parts.write(batch) {
                             step.fail(err);
                             return false;
                         }
                     }
-                    batches.remove();
+                    queue.remove_first();
                 }
-                let next = frontier.frontier().first().copied();
                 if let Some(done) = open.filter(|o| next.is_none_or(|n| *o < n)) {
                     snapshot(done, &mut parts);
                     open = None;
                 }
-                match next {
-                    Some(epoch) => cap.downgrade(&epoch),
-                    None if pending.is_empty() => held = None,
+                match frontier_meet(&frontier) {
+                    Some(meet) => cap.downgrade(&meet),
+                    None if queue.is_empty() => held = None,
                     None => {}
                 }
             }
             // The on-disk probe passed an epoch: its snapshots are synced on every worker.
             let durable = step
                 .on_disk()
-                .with_frontier(|f| f.first().map_or(Epoch::MAX, |f| f.saturating_sub(1)));
+                .with_frontier(|f| frontier_epoch(&f).map_or(Epoch::MAX, |e| e.saturating_sub(1)));
             if let Err(err) = parts.durable(durable) {
                 step.fail(err);
                 return false;

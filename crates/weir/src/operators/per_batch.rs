@@ -5,16 +5,17 @@ use timely::dataflow::StreamVec;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::Operator;
 
+use crate::Data;
+use crate::engine::Time;
 use crate::engine::{StepCtx, enter_step};
-use crate::{Data, Epoch};
 
 /// Builds a pipeline (no exchange) operator that hands every received batch to `logic`,
 /// which moves its results into the output buffer.
 pub(crate) fn per_batch<'s, T: Data, U: Data>(
     step: &StepCtx,
-    input: StreamVec<'s, Epoch, T>,
+    input: StreamVec<'s, Time, T>,
     mut logic: impl FnMut(&mut Vec<T>, &mut Vec<U>) + 'static,
-) -> StreamVec<'s, Epoch, U> {
+) -> StreamVec<'s, Time, U> {
     let name = step.name.clone();
     input.unary::<CapacityContainerBuilder<Vec<U>>, _, _, _>(Pipeline, step.id.as_str(), move |_, _| {
         let mut buffer = Vec::new();

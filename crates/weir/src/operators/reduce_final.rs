@@ -5,12 +5,13 @@ use std::sync::Arc;
 
 use timely::dataflow::StreamVec;
 
+use crate::Data;
 use crate::dataflow::KeyedStream;
 use crate::engine::BuildCtx;
+use crate::engine::Time;
 use crate::operators::combine::combine_per_epoch;
 use crate::operators::fold_final::Folding;
 use crate::operators::stateful::stateful_operator;
-use crate::{Data, Epoch};
 
 impl<V: Data> KeyedStream<V> {
     /// Combines each key's values with `reducer` and emits one `(key, result)` per key when
@@ -45,10 +46,10 @@ impl<V: Data> KeyedStream<V> {
 /// per key after the exchange.
 pub(crate) fn reduce_core<'s, V, A, R>(
     ctx: &mut BuildCtx<'s>,
-    input: StreamVec<'s, Epoch, (String, V)>,
+    input: StreamVec<'s, Time, (String, V)>,
     lift: impl Fn(V) -> A + 'static,
     reducer: Arc<R>,
-) -> StreamVec<'s, Epoch, (String, A)>
+) -> StreamVec<'s, Time, (String, A)>
 where
     V: Data,
     A: Data,

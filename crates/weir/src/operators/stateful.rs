@@ -1,6 +1,6 @@
 //! `stateful`: the one keyed, epoch-ordered stateful core every stateful operator uses.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::SystemTime;
 
@@ -14,10 +14,14 @@ use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
 use crate::dataflow::KeyedStream;
-use crate::engine::{BuildCtx, enter_step, route_key};
-use crate::operators::keyed_logic::{KeyedLogic, SnapshotsDone};
+use crate::engine::{
+    BuildCtx, EpochQueue, Time, at, enter_step, frontier_epoch, frontier_meet, frontier_watermark,
+    received_epoch, route_key,
+};
+use crate::operators::keyed_logic::{Clocks, KeyedLogic, SnapshotsDone};
+use crate::operators::keyed_process::KeyedProcess;
 use crate::recovery::{SnapshotRow, decode};
-use crate::{Data, Epoch};
+use crate::{Data, Epoch, Timestamp};
 
 /// Items applied (and timers fired) per activation before the operator yields to the rest
 /// of the worker.
@@ -116,17 +120,72 @@ impl<V: Data> KeyedStream<V> {
             stateful_operator(ctx, input, builder.clone())
         })
     }
+
+    /// Runs per-key [`KeyedProcess`] logic built by `builder(resume_state)`: like
+    /// [`stateful`](Self::stateful), but the logic sees the epoch, the event-time watermark
+    /// and processing time, and sets timers in event or processing time.
+    ///
+    /// ```
+    /// use weir::inputs::EventClock;
+    /// use weir::operators::{Ctx, KeyedProcess, Retention};
+    /// use weir::testing::{run_main, TestingSink, TestingSource};
+    /// use weir::{Dataflow, Timestamp};
+    /// use std::time::Duration;
+    ///
+    /// /// Sums a key's values stamped before 100, and emits the sum once the watermark
+    /// /// reaches 100 (no on-time item before 100 can arrive after that).
+    /// struct SumUntil100(u64);
+    /// impl KeyedProcess for SumUntil100 {
+    ///     type In = (Timestamp, u64);
+    ///     type Out = u64;
+    ///     type State = u64;
+    ///     fn on_item(&mut self, _: &mut Ctx<'_, u64>, (ts, value): (Timestamp, u64)) -> Retention {
+    ///         if ts < 100 {
+    ///             self.0 += value;
+    ///         }
+    ///         Retention::Keep
+    ///     }
+    ///     fn event_timer(&self) -> Option<Timestamp> { Some(100) }
+    ///     fn on_timer(&mut self, ctx: &mut Ctx<'_, u64>) -> Retention {
+    ///         ctx.emit(self.0);
+    ///         Retention::Discard
+    ///     }
+    ///     fn snapshot(&self) -> u64 { self.0 }
+    /// }
+    ///
+    /// let mut flow = Dataflow::new("sum");
+    /// let out = TestingSink::new();
+    /// let clock = EventClock::new(|item: &(Timestamp, u64)| item.0, Duration::ZERO);
+    /// let input = flow.input_with_clock("in", TestingSource::new(vec![(10, 1), (50, 2), (150, 4)]), clock);
+    /// input.on_time
+    ///     .key_on("key", |_| "k".to_string())
+    ///     .process("sum", |resume: Option<u64>| SumUntil100(resume.unwrap_or(0)))
+    ///     .output("out", out.clone());
+    /// run_main(flow).unwrap();
+    /// assert_eq!(out.items(), vec![("k".into(), 3)]);
+    /// ```
+    pub fn process<L, B>(&self, step_id: &str, builder: B) -> KeyedStream<L::Out>
+    where
+        L: KeyedProcess<In = V>,
+        L::Out: Data,
+        B: Fn(Option<L::State>) -> L + Send + Sync + 'static,
+    {
+        let builder = Arc::new(builder);
+        self.keyed_state_step(step_id, "process", move |ctx, input| {
+            stateful_operator(ctx, input, builder.clone())
+        })
+    }
 }
 
 /// Builds the stateful core on this worker: data output, snapshot output, restored keys.
 pub(crate) fn stateful_operator<'s, V, L, B>(
     ctx: &mut BuildCtx<'s>,
-    input: StreamVec<'s, Epoch, (String, V)>,
+    input: StreamVec<'s, Time, (String, V)>,
     builder: Arc<B>,
-) -> StreamVec<'s, Epoch, (String, L::Out)>
+) -> StreamVec<'s, Time, (String, L::Out)>
 where
     V: Data,
-    L: StatefulLogic<In = V>,
+    L: KeyedProcess<In = V>,
     L::Out: Data,
     B: Fn(Option<L::State>) -> L + Send + Sync + 'static,
 {
@@ -152,17 +211,16 @@ where
     op.build(move |mut capabilities| {
         let mut snap_cap = capabilities.pop();
         let mut data_cap = capabilities.pop();
-        // Received batches of epochs not yet applied, in epoch order.
-        let mut pending: BTreeMap<Epoch, VecDeque<Vec<(String, V)>>> = BTreeMap::new();
+        let mut queue: EpochQueue<VecDeque<Vec<(String, V)>>> = EpochQueue::new();
         // The latest epoch whose items were applied.
         let mut applied: Epoch = 0;
         move |frontiers| {
-            let frontier = &frontiers[0];
+            let frontier = frontiers[0].frontier();
             let _in_step = enter_step(&step.name);
             let (mut data, mut snaps) = (data_out.activate(), snap_out.activate());
             input.for_each(|cap, batch| {
-                let epoch = *cap.least().expect("weir sends every batch under one epoch");
-                pending.entry(epoch).or_default().push_back(std::mem::take(batch));
+                let epoch = received_epoch(cap.stamp());
+                queue.at(epoch).push_back(std::mem::take(batch));
             });
             let (Some(dcap), Some(scap)) = (data_cap.as_mut(), snap_cap.as_mut()) else {
                 return;
@@ -170,63 +228,87 @@ where
             if step.has_failed() {
                 return;
             }
-            let mut emit_snapshots = |scap: &Capability<Epoch>, done: SnapshotsDone| match done {
-                Ok(Some((epoch, mut rows))) => snaps.session(&scap.delayed(&epoch)).give_container(&mut rows),
+            let mut emit_snapshots = |scap: &Capability<Time>, done: SnapshotsDone| match done {
+                Ok(Some((epoch, mut rows))) => snaps
+                    .session(&scap.delayed(&at(epoch, scap.time().inner)))
+                    .give_container(&mut rows),
                 Ok(None) => {}
                 Err(err) => step.fail(err),
             };
+            let frontier_epoch = frontier_epoch(&frontier);
+            let watermark = frontier_watermark(&frontier);
             let mut fuel = FUEL;
             while fuel > 0
-                && let Some(mut batches) = pending.first_entry()
-                && !frontier.less_than(batches.key())
+                && let Some((epoch, batches)) = queue.first_ready(frontier_epoch)
             {
-                let epoch = *batches.key();
                 emit_snapshots(scap, keyed.enter_epoch(epoch, step.id.as_str()));
                 applied = applied.max(epoch);
-                let at = dcap.delayed(&epoch);
-                let mut session = data.session(&at);
+                let time = dcap.delayed(&at(epoch, dcap.time().inner));
+                let mut session = data.session(&time);
                 let mut emit = |item| session.give(item);
+                let clocks = Clocks {
+                    epoch,
+                    watermark,
+                    now: SystemTime::now(),
+                };
                 while fuel > 0
-                    && let Some(batch) = batches.get_mut().pop_front()
+                    && let Some(batch) = batches.pop_front()
                 {
                     fuel = fuel.saturating_sub(batch.len());
                     for (key, value) in batch {
-                        keyed.on_item(key, value, &mut emit);
+                        keyed.on_item(key, value, clocks, &mut emit);
                     }
                 }
-                if batches.get().is_empty() {
-                    batches.remove();
+                if batches.is_empty() {
+                    queue.remove_first();
                 }
             }
             if fuel == 0 {
                 activator.activate();
                 return;
             }
-            match frontier.frontier().first().copied() {
-                Some(epoch) => {
-                    emit_snapshots(scap, keyed.close_epoch_before(Some(epoch), step.id.as_str()));
-                    dcap.downgrade(&epoch);
-                    scap.downgrade(&epoch);
-                    let now = SystemTime::now();
-                    if keyed.next_timer().is_some_and(|at| at <= now) {
-                        emit_snapshots(scap, keyed.enter_epoch(epoch, step.id.as_str()));
+            match frontier_meet(&frontier) {
+                Some(meet) => {
+                    emit_snapshots(scap, keyed.close_epoch_before(Some(meet.outer), step.id.as_str()));
+                    dcap.downgrade(&meet);
+                    scap.downgrade(&meet);
+                    let clocks = Clocks {
+                        epoch: meet.outer,
+                        watermark,
+                        now: SystemTime::now(),
+                    };
+                    if keyed.timer_due(clocks) {
+                        emit_snapshots(scap, keyed.enter_epoch(meet.outer, step.id.as_str()));
                         let mut session = data.session(&*dcap);
-                        keyed.fire_timers(now, &mut fuel, &mut |item| session.give(item));
+                        keyed.fire_timers(clocks, &mut fuel, &mut |item| session.give(item));
                     }
-                    // Timers still due (out of fuel, or re-armed in the past) run on the next
-                    // activation, after the rest of the worker had its turn.
-                    if let Some(at) = keyed.next_timer() {
+                    // Timers still due (out of fuel, or re-armed when already due) run on the
+                    // next activation, after the rest of the worker had its turn. Event timers
+                    // run when the frontier moves, which activates the operator.
+                    if keyed.timer_due(clocks) {
+                        activator.activate();
+                    } else if let Some(at) = keyed.next_processing_timer() {
                         activator.activate_after(at.duration_since(SystemTime::now()).unwrap_or_default());
                     }
                 }
-                None if pending.is_empty() => {
-                    // End of input: `on_eof` runs in the last epoch seen, after its items.
-                    let last = applied.max(*dcap.time());
+                None if queue.is_empty() => {
+                    // End of input: each key's last event timer, then `on_eof`, run in the
+                    // last epoch seen, after its items, under the same work bound as items.
+                    let last = applied.max(dcap.time().outer);
                     emit_snapshots(scap, keyed.enter_epoch(last, step.id.as_str()));
-                    {
-                        let at = dcap.delayed(&last);
-                        let mut session = data.session(&at);
-                        keyed.finish(&mut |item| session.give(item));
+                    let clocks = Clocks {
+                        epoch: last,
+                        watermark: Timestamp::MAX,
+                        now: SystemTime::now(),
+                    };
+                    let done = {
+                        let time = dcap.delayed(&at(last, dcap.time().inner));
+                        let mut session = data.session(&time);
+                        keyed.finish(clocks, &mut fuel, &mut |item| session.give(item))
+                    };
+                    if !done {
+                        activator.activate();
+                        return;
                     }
                     emit_snapshots(scap, keyed.close_epoch_before(None, step.id.as_str()));
                     data_cap = None;

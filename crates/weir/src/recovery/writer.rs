@@ -1,7 +1,6 @@
 //! The recovery writer: makes each epoch's snapshots durable in the partitions this
 //! worker owns, then lets the epoch count as complete.
 
-use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -11,7 +10,7 @@ use timely::dataflow::operators::Probe;
 use timely::dataflow::operators::core::Concatenate;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
-use crate::engine::{BuildCtx, enter_step};
+use crate::engine::{BuildCtx, EpochQueue, Time, at, enter_step, frontier_epoch, received_epoch};
 use crate::recovery::resume::gc_epoch;
 use crate::recovery::{PartitionStore, SnapshotRow, StoreRouting};
 use crate::{Epoch, Error};
@@ -67,7 +66,7 @@ pub(crate) fn build_writer(ctx: &mut BuildCtx<'_>, plan: WriterPlan) {
         committed: plan.resume_epoch,
         synced: plan.resume_epoch,
         swept: 0,
-        pending: BTreeMap::new(),
+        pending: EpochQueue::new(),
         plan,
         last_sync: Instant::now(),
         synced_everywhere: step.on_disk().clone(),
@@ -80,8 +79,7 @@ pub(crate) fn build_writer(ctx: &mut BuildCtx<'_>, plan: WriterPlan) {
         move |frontiers| {
             let _in_step = enter_step(&name);
             input.for_each(|cap, rows| {
-                let epoch = *cap.least().expect("weir sends every batch under one epoch");
-                writer.pending.entry(epoch).or_default().append(rows);
+                writer.pending.at(received_epoch(cap.stamp())).append(rows);
             });
             let (Some(committed), Some(synced)) = (committed_cap.as_mut(), synced_cap.as_mut()) else {
                 return;
@@ -91,15 +89,15 @@ pub(crate) fn build_writer(ctx: &mut BuildCtx<'_>, plan: WriterPlan) {
             if failed.has_failed() {
                 return;
             }
-            let frontier = frontiers[0].frontier().first().copied();
-            if let Err(err) = writer.advance(frontier, *committed.time()) {
+            let frontier = frontier_epoch(&frontiers[0].frontier());
+            if let Err(err) = writer.advance(frontier, committed.time().outer) {
                 failed.fail_with(err);
                 return;
             }
             match frontier {
                 Some(epoch) => {
-                    committed.downgrade(&epoch);
-                    synced.downgrade(&(writer.synced + 1).max(*synced.time()));
+                    committed.downgrade(&at(epoch, 0));
+                    synced.downgrade(&at((writer.synced + 1).max(synced.time().outer), 0));
                 }
                 None => (committed_cap, synced_cap) = (None, None),
             }
@@ -114,7 +112,7 @@ struct Writer {
     plan: WriterPlan,
     me: usize,
     /// Rows received, by epoch, not yet committed.
-    pending: BTreeMap<Epoch, Vec<SnapshotRow>>,
+    pending: EpochQueue<Vec<SnapshotRow>>,
     /// Every epoch up to this one is committed in this worker's partitions.
     committed: Epoch,
     /// Every epoch up to this one is on disk in this worker's partitions.
@@ -124,7 +122,7 @@ struct Writer {
     /// When the partitions were last synced.
     last_sync: Instant,
     /// How far every writer of the cluster has synced.
-    synced_everywhere: ProbeHandle<Epoch>,
+    synced_everywhere: ProbeHandle<Time>,
 }
 
 impl Writer {
@@ -134,7 +132,7 @@ impl Writer {
     fn advance(&mut self, frontier: Option<Epoch>, held: Epoch) -> Result<(), Error> {
         let done_through = match frontier {
             Some(f) => f.saturating_sub(1),
-            None => self.pending.keys().next_back().copied().unwrap_or(0).max(held),
+            None => self.pending.last_epoch().unwrap_or(0).max(held),
         };
         // At the end the writer may never have seen the last epoch: it records that its
         // partitions are finished, which resume counts as holding every epoch.
@@ -153,7 +151,7 @@ impl Writer {
         debug_assert!(self.synced <= self.committed, "only committed epochs are synced");
         let on_disk = self
             .synced_everywhere
-            .with_frontier(|f| f.first().map_or(self.synced, |f| f.saturating_sub(1)));
+            .with_frontier(|f| frontier_epoch(&f).map_or(self.synced, |e| e.saturating_sub(1)));
         let gc = gc_epoch(on_disk, self.plan.backup_epochs);
         if gc >= self.swept + SWEEP_EVERY.max(self.plan.backup_epochs) {
             self.plan
@@ -168,12 +166,14 @@ impl Writer {
     /// Writes the rows of every epoch `<= through` into this worker's partitions, one
     /// transaction per partition.
     fn commit(&mut self, through: Epoch, finished: bool) -> Result<(), Error> {
-        let later = self.pending.split_off(&(through + 1));
-        let done = std::mem::replace(&mut self.pending, later);
-        let rows = done.into_iter().flat_map(|(epoch, rows)| {
-            rows.into_iter()
-                .map(move |(step, key, value)| (epoch, step, key, value))
-        });
+        let rows = self
+            .pending
+            .take_complete(Some(through + 1))
+            .into_iter()
+            .flat_map(|(epoch, rows)| {
+                rows.into_iter()
+                    .map(move |(step, key, value)| (epoch, step, key, value))
+            });
         let plan = &mut self.plan;
         let mine: Vec<_> = plan.stores.iter().map(|s| s.partition).collect();
         let mut grouped = plan.routing.group(&mine, rows, self.me)?;

@@ -1,0 +1,188 @@
+//! `EventClock`: how a source's items carry event time, and how each partition's watermark
+//! advances.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::Timestamp;
+
+/// The event time of a source's items and the bounded out-of-orderness of its partitions.
+///
+/// Each source partition keeps its own watermark: the latest timestamp it has read minus
+/// `wait`. An item whose timestamp is below its partition's watermark when it is read is
+/// **late**: it goes to the input's `late` stream, decided there and only there, so the
+/// same input gives the same late items whatever the worker count, the timing or a crash
+/// (the watermark is part of the partition's snapshot). The watermark a step sees is the
+/// minimum over every partition of every clocked source upstream of it; it never overtakes
+/// an item read before it, so an item that is not late never finds its window closed.
+///
+/// ```
+/// use std::time::Duration;
+/// use weir::inputs::EventClock;
+///
+/// // Items are `(timestamp_ms, value)`, at most 5 s out of order.
+/// let clock = EventClock::new(|item: &(i64, u32)| item.0, Duration::from_secs(5));
+/// # let _ = clock;
+/// ```
+pub struct EventClock<T> {
+    pub(crate) timestamp: Arc<dyn Fn(&T) -> Timestamp + Send + Sync>,
+    pub(crate) wait: Timestamp,
+    pub(crate) idle_after: Option<Duration>,
+    pub(crate) advance_with_processing_time: bool,
+}
+
+impl<T> Clone for EventClock<T> {
+    fn clone(&self) -> Self {
+        EventClock {
+            timestamp: self.timestamp.clone(),
+            wait: self.wait,
+            idle_after: self.idle_after,
+            advance_with_processing_time: self.advance_with_processing_time,
+        }
+    }
+}
+
+impl<T> EventClock<T> {
+    /// Items are stamped by `timestamp` (UTC milliseconds) and arrive at most `wait` out of
+    /// order within a partition.
+    pub fn new(timestamp: impl Fn(&T) -> Timestamp + Send + Sync + 'static, wait: Duration) -> Self {
+        EventClock {
+            timestamp: Arc::new(timestamp),
+            wait: Timestamp::try_from(wait.as_millis()).unwrap_or(Timestamp::MAX),
+            idle_after: None,
+            advance_with_processing_time: false,
+        }
+    }
+
+    /// Opt-in, **not deterministic**: a partition that read nothing for `idle` stops holding
+    /// the watermark back until it reads again. Its next items may then find windows closed
+    /// downstream (window steps report them on their late output), depending on timing.
+    pub fn idle_after(mut self, idle: Duration) -> Self {
+        self.idle_after = Some(idle);
+        self
+    }
+
+    /// Opt-in, **not deterministic**: while a partition reads nothing, its watermark advances
+    /// with processing time (bytewax's behaviour), so windows close without new items.
+    /// Which items are late then depends on when they arrive.
+    pub fn advance_with_processing_time(mut self) -> Self {
+        self.advance_with_processing_time = true;
+        self
+    }
+}
+
+/// One partition's watermark and what advances it.
+#[derive(Debug, Clone)]
+pub(crate) struct PartitionClock {
+    /// No later item below this is on time. Only grows.
+    watermark: Timestamp,
+    /// When the partition last read an item.
+    last_read: Instant,
+}
+
+impl PartitionClock {
+    /// A partition resuming with `watermark` (`Timestamp::MIN` for a fresh one).
+    pub(crate) fn new(watermark: Timestamp, now: Instant) -> Self {
+        PartitionClock {
+            watermark,
+            last_read: now,
+        }
+    }
+
+    pub(crate) fn watermark(&self) -> Timestamp {
+        self.watermark
+    }
+
+    /// Moves the late items of a batch, in order, from `items` to `late`, and advances the
+    /// watermark past the on-time ones. `reported` is the partition's own watermark, if it
+    /// knows one.
+    pub(crate) fn split_late<T>(
+        &mut self,
+        clock: &EventClock<T>,
+        items: &mut Vec<T>,
+        late: &mut Vec<T>,
+        reported: Option<Timestamp>,
+        now: Instant,
+    ) {
+        if !items.is_empty() {
+            self.last_read = now;
+        }
+        let mut on_time = Vec::with_capacity(items.len());
+        for item in items.drain(..) {
+            let ts = (clock.timestamp)(&item);
+            if ts < self.watermark {
+                late.push(item);
+            } else {
+                self.watermark = self.watermark.max(ts.saturating_sub(clock.wait));
+                on_time.push(item);
+            }
+        }
+        *items = on_time;
+        if let Some(reported) = reported {
+            self.watermark = self.watermark.max(reported);
+        }
+    }
+
+    /// The watermark this partition holds the source to at `now`, with the opt-ins applied
+    /// (`None`: idle, it holds nothing back).
+    pub(crate) fn holds<T>(&mut self, clock: &EventClock<T>, now: Instant) -> Option<Timestamp> {
+        let silent = now.saturating_duration_since(self.last_read);
+        if clock.advance_with_processing_time {
+            let advance = Timestamp::try_from(silent.as_millis()).unwrap_or(Timestamp::MAX);
+            self.watermark = self.watermark.saturating_add(advance);
+            self.last_read = now;
+        }
+        if clock.idle_after.is_some_and(|idle| silent >= idle) {
+            return None;
+        }
+        Some(self.watermark)
+    }
+
+    /// An idle partition catches up with the watermark the source moved on to without it,
+    /// so its next items below that are late rather than sent behind a passed watermark.
+    pub(crate) fn catch_up_if_idle<T>(
+        &mut self,
+        clock: &EventClock<T>,
+        now: Instant,
+        source_watermark: Timestamp,
+    ) {
+        if clock
+            .idle_after
+            .is_some_and(|idle| now.saturating_duration_since(self.last_read) >= idle)
+        {
+            self.watermark = self.watermark.max(source_watermark);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn late_iff_below_the_watermark_when_read() {
+        let clock = EventClock::new(|x: &i64| *x, Duration::from_millis(10));
+        let now = Instant::now();
+        let mut part = PartitionClock::new(Timestamp::MIN, now);
+        let (mut items, mut late) = (vec![100, 95, 89, 90, 120, 109, 110], Vec::new());
+        part.split_late(&clock, &mut items, &mut late, None, now);
+        assert_eq!(items, [100, 95, 90, 120, 110]);
+        assert_eq!(late, [89, 109]);
+        assert_eq!(part.watermark(), 110);
+        part.split_late(&clock, &mut vec![], &mut late, Some(500), now);
+        assert_eq!(part.watermark(), 500, "a reported watermark counts");
+        assert_eq!(part.holds(&clock, now + Duration::from_secs(60)), Some(500));
+    }
+
+    #[test]
+    fn idle_partitions_hold_nothing_back_and_catch_up_when_they_read() {
+        let clock = EventClock::new(|x: &i64| *x, Duration::ZERO).idle_after(Duration::from_secs(1));
+        let start = Instant::now();
+        let mut part = PartitionClock::new(7, start);
+        assert_eq!(part.holds(&clock, start), Some(7));
+        let later = start + Duration::from_secs(2);
+        assert_eq!(part.holds(&clock, later), None);
+        part.catch_up_if_idle(&clock, later, 50);
+        assert_eq!(part.watermark(), 50);
+    }
+}

@@ -33,6 +33,7 @@
 //! - [`inputs`] and [`outputs`]: the source and sink traits (bytewax's input API).
 //! - [`connectors`]: files, directories, CSV, stdin and stdout.
 //! - [`testing`]: the test kit users and weir's own tests share.
+//! - [`windows`]: event-time windows (tumbling, sliding, session) over source watermarks.
 //! - `engine` (private): how a plan becomes timely operators, partition assignment, routing,
 //!   the worker loop, failure handling; [`run`] and [`RunConfig`] are its public face.
 //! - [`recovery`]: the SQLite recovery store, snapshots at epoch ends, resume, GC.
@@ -53,6 +54,7 @@ pub mod operators;
 pub mod outputs;
 pub mod recovery;
 pub mod testing;
+pub mod windows;
 
 pub use dataflow::{ClockedInput, Dataflow, KeyedStream, Stream};
 pub use engine::{Execution, RecoveryConfig, RunConfig, run};

@@ -24,5 +24,6 @@ pub use execute::run;
 pub(crate) use failure::enter_step;
 pub(crate) use routing::route_key;
 pub(crate) use time::{
-    Time, at, encode_watermark, frontier_epoch, frontier_meet, frontier_watermark, received_epoch,
+    QueuedWatermarks, Time, at, decode_watermark, encode_watermark, frontier_epoch, frontier_meet,
+    received_epoch, received_inner,
 };

@@ -64,6 +64,58 @@ pub(crate) fn frontier_meet(frontier: &[Time]) -> Option<Time> {
     Some(at(epoch, inner))
 }
 
+/// The watermark coordinates of batches an operator received but has not applied yet.
+///
+/// Once a batch is received, timely's frontier no longer counts it; an operator that queues
+/// batches (later epochs wait for earlier ones) must hold its watermark at the least of
+/// them itself, so that the watermark its logic sees never passes an item not yet applied.
+#[derive(Default)]
+pub(crate) struct QueuedWatermarks {
+    counts: std::collections::BTreeMap<u64, usize>,
+}
+
+impl QueuedWatermarks {
+    pub(crate) fn add(&mut self, inner: u64) {
+        *self.counts.entry(inner).or_default() += 1;
+    }
+
+    pub(crate) fn remove(&mut self, inner: u64) {
+        if let Some(count) = self.counts.get_mut(&inner) {
+            *count -= 1;
+            if *count == 0 {
+                self.counts.remove(&inner);
+            }
+        }
+    }
+
+    /// Where the operator's capabilities may go under a frontier whose meet is `meet`: not
+    /// past a queued batch's watermark, so outputs derived from it are not sent behind a
+    /// watermark that passed it.
+    pub(crate) fn hold(&self, meet: Time) -> Time {
+        let queued = self.counts.keys().next().copied().unwrap_or(u64::MAX);
+        at(meet.outer, meet.inner.min(queued))
+    }
+
+    /// The watermark under `frontier`, held back by the queued batches.
+    pub(crate) fn watermark(&self, frontier: &[Time]) -> Timestamp {
+        let queued = self
+            .counts
+            .keys()
+            .next()
+            .map_or(Timestamp::MAX, |inner| decode_watermark(*inner));
+        frontier_watermark(frontier).min(queued)
+    }
+}
+
+/// The watermark coordinate of a received batch.
+pub(crate) fn received_inner(stamp: &Stamp<Time>) -> u64 {
+    stamp
+        .iter()
+        .map(|t| t.inner)
+        .min()
+        .expect("weir sends every batch under a capability")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

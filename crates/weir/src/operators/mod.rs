@@ -36,7 +36,7 @@ mod redistribute;
 mod reduce_final;
 mod sink_parts;
 mod source_parts;
-mod stateful;
+pub(crate) mod stateful;
 mod stateful_flat_map;
 mod stateful_map;
 

@@ -15,8 +15,8 @@ use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
 use crate::dataflow::KeyedStream;
 use crate::engine::{
-    BuildCtx, EpochQueue, Time, at, enter_step, frontier_epoch, frontier_meet, frontier_watermark,
-    received_epoch, route_key,
+    BuildCtx, EpochQueue, QueuedWatermarks, Time, at, decode_watermark, enter_step, frontier_epoch,
+    frontier_meet, received_epoch, received_inner, route_key,
 };
 use crate::operators::keyed_logic::{Clocks, KeyedLogic, SnapshotsDone};
 use crate::operators::keyed_process::KeyedProcess;
@@ -211,7 +211,8 @@ where
     op.build(move |mut capabilities| {
         let mut snap_cap = capabilities.pop();
         let mut data_cap = capabilities.pop();
-        let mut queue: EpochQueue<VecDeque<Vec<(String, V)>>> = EpochQueue::new();
+        let mut queue: EpochQueue<VecDeque<(u64, Vec<(String, V)>)>> = EpochQueue::new();
+        let mut queued = QueuedWatermarks::default();
         // The latest epoch whose items were applied.
         let mut applied: Epoch = 0;
         move |frontiers| {
@@ -220,7 +221,9 @@ where
             let (mut data, mut snaps) = (data_out.activate(), snap_out.activate());
             input.for_each(|cap, batch| {
                 let epoch = received_epoch(cap.stamp());
-                queue.at(epoch).push_back(std::mem::take(batch));
+                let inner = received_inner(cap.stamp());
+                queued.add(inner);
+                queue.at(epoch).push_back((inner, std::mem::take(batch)));
             });
             let (Some(dcap), Some(scap)) = (data_cap.as_mut(), snap_cap.as_mut()) else {
                 return;
@@ -236,7 +239,6 @@ where
                 Err(err) => step.fail(err),
             };
             let frontier_epoch = frontier_epoch(&frontier);
-            let watermark = frontier_watermark(&frontier);
             let mut fuel = FUEL;
             while fuel > 0
                 && let Some((epoch, batches)) = queue.first_ready(frontier_epoch)
@@ -246,14 +248,15 @@ where
                 let time = dcap.delayed(&at(epoch, dcap.time().inner));
                 let mut session = data.session(&time);
                 let mut emit = |item| session.give(item);
-                let clocks = Clocks {
-                    epoch,
-                    watermark,
-                    now: SystemTime::now(),
-                };
                 while fuel > 0
-                    && let Some(batch) = batches.pop_front()
+                    && let Some((inner, batch)) = batches.pop_front()
                 {
+                    queued.remove(inner);
+                    let clocks = Clocks {
+                        epoch,
+                        watermark: queued.watermark(&frontier).min(decode_watermark(inner)),
+                        now: SystemTime::now(),
+                    };
                     fuel = fuel.saturating_sub(batch.len());
                     for (key, value) in batch {
                         keyed.on_item(key, value, clocks, &mut emit);
@@ -270,11 +273,12 @@ where
             match frontier_meet(&frontier) {
                 Some(meet) => {
                     emit_snapshots(scap, keyed.close_epoch_before(Some(meet.outer), step.id.as_str()));
-                    dcap.downgrade(&meet);
-                    scap.downgrade(&meet);
+                    let hold = queued.hold(meet);
+                    dcap.downgrade(&hold);
+                    scap.downgrade(&hold);
                     let clocks = Clocks {
                         epoch: meet.outer,
-                        watermark,
+                        watermark: queued.watermark(&frontier),
                         now: SystemTime::now(),
                     };
                     if keyed.timer_due(clocks) {

@@ -1,0 +1,187 @@
+//! The open windows of one key: the per-key logic every window operator runs on the
+//! stateful core.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::operators::{Ctx, KeyedProcess, Retention};
+use crate::windows::windower::Kind;
+use crate::windows::{Late, Window, WindowMeta, Windower};
+use crate::{Data, Timestamp};
+
+/// What a window operator does with values: stamp them, start, fold and merge
+/// accumulators, and turn a closed window's accumulator into its result.
+pub(crate) struct WindowSpec<V, A, R> {
+    pub windower: Windower,
+    pub timestamp: Box<dyn Fn(&V) -> Timestamp + Send + Sync>,
+    pub init: Box<dyn Fn() -> A + Send + Sync>,
+    pub fold: Box<dyn Fn(A, V, Timestamp) -> A + Send + Sync>,
+    pub merge: Box<dyn Fn(A, A) -> A + Send + Sync>,
+    pub finish: Box<dyn Fn(A) -> R + Send + Sync>,
+}
+
+/// One event of a window step, before it is split into its three streams.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum WindowEvent<R, V> {
+    Result(Window, R),
+    Late(Late<V>),
+    Meta(WindowMeta),
+}
+
+/// The open windows of a key, by start, each with its accumulator.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct OpenWindows<A> {
+    open: Vec<(Window, A)>,
+}
+
+/// Per-key window logic.
+pub(crate) struct KeyWindows<V, A, R> {
+    spec: Arc<WindowSpec<V, A, R>>,
+    state: OpenWindows<A>,
+}
+
+impl<V: Clone, A: Clone, R> KeyWindows<V, A, R> {
+    pub(crate) fn new(spec: Arc<WindowSpec<V, A, R>>, resume: Option<OpenWindows<A>>) -> Self {
+        KeyWindows {
+            spec,
+            state: resume.unwrap_or(OpenWindows { open: Vec::new() }),
+        }
+    }
+
+    /// When the watermark closes `window`: a fixed window once it reaches the end (no item
+    /// before it can come), a session once it passes it (an item at the end still joins).
+    fn closes_at(&self, window: &Window) -> Timestamp {
+        match self.spec.windower.kind {
+            Kind::Sliding { .. } => window.end,
+            Kind::Session { .. } => window.end.saturating_add(1),
+        }
+    }
+
+    /// Folds `value` into `window`, opening it if needed.
+    fn fold_into(&mut self, window: Window, value: V, ts: Timestamp, ctx: &mut Ctx<'_, WindowEvent<R, V>>) {
+        let open = &mut self.state.open;
+        let at = open.partition_point(|(w, _)| w.start < window.start);
+        if open.get(at).is_none_or(|(w, _)| *w != window) {
+            open.insert(at, (window, (self.spec.init)()));
+            ctx.emit(WindowEvent::Meta(WindowMeta::Opened(window)));
+        }
+        let slot = &mut open[at].1;
+        let acc = std::mem::replace(slot, (self.spec.init)());
+        *slot = (self.spec.fold)(acc, value, ts);
+    }
+
+    fn on_fixed(&mut self, ctx: &mut Ctx<'_, WindowEvent<R, V>>, value: V, ts: Timestamp) {
+        let (missed, open): (Vec<Window>, Vec<Window>) = self
+            .spec
+            .windower
+            .windows_of(ts)
+            .into_iter()
+            .partition(|w| self.closes_at(w) <= ctx.watermark());
+        if !missed.is_empty() {
+            ctx.emit(WindowEvent::Late(Late {
+                value: value.clone(),
+                timestamp: ts,
+                missed,
+            }));
+        }
+        for window in open {
+            self.fold_into(window, value.clone(), ts, ctx);
+        }
+    }
+
+    fn on_session(&mut self, ctx: &mut Ctx<'_, WindowEvent<R, V>>, value: V, ts: Timestamp, gap: Timestamp) {
+        let alone = Window {
+            start: ts,
+            end: ts.saturating_add(gap),
+        };
+        let alone_closes = self.closes_at(&alone);
+        let open = &mut self.state.open;
+        // Sessions this item touches: its timestamp is within the gap of their items.
+        let touched: Vec<usize> = (0..open.len())
+            .filter(|&i| open[i].0.start.saturating_sub(gap) <= ts && ts <= open[i].0.end)
+            .collect();
+        if touched.is_empty() && alone_closes <= ctx.watermark() {
+            ctx.emit(WindowEvent::Late(Late {
+                value,
+                timestamp: ts,
+                missed: vec![alone],
+            }));
+            return;
+        }
+        let mut merged = alone;
+        let mut acc = (self.spec.init)();
+        let mut from = Vec::new();
+        for &i in touched.iter().rev() {
+            let (window, other) = open.remove(i);
+            merged.start = merged.start.min(window.start);
+            merged.end = merged.end.max(window.end);
+            acc = (self.spec.merge)(other, acc);
+            from.push(window);
+        }
+        acc = (self.spec.fold)(acc, value, ts);
+        match from.len() {
+            0 => ctx.emit(WindowEvent::Meta(WindowMeta::Opened(merged))),
+            1 if from[0] == merged => {}
+            _ => {
+                from.reverse();
+                ctx.emit(WindowEvent::Meta(WindowMeta::Merged { from, into: merged }));
+            }
+        }
+        let at = open.partition_point(|(w, _)| w.start < merged.start);
+        open.insert(at, (merged, acc));
+    }
+}
+
+impl<V: Data, A: Data, R: Data> KeyedProcess for KeyWindows<V, A, R> {
+    type In = V;
+    type Out = WindowEvent<R, V>;
+    type State = OpenWindows<A>;
+
+    fn on_item(&mut self, ctx: &mut Ctx<'_, Self::Out>, value: V) -> Retention {
+        let ts = (self.spec.timestamp)(&value);
+        match self.spec.windower.kind {
+            Kind::Sliding { .. } => self.on_fixed(ctx, value, ts),
+            Kind::Session { gap } => self.on_session(ctx, value, ts, gap),
+        }
+        self.retention()
+    }
+
+    /// Closes, in the order they close, every window the watermark has reached.
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Out>) -> Retention {
+        let watermark = ctx.watermark();
+        let mut closing: Vec<(Window, A)> = Vec::new();
+        let mut index = 0;
+        while index < self.state.open.len() {
+            if self.closes_at(&self.state.open[index].0) <= watermark {
+                closing.push(self.state.open.remove(index));
+            } else {
+                index += 1;
+            }
+        }
+        closing.sort_by_key(|(w, _)| (self.closes_at(w), w.start));
+        for (window, acc) in closing {
+            ctx.emit(WindowEvent::Result(window, (self.spec.finish)(acc)));
+            ctx.emit(WindowEvent::Meta(WindowMeta::Closed(window)));
+        }
+        self.retention()
+    }
+
+    fn event_timer(&self) -> Option<Timestamp> {
+        self.state.open.iter().map(|(w, _)| self.closes_at(w)).min()
+    }
+
+    fn snapshot(&self) -> OpenWindows<A> {
+        self.state.clone()
+    }
+}
+
+impl<V, A, R> KeyWindows<V, A, R> {
+    /// A key without open windows frees its state, in memory and in the store.
+    fn retention(&self) -> Retention {
+        match self.state.open.is_empty() {
+            true => Retention::Discard,
+            false => Retention::Keep,
+        }
+    }
+}

@@ -1,0 +1,232 @@
+//! The window operators: thin layers over [`KeyWindows`] on the stateful core, each
+//! splitting the core's events into the three streams of a [`WindowOut`].
+
+use std::sync::Arc;
+
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::channels::pact::Pipeline;
+use timely::dataflow::operators::generic::OutputBuilder;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+
+use crate::dataflow::flow::StepSpec;
+use crate::engine::{BuildCtx, enter_step};
+use crate::operators::stateful::stateful_operator;
+use crate::windows::key_windows::{KeyWindows, WindowEvent, WindowSpec};
+use crate::windows::{Late, Window, WindowMeta, WindowOut, Windower};
+use crate::{Data, KeyedStream, Stream, Timestamp};
+
+impl<V: Data> KeyedStream<V> {
+    /// Folds each window's values per key: `fold(acc, value)` from `init()`, and, when an
+    /// item merges two sessions, `merge(acc, acc)` (`init()` must be neutral for it).
+    /// Values arrive in arrival order, which across partitions depends on timing: use an
+    /// order-independent fold for deterministic results.
+    pub fn fold_window<A: Data>(
+        &self,
+        step_id: &str,
+        timestamp: impl Fn(&V) -> Timestamp + Send + Sync + 'static,
+        windower: Windower,
+        init: impl Fn() -> A + Send + Sync + 'static,
+        fold: impl Fn(A, V) -> A + Send + Sync + 'static,
+        merge: impl Fn(A, A) -> A + Send + Sync + 'static,
+    ) -> WindowOut<A, V> {
+        self.window_step(
+            step_id,
+            "fold_window",
+            WindowSpec {
+                windower,
+                timestamp: Box::new(timestamp),
+                init: Box::new(init),
+                fold: Box::new(move |acc, value, _| fold(acc, value)),
+                merge: Box::new(merge),
+                finish: Box::new(|acc| acc),
+            },
+        )
+    }
+
+    /// Collects each window's values per key, in timestamp order (values with equal
+    /// timestamps in arrival order).
+    pub fn collect_window(
+        &self,
+        step_id: &str,
+        timestamp: impl Fn(&V) -> Timestamp + Send + Sync + 'static,
+        windower: Windower,
+    ) -> WindowOut<Vec<V>, V> {
+        self.window_step(
+            step_id,
+            "collect_window",
+            WindowSpec {
+                windower,
+                timestamp: Box::new(timestamp),
+                init: Box::new(Vec::new),
+                fold: Box::new(|mut acc: Vec<(Timestamp, V)>, value, ts| {
+                    acc.push((ts, value));
+                    acc
+                }),
+                merge: Box::new(|mut a, b| {
+                    a.extend(b);
+                    a
+                }),
+                finish: Box::new(|mut acc| {
+                    acc.sort_by_key(|(ts, _)| *ts);
+                    acc.into_iter().map(|(_, value)| value).collect()
+                }),
+            },
+        )
+    }
+
+    /// Reduces each window's values per key with `reducer` (associative; across
+    /// partitions, values arrive in an order that depends on timing).
+    pub fn reduce_window(
+        &self,
+        step_id: &str,
+        timestamp: impl Fn(&V) -> Timestamp + Send + Sync + 'static,
+        windower: Windower,
+        reducer: impl Fn(V, V) -> V + Send + Sync + 'static,
+    ) -> WindowOut<V, V> {
+        self.reduce_step(step_id, "reduce_window", timestamp, windower, reducer)
+    }
+
+    /// Counts each window's values per key.
+    pub fn count_window(
+        &self,
+        step_id: &str,
+        timestamp: impl Fn(&V) -> Timestamp + Send + Sync + 'static,
+        windower: Windower,
+    ) -> WindowOut<u64, V> {
+        self.window_step(
+            step_id,
+            "count_window",
+            WindowSpec {
+                windower,
+                timestamp: Box::new(timestamp),
+                init: Box::new(|| 0u64),
+                fold: Box::new(|count, _, _| count + 1),
+                merge: Box::new(|a, b| a + b),
+                finish: Box::new(|count| count),
+            },
+        )
+    }
+
+    fn reduce_step(
+        &self,
+        step_id: &str,
+        kind: &'static str,
+        timestamp: impl Fn(&V) -> Timestamp + Send + Sync + 'static,
+        windower: Windower,
+        reducer: impl Fn(V, V) -> V + Send + Sync + 'static,
+    ) -> WindowOut<V, V> {
+        let reducer = Arc::new(reducer);
+        let merger = reducer.clone();
+        self.window_step(
+            step_id,
+            kind,
+            WindowSpec {
+                windower,
+                timestamp: Box::new(timestamp),
+                init: Box::new(|| None),
+                fold: Box::new(move |acc: Option<V>, value, _| {
+                    Some(match acc {
+                        Some(acc) => reducer(acc, value),
+                        None => value,
+                    })
+                }),
+                merge: Box::new(move |a, b| match (a, b) {
+                    (Some(a), Some(b)) => Some(merger(a, b)),
+                    (a, b) => a.or(b),
+                }),
+                finish: Box::new(|acc| acc.expect("a window holds at least one value")),
+            },
+        )
+    }
+
+    /// The step: the stateful core running [`KeyWindows`], then a split of its events.
+    fn window_step<A: Data, R: Data>(
+        &self,
+        step_id: &str,
+        kind: &'static str,
+        spec: WindowSpec<V, A, R>,
+    ) -> WindowOut<R, V> {
+        let spec = Arc::new(spec);
+        let step_spec = StepSpec {
+            kind,
+            inputs: vec![self.port()],
+            output_count: 3,
+            list_parts: None,
+            unlisted_part: None,
+            is_output: false,
+            keyed_state: true,
+        };
+        let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
+            let spec = spec.clone();
+            let builder = Arc::new(move |resume| KeyWindows::new(spec.clone(), resume));
+            let input = ctx.input::<(String, V)>(0);
+            let events = stateful_operator(ctx, input, builder);
+            split_events::<R, V>(ctx, events);
+        });
+        let ports = self.graph().borrow_mut().add(step_id, step_spec, build);
+        let graph = self.graph().clone();
+        WindowOut {
+            down: Stream::from_port(graph.clone(), ports[0]),
+            late: Stream::from_port(graph.clone(), ports[1]),
+            meta: Stream::from_port(graph, ports[2]),
+        }
+    }
+}
+
+impl<V: Data + Ord> KeyedStream<V> {
+    /// The greatest value of each window, per key.
+    pub fn max_window(
+        &self,
+        step_id: &str,
+        timestamp: impl Fn(&V) -> Timestamp + Send + Sync + 'static,
+        windower: Windower,
+    ) -> WindowOut<V, V> {
+        self.reduce_step(step_id, "max_window", timestamp, windower, std::cmp::max)
+    }
+
+    /// The least value of each window, per key.
+    pub fn min_window(
+        &self,
+        step_id: &str,
+        timestamp: impl Fn(&V) -> Timestamp + Send + Sync + 'static,
+        windower: Windower,
+    ) -> WindowOut<V, V> {
+        self.reduce_step(step_id, "min_window", timestamp, windower, std::cmp::min)
+    }
+}
+
+/// Splits the core's events into results, late items and metadata (outputs 0, 1, 2 of the
+/// current step), each under the time it was emitted at.
+fn split_events<'s, R: Data, V: Data>(
+    ctx: &mut BuildCtx<'s>,
+    events: timely::dataflow::StreamVec<'s, crate::engine::Time, (String, WindowEvent<R, V>)>,
+) {
+    let step = ctx.step().clone();
+    let mut op = OperatorBuilder::new(format!("{}.split", step.id), ctx.scope());
+    let mut input = op.new_input(events, Pipeline);
+    let (down, down_stream) = op.new_output::<Vec<(String, (Window, R))>>();
+    let (late, late_stream) = op.new_output::<Vec<(String, Late<V>)>>();
+    let (meta, meta_stream) = op.new_output::<Vec<(String, WindowMeta)>>();
+    let mut down = OutputBuilder::<_, CapacityContainerBuilder<Vec<(String, (Window, R))>>>::from(down);
+    let mut late = OutputBuilder::<_, CapacityContainerBuilder<Vec<(String, Late<V>)>>>::from(late);
+    let mut meta = OutputBuilder::<_, CapacityContainerBuilder<Vec<(String, WindowMeta)>>>::from(meta);
+    op.build(move |_| {
+        move |_frontiers| {
+            let _in_step = enter_step(&step.name);
+            let (mut down, mut late, mut meta) = (down.activate(), late.activate(), meta.activate());
+            input.for_each(|cap, events| {
+                let (mut d, mut l, mut m) = (down.session(&cap), late.session(&cap), meta.session(&cap));
+                for (key, event) in events.drain(..) {
+                    match event {
+                        WindowEvent::Result(window, result) => d.give((key, (window, result))),
+                        WindowEvent::Late(item) => l.give((key, item)),
+                        WindowEvent::Meta(event) => m.give((key, event)),
+                    }
+                }
+            });
+        }
+    });
+    ctx.set_output(0, down_stream);
+    ctx.set_output(1, late_stream);
+    ctx.set_output(2, meta_stream);
+}

@@ -177,6 +177,9 @@ impl<V: Data> KeyedStream<V> {
     }
 }
 
+/// Received batches of one epoch, each with its watermark coordinate.
+type Batches<V> = VecDeque<(u64, Vec<(String, V)>)>;
+
 /// Builds the stateful core on this worker: data output, snapshot output, restored keys.
 pub(crate) fn stateful_operator<'s, V, L, B>(
     ctx: &mut BuildCtx<'s>,
@@ -211,7 +214,7 @@ where
     op.build(move |mut capabilities| {
         let mut snap_cap = capabilities.pop();
         let mut data_cap = capabilities.pop();
-        let mut queue: EpochQueue<VecDeque<(u64, Vec<(String, V)>)>> = EpochQueue::new();
+        let mut queue: EpochQueue<Batches<V>> = EpochQueue::new();
         let mut queued = QueuedWatermarks::default();
         // The latest epoch whose items were applied.
         let mut applied: Epoch = 0;

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::Timestamp;
+use crate::{BoxError, Timestamp};
 
 /// The event time of a source's items and the bounded out-of-orderness of its partitions.
 ///
@@ -25,7 +25,7 @@ use crate::Timestamp;
 /// # let _ = clock;
 /// ```
 pub struct EventClock<T> {
-    pub(crate) timestamp: Arc<dyn Fn(&T) -> Timestamp + Send + Sync>,
+    pub(crate) timestamp: Arc<dyn Fn(&T) -> Result<Timestamp, BoxError> + Send + Sync>,
     pub(crate) wait: Timestamp,
     pub(crate) idle_after: Option<Duration>,
     pub(crate) advance_with_processing_time: bool,
@@ -46,6 +46,15 @@ impl<T> EventClock<T> {
     /// Items are stamped by `timestamp` (UTC milliseconds) and arrive at most `wait` out of
     /// order within a partition.
     pub fn new(timestamp: impl Fn(&T) -> Timestamp + Send + Sync + 'static, wait: Duration) -> Self {
+        Self::try_new(move |item| Ok(timestamp(item)), wait)
+    }
+
+    /// Like [`new`](Self::new), for timestamps that may not parse: an error stops the run
+    /// with a message naming the step and the partition (nothing of the batch is emitted).
+    pub fn try_new(
+        timestamp: impl Fn(&T) -> Result<Timestamp, BoxError> + Send + Sync + 'static,
+        wait: Duration,
+    ) -> Self {
         EventClock {
             timestamp: Arc::new(timestamp),
             wait: Timestamp::try_from(wait.as_millis()).unwrap_or(Timestamp::MAX),
@@ -103,13 +112,13 @@ impl PartitionClock {
         late: &mut Vec<T>,
         reported: Option<Timestamp>,
         now: Instant,
-    ) {
+    ) -> Result<(), BoxError> {
         if !items.is_empty() {
             self.last_read = now;
         }
         let mut on_time = Vec::with_capacity(items.len());
         for item in items.drain(..) {
-            let ts = (clock.timestamp)(&item);
+            let ts = (clock.timestamp)(&item)?;
             if ts < self.watermark {
                 late.push(item);
             } else {
@@ -119,8 +128,14 @@ impl PartitionClock {
         }
         *items = on_time;
         if let Some(reported) = reported {
-            self.watermark = self.watermark.max(reported);
+            self.report(reported);
         }
+        Ok(())
+    }
+
+    /// Takes the partition's own watermark into account.
+    pub(crate) fn report(&mut self, reported: Timestamp) {
+        self.watermark = self.watermark.max(reported);
     }
 
     /// The watermark this partition holds the source to at `now`, with the opt-ins applied
@@ -165,11 +180,12 @@ mod tests {
         let now = Instant::now();
         let mut part = PartitionClock::new(Timestamp::MIN, now);
         let (mut items, mut late) = (vec![100, 95, 89, 90, 120, 109, 110], Vec::new());
-        part.split_late(&clock, &mut items, &mut late, None, now);
+        part.split_late(&clock, &mut items, &mut late, None, now).unwrap();
         assert_eq!(items, [100, 95, 90, 120, 110]);
         assert_eq!(late, [89, 109]);
         assert_eq!(part.watermark(), 110);
-        part.split_late(&clock, &mut vec![], &mut late, Some(500), now);
+        part.split_late(&clock, &mut vec![], &mut late, Some(500), now)
+            .unwrap();
         assert_eq!(part.watermark(), 500, "a reported watermark counts");
         assert_eq!(part.holds(&clock, now + Duration::from_secs(60)), Some(500));
     }

@@ -257,9 +257,16 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                         Ok(Batch::Items(mut items)) => {
                             if let Some(clock) = &clock {
                                 let reported = polled.part.watermark();
-                                polled
+                                let split = polled
                                     .clock
                                     .split_late(clock, &mut items, &mut late, reported, now);
+                                if let Err(err) = split {
+                                    let name = &polled.name;
+                                    step.fail(
+                                        format!("event time of an item of partition {name:?}: {err}").into(),
+                                    );
+                                    return;
+                                }
                                 if !late.is_empty() {
                                     polled.dirty = true;
                                     late_session.give_container(&mut late);
@@ -274,11 +281,8 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                             }
                         }
                         Ok(Batch::Pending) => {
-                            if let Some(clock) = &clock {
-                                let reported = polled.part.watermark();
-                                polled
-                                    .clock
-                                    .split_late(clock, &mut Vec::new(), &mut late, reported, now);
+                            if let Some(reported) = polled.part.watermark() {
+                                polled.clock.report(reported);
                             }
                             polled.awake = awake.unwrap_or(now + IDLE_POLL);
                         }

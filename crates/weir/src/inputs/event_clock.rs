@@ -6,6 +6,9 @@ use std::time::{Duration, Instant};
 
 use crate::{BoxError, Timestamp};
 
+/// Reads an item's event time.
+type TimestampFn<T> = dyn Fn(&T) -> Result<Timestamp, BoxError> + Send + Sync;
+
 /// The event time of a source's items and the bounded out-of-orderness of its partitions.
 ///
 /// Each source partition keeps its own watermark: the latest timestamp it has read minus
@@ -25,7 +28,7 @@ use crate::{BoxError, Timestamp};
 /// # let _ = clock;
 /// ```
 pub struct EventClock<T> {
-    pub(crate) timestamp: Arc<dyn Fn(&T) -> Result<Timestamp, BoxError> + Send + Sync>,
+    pub(crate) timestamp: Arc<TimestampFn<T>>,
     pub(crate) wait: Timestamp,
     pub(crate) idle_after: Option<Duration>,
     pub(crate) advance_with_processing_time: bool,

@@ -50,6 +50,7 @@ mod engine;
 mod error;
 mod ids;
 pub mod inputs;
+mod key;
 pub mod operators;
 pub mod outputs;
 pub mod recovery;
@@ -60,6 +61,7 @@ pub use dataflow::{ClockedInput, Dataflow, KeyedStream, Stream};
 pub use engine::{Execution, RecoveryConfig, RunConfig, run};
 pub use error::{BoxError, Error};
 pub use ids::{Epoch, StepId, Timestamp};
+pub use key::Key;
 
 /// What items of a stream must be: cloneable, sendable and serialisable (items cross
 /// threads and processes, and state is snapshotted).

@@ -22,8 +22,9 @@ pub struct Stream<T> {
     _items: PhantomData<fn() -> T>,
 }
 
-/// A stream of `(key, value)` pairs: keyed operators route by the key.
-pub type KeyedStream<V> = Stream<(String, V)>;
+/// A stream of `(key, value)` pairs: keyed operators route by the key (a [`Key`](crate::Key):
+/// `String` unless said otherwise).
+pub type KeyedStream<V, K = String> = Stream<(K, V)>;
 
 impl<T> Clone for Stream<T> {
     fn clone(&self) -> Self {

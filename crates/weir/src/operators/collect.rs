@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::Data;
+use crate::Key;
 use crate::dataflow::KeyedStream;
 use crate::operators::{Retention, StatefulLogic};
 
@@ -57,7 +58,7 @@ impl<V: Data> StatefulLogic for Collecting<V> {
     }
 }
 
-impl<V: Data> KeyedStream<V> {
+impl<K: Key, V: Data> KeyedStream<V, K> {
     /// Emits the values of each key as a list once `max_size` arrived or `timeout` passed
     /// since the first of them (wall-clock; the deadline is part of the state).
     ///
@@ -76,7 +77,7 @@ impl<V: Data> KeyedStream<V> {
     /// let k = || "k".to_string();
     /// assert_eq!(out.items(), vec![(k(), vec![1, 2]), (k(), vec![3, 4]), (k(), vec![5])]);
     /// ```
-    pub fn collect(&self, step_id: &str, timeout: Duration, max_size: usize) -> KeyedStream<Vec<V>> {
+    pub fn collect(&self, step_id: &str, timeout: Duration, max_size: usize) -> KeyedStream<Vec<V>, K> {
         let max_size = max_size.max(1);
         self.stateful(step_id, move |resume: Option<Collecting<V>>| {
             resume.unwrap_or(Collecting {

@@ -9,6 +9,7 @@ use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::Operator;
 
 use crate::Data;
+use crate::Key;
 use crate::engine::{
     EpochQueue, StepCtx, Time, at, enter_step, frontier_epoch, frontier_meet, received_epoch,
 };
@@ -20,26 +21,27 @@ const MAX_KEYS_PER_EPOCH: usize = 100_000;
 /// within an epoch with the associative `reducer`, and emits one `(key, combined)` per key
 /// when the epoch completes (or when it holds too many keys). Only for operators whose
 /// result is emitted at the end (`*_final`).
-pub(crate) fn combine_per_epoch<'s, V, A, F, R>(
+pub(crate) fn combine_per_epoch<'s, K, V, A, F, R>(
     step: &StepCtx,
-    input: StreamVec<'s, Time, (String, V)>,
+    input: StreamVec<'s, Time, (K, V)>,
     lift: F,
     reducer: Arc<R>,
-) -> StreamVec<'s, Time, (String, A)>
+) -> StreamVec<'s, Time, (K, A)>
 where
+    K: Key,
     V: Data,
     A: Data,
     F: Fn(V) -> A + 'static,
     R: Fn(A, A) -> A + 'static,
 {
     let name = step.name.clone();
-    input.unary_frontier::<CapacityContainerBuilder<Vec<(String, A)>>, _, _, _>(
+    input.unary_frontier::<CapacityContainerBuilder<Vec<(K, A)>>, _, _, _>(
         Pipeline,
         &format!("{}.combine", step.id),
         move |capability, _| {
             let mut held = Some(capability);
             // `None` only while the reducer runs.
-            let mut epochs: EpochQueue<FxHashMap<String, Option<A>>> = EpochQueue::new();
+            let mut epochs: EpochQueue<FxHashMap<K, Option<A>>> = EpochQueue::new();
             move |(input, frontier), output| {
                 let _in_step = enter_step(&name);
                 let Some(cap) = held.as_mut() else { return };
@@ -77,7 +79,7 @@ where
 }
 
 /// The combined values of an epoch, ready to send.
-fn settled<V>(combined: FxHashMap<String, Option<V>>) -> impl Iterator<Item = (String, V)> {
+fn settled<K, V>(combined: FxHashMap<K, Option<V>>) -> impl Iterator<Item = (K, V)> {
     combined
         .into_iter()
         .map(|(key, value)| (key, value.expect("the reducer always puts a value back")))

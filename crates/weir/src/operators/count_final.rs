@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use crate::Data;
+use crate::Key;
 use crate::dataflow::KeyedStream;
 use crate::operators::reduce_final::reduce_core;
 
-impl<V: Data> KeyedStream<V> {
+impl<K: Key, V: Data> KeyedStream<V, K> {
     /// Emits `(key, number of items)` per key when the input ends. Counts are pre-combined
     /// on each worker per epoch, so only one record per key and epoch crosses the network.
     ///
@@ -24,7 +25,7 @@ impl<V: Data> KeyedStream<V> {
     /// run_main(flow).unwrap();
     /// assert_eq!(out.sorted(), vec![("x".to_string(), 2), ("y".to_string(), 1)]);
     /// ```
-    pub fn count_final(&self, step_id: &str) -> KeyedStream<u64> {
+    pub fn count_final(&self, step_id: &str) -> KeyedStream<u64, K> {
         self.keyed_state_step(step_id, "count_final", |ctx, input| {
             reduce_core(ctx, input, |_: V| 1u64, Arc::new(|a: u64, b: u64| a + b))
         })

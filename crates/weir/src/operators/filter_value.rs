@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use crate::Data;
+use crate::Key;
 use crate::dataflow::KeyedStream;
 use crate::operators::per_batch::per_batch;
 
-impl<V: Data> KeyedStream<V> {
+impl<K: Key, V: Data> KeyedStream<V, K> {
     /// Keeps the `(key, value)` pairs for which `predicate(&value)` is `true`.
     ///
     /// ```
@@ -25,7 +26,7 @@ impl<V: Data> KeyedStream<V> {
         &self,
         step_id: &str,
         predicate: impl Fn(&V) -> bool + Send + Sync + 'static,
-    ) -> KeyedStream<V> {
+    ) -> KeyedStream<V, K> {
         let predicate = Arc::new(predicate);
         self.unary_step(step_id, "filter_value", move |step, input| {
             let predicate = predicate.clone();

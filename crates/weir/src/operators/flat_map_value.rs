@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use crate::Data;
+use crate::Key;
 use crate::dataflow::KeyedStream;
 use crate::operators::per_batch::per_batch;
 
-impl<V: Data> KeyedStream<V> {
+impl<K: Key, V: Data> KeyedStream<V, K> {
     /// Replaces every value with the values `f` returns, each under the same key.
     ///
     /// ```
@@ -25,7 +26,7 @@ impl<V: Data> KeyedStream<V> {
         &self,
         step_id: &str,
         f: impl Fn(V) -> I + Send + Sync + 'static,
-    ) -> KeyedStream<W>
+    ) -> KeyedStream<W, K>
     where
         I: IntoIterator<Item = W>,
     {

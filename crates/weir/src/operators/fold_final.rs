@@ -4,6 +4,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::Data;
+use crate::Key;
 use crate::dataflow::KeyedStream;
 use crate::operators::{Retention, StatefulLogic};
 
@@ -41,7 +42,7 @@ impl<V: 'static, S: Data, F: Fn(S, V) -> S + 'static> StatefulLogic for Folding<
     }
 }
 
-impl<V: Data> KeyedStream<V> {
+impl<K: Key, V: Data> KeyedStream<V, K> {
     /// Folds each key's values into an accumulator starting at `init()`; emits one
     /// `(key, accumulator)` per key when the input ends.
     ///
@@ -63,7 +64,7 @@ impl<V: Data> KeyedStream<V> {
         step_id: &str,
         init: impl Fn() -> S + Send + Sync + 'static,
         folder: impl Fn(S, V) -> S + Send + Sync + 'static,
-    ) -> KeyedStream<S> {
+    ) -> KeyedStream<S, K> {
         let folder = Arc::new(folder);
         self.stateful(step_id, move |resume: Option<S>| Folding {
             acc: Some(resume.unwrap_or_else(&init)),

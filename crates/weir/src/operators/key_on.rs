@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use crate::dataflow::KeyedStream;
 use crate::operators::per_batch::per_batch;
-use crate::{Data, Stream};
+use crate::{Data, Key, Stream};
 
 impl<T: Data> Stream<T> {
     /// Pairs every item with the key `key_fn` computes; keyed operators route by it.
@@ -21,11 +21,11 @@ impl<T: Data> Stream<T> {
     /// run_main(flow).unwrap();
     /// assert_eq!(out.sorted(), vec![("0".to_string(), 14), ("1".to_string(), 3)]);
     /// ```
-    pub fn key_on(
+    pub fn key_on<K: Key>(
         &self,
         step_id: &str,
-        key_fn: impl Fn(&T) -> String + Send + Sync + 'static,
-    ) -> KeyedStream<T> {
+        key_fn: impl Fn(&T) -> K + Send + Sync + 'static,
+    ) -> KeyedStream<T, K> {
         let key_fn = Arc::new(key_fn);
         self.unary_step(step_id, "key_on", move |step, input| {
             let key_fn = key_fn.clone();

@@ -1,10 +1,11 @@
 //! `key_rm`: drop the keys of a keyed stream.
 
+use crate::Key;
 use crate::dataflow::KeyedStream;
 use crate::operators::per_batch::per_batch;
 use crate::{Data, Stream};
 
-impl<V: Data> KeyedStream<V> {
+impl<K: Key, V: Data> KeyedStream<V, K> {
     /// Keeps only the values.
     ///
     /// ```
@@ -21,7 +22,7 @@ impl<V: Data> KeyedStream<V> {
     /// ```
     pub fn key_rm(&self, step_id: &str) -> Stream<V> {
         self.unary_step(step_id, "key_rm", |step, input| {
-            per_batch(step, input, |data: &mut Vec<(String, V)>, out| {
+            per_batch(step, input, |data: &mut Vec<(K, V)>, out| {
                 out.extend(data.drain(..).map(|(_, value)| value))
             })
         })

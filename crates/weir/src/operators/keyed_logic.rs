@@ -8,7 +8,7 @@ use std::time::SystemTime;
 use crate::operators::keyed_process::{Ctx, KeyedProcess};
 use crate::operators::stateful::Retention;
 use crate::recovery::{SnapshotRow, encode};
-use crate::{BoxError, Epoch, Timestamp};
+use crate::{BoxError, Epoch, Key, Timestamp};
 
 /// The snapshots of an epoch that just completed, if any.
 pub(crate) type SnapshotsDone = Result<Option<(Epoch, Vec<SnapshotRow>)>, BoxError>;
@@ -30,22 +30,23 @@ struct Entry<L> {
 }
 
 /// All keys of one worker of a stateful step.
-pub(crate) struct KeyedLogic<L: KeyedProcess, B> {
+pub(crate) struct KeyedLogic<K, L: KeyedProcess, B> {
     builder: Arc<B>,
-    entries: HashMap<String, Entry<L>>,
-    event_timers: BTreeSet<(Timestamp, String)>,
-    processing_timers: BTreeSet<(SystemTime, String)>,
+    entries: HashMap<K, Entry<L>>,
+    event_timers: BTreeSet<(Timestamp, K)>,
+    processing_timers: BTreeSet<(SystemTime, K)>,
     out: Vec<L::Out>,
     /// Keys changed (or deleted) in `dirty_epoch`, when snapshotting.
-    dirty_keys: Vec<String>,
+    dirty_keys: Vec<K>,
     dirty_epoch: Option<Epoch>,
     snapshotting: bool,
     /// Keys still to be told the input ended, in reverse key order, once it did.
-    ending: Option<Vec<String>>,
+    ending: Option<Vec<K>>,
 }
 
-impl<L, B> KeyedLogic<L, B>
+impl<K, L, B> KeyedLogic<K, L, B>
 where
+    K: Key,
     L: KeyedProcess,
     B: Fn(Option<L::State>) -> L,
 {
@@ -64,7 +65,7 @@ where
     }
 
     /// Rebuilds a key from its snapshot, timers included.
-    pub(crate) fn restore(&mut self, key: String, state: L::State) {
+    pub(crate) fn restore(&mut self, key: K, state: L::State) {
         let logic = (self.builder)(Some(state));
         self.entries.insert(
             key.clone(),
@@ -80,10 +81,10 @@ where
 
     pub(crate) fn on_item(
         &mut self,
-        key: String,
+        key: K,
         value: L::In,
         clocks: Clocks,
-        emit: &mut impl FnMut((String, L::Out)),
+        emit: &mut impl FnMut((K, L::Out)),
     ) {
         let entry = match self.entries.get_mut(&key) {
             Some(entry) => entry,
@@ -107,7 +108,7 @@ where
         &mut self,
         clocks: Clocks,
         fuel: &mut usize,
-        emit: &mut impl FnMut((String, L::Out)),
+        emit: &mut impl FnMut((K, L::Out)),
     ) {
         let mut due = Vec::new();
         while *fuel > 0
@@ -153,11 +154,11 @@ where
         &mut self,
         clocks: Clocks,
         fuel: &mut usize,
-        emit: &mut impl FnMut((String, L::Out)),
+        emit: &mut impl FnMut((K, L::Out)),
     ) -> bool {
         let entries = &self.entries;
         let ending = self.ending.get_or_insert_with(|| {
-            let mut keys: Vec<String> = entries.keys().cloned().collect();
+            let mut keys: Vec<K> = entries.keys().cloned().collect();
             keys.sort_unstable_by(|a, b| b.cmp(a));
             keys
         });
@@ -189,7 +190,7 @@ where
         done
     }
 
-    fn after_call(&mut self, key: String, retention: Retention, emit: &mut impl FnMut((String, L::Out))) {
+    fn after_call(&mut self, key: K, retention: Retention, emit: &mut impl FnMut((K, L::Out))) {
         for value in self.out.drain(..) {
             emit((key.clone(), value));
         }
@@ -204,7 +205,7 @@ where
     }
 
     /// Brings the timer sets in line with what the key's logic now asks for.
-    fn rearm(&mut self, key: &str, keep: bool) {
+    fn rearm(&mut self, key: &K, keep: bool) {
         let entry = self.entries.get_mut(key).expect("the key is live");
         let (event, processing) = match keep {
             true => (entry.logic.event_timer(), entry.logic.processing_timer()),
@@ -212,19 +213,19 @@ where
         };
         if event != entry.event_timer {
             if let Some(old) = entry.event_timer.take() {
-                self.event_timers.remove(&(old, key.to_owned()));
+                self.event_timers.remove(&(old, key.clone()));
             }
             if let Some(at) = event {
-                self.event_timers.insert((at, key.to_owned()));
+                self.event_timers.insert((at, key.clone()));
             }
             entry.event_timer = event;
         }
         if processing != entry.processing_timer {
             if let Some(old) = entry.processing_timer.take() {
-                self.processing_timers.remove(&(old, key.to_owned()));
+                self.processing_timers.remove(&(old, key.clone()));
             }
             if let Some(at) = processing {
-                self.processing_timers.insert((at, key.to_owned()));
+                self.processing_timers.insert((at, key.clone()));
             }
             entry.processing_timer = processing;
         }
@@ -282,7 +283,7 @@ where
                     }
                     None => None,
                 };
-                Ok((step.to_owned(), key, value))
+                Ok((step.to_owned(), key.text(), value))
             })
             .collect()
     }
@@ -334,7 +335,7 @@ mod tests {
     }
 
     fn fire(
-        keyed: &mut KeyedLogic<PastDeadline, impl Fn(Option<u32>) -> PastDeadline>,
+        keyed: &mut KeyedLogic<String, PastDeadline, impl Fn(Option<u32>) -> PastDeadline>,
         fuel: &mut usize,
     ) -> Vec<(String, u32)> {
         let mut fired = Vec::new();

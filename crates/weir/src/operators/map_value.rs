@@ -3,10 +3,11 @@
 use std::sync::Arc;
 
 use crate::Data;
+use crate::Key;
 use crate::dataflow::KeyedStream;
 use crate::operators::per_batch::per_batch;
 
-impl<V: Data> KeyedStream<V> {
+impl<K: Key, V: Data> KeyedStream<V, K> {
     /// Transforms every value with `f`, keeping its key.
     ///
     /// ```
@@ -25,7 +26,7 @@ impl<V: Data> KeyedStream<V> {
         &self,
         step_id: &str,
         f: impl Fn(V) -> W + Send + Sync + 'static,
-    ) -> KeyedStream<W> {
+    ) -> KeyedStream<W, K> {
         let f = Arc::new(f);
         self.unary_step(step_id, "map_value", move |step, input| {
             let f = f.clone();

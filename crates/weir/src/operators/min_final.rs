@@ -1,9 +1,10 @@
 //! `min_final`: the smallest value of each key, emitted when the input ends.
 
 use crate::Data;
+use crate::Key;
 use crate::dataflow::KeyedStream;
 
-impl<V: Data + Ord> KeyedStream<V> {
+impl<K: Key, V: Data + Ord> KeyedStream<V, K> {
     /// Emits `(key, smallest value)` per key when the input ends.
     ///
     /// ```
@@ -18,7 +19,7 @@ impl<V: Data + Ord> KeyedStream<V> {
     /// run_main(flow).unwrap();
     /// assert_eq!(out.items(), vec![("a".to_string(), 3)]);
     /// ```
-    pub fn min_final(&self, step_id: &str) -> KeyedStream<V> {
+    pub fn min_final(&self, step_id: &str) -> KeyedStream<V, K> {
         self.reduce_final(step_id, std::cmp::min)
     }
 }

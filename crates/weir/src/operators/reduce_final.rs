@@ -6,6 +6,7 @@ use std::sync::Arc;
 use timely::dataflow::StreamVec;
 
 use crate::Data;
+use crate::Key;
 use crate::dataflow::KeyedStream;
 use crate::engine::BuildCtx;
 use crate::engine::Time;
@@ -13,7 +14,7 @@ use crate::operators::combine::combine_per_epoch;
 use crate::operators::fold_final::Folding;
 use crate::operators::stateful::stateful_operator;
 
-impl<V: Data> KeyedStream<V> {
+impl<K: Key, V: Data> KeyedStream<V, K> {
     /// Combines each key's values with `reducer` and emits one `(key, result)` per key when
     /// the input ends. `reducer` must be associative: values are pre-combined on each worker
     /// per epoch before they cross the network.
@@ -34,7 +35,7 @@ impl<V: Data> KeyedStream<V> {
         &self,
         step_id: &str,
         reducer: impl Fn(V, V) -> V + Send + Sync + 'static,
-    ) -> KeyedStream<V> {
+    ) -> KeyedStream<V, K> {
         let reducer = Arc::new(reducer);
         self.keyed_state_step(step_id, "reduce_final", move |ctx, input| {
             reduce_core(ctx, input, |v| v, reducer.clone())
@@ -44,13 +45,14 @@ impl<V: Data> KeyedStream<V> {
 
 /// Lifts each value into an accumulator, pre-combines per worker and epoch, then reduces
 /// per key after the exchange.
-pub(crate) fn reduce_core<'s, V, A, R>(
+pub(crate) fn reduce_core<'s, K, V, A, R>(
     ctx: &mut BuildCtx<'s>,
-    input: StreamVec<'s, Time, (String, V)>,
+    input: StreamVec<'s, Time, (K, V)>,
     lift: impl Fn(V) -> A + 'static,
     reducer: Arc<R>,
-) -> StreamVec<'s, Time, (String, A)>
+) -> StreamVec<'s, Time, (K, A)>
 where
+    K: Key,
     V: Data,
     A: Data,
     R: Fn(A, A) -> A + Send + Sync + 'static,
@@ -69,11 +71,7 @@ where
         _input: PhantomData,
     });
     let flattened = stateful_operator(ctx, combined, builder);
-    crate::operators::per_batch::per_batch(
-        ctx.step(),
-        flattened,
-        |data: &mut Vec<(String, Option<A>)>, out| {
-            out.extend(data.drain(..).filter_map(|(key, value)| value.map(|v| (key, v))))
-        },
-    )
+    crate::operators::per_batch::per_batch(ctx.step(), flattened, |data: &mut Vec<(K, Option<A>)>, out| {
+        out.extend(data.drain(..).filter_map(|(key, value)| value.map(|v| (key, v))))
+    })
 }

@@ -13,15 +13,16 @@ use timely::dataflow::operators::Capability;
 use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
+use crate::Key;
 use crate::dataflow::KeyedStream;
 use crate::engine::{
     BuildCtx, EpochQueue, QueuedWatermarks, Time, at, decode_watermark, enter_step, frontier_epoch,
-    frontier_meet, received_epoch, received_inner, route_key,
+    frontier_meet, received_epoch, received_inner,
 };
 use crate::operators::keyed_logic::{Clocks, KeyedLogic, SnapshotsDone};
 use crate::operators::keyed_process::KeyedProcess;
 use crate::recovery::{SnapshotRow, decode};
-use crate::{Data, Epoch, Timestamp};
+use crate::{Data, Epoch, Error, Timestamp};
 
 /// Items applied (and timers fired) per activation before the operator yields to the rest
 /// of the worker.
@@ -74,7 +75,7 @@ pub trait StatefulLogic: 'static {
     fn snapshot(&self) -> Self::State;
 }
 
-impl<V: Data> KeyedStream<V> {
+impl<K: Key, V: Data> KeyedStream<V, K> {
     /// Runs per-key `logic` built by `builder(resume_state)`: the core of every stateful
     /// operator. Keys are routed to workers by a mixed hash of the key.
     ///
@@ -109,7 +110,7 @@ impl<V: Data> KeyedStream<V> {
     /// run_main(flow).unwrap();
     /// assert_eq!(out.items(), vec![("k".into(), 4), ("k".into(), 10), ("k".into(), 1)]);
     /// ```
-    pub fn stateful<L, B>(&self, step_id: &str, builder: B) -> KeyedStream<L::Out>
+    pub fn stateful<L, B>(&self, step_id: &str, builder: B) -> KeyedStream<L::Out, K>
     where
         L: StatefulLogic<In = V>,
         L::Out: Data,
@@ -164,7 +165,7 @@ impl<V: Data> KeyedStream<V> {
     /// run_main(flow).unwrap();
     /// assert_eq!(out.items(), vec![("k".into(), 3)]);
     /// ```
-    pub fn process<L, B>(&self, step_id: &str, builder: B) -> KeyedStream<L::Out>
+    pub fn process<L, B>(&self, step_id: &str, builder: B) -> KeyedStream<L::Out, K>
     where
         L: KeyedProcess<In = V>,
         L::Out: Data,
@@ -178,15 +179,16 @@ impl<V: Data> KeyedStream<V> {
 }
 
 /// Received batches of one epoch, each with its watermark coordinate.
-type Batches<V> = VecDeque<(u64, Vec<(String, V)>)>;
+type Batches<K, V> = VecDeque<(u64, Vec<(K, V)>)>;
 
 /// Builds the stateful core on this worker: data output, snapshot output, restored keys.
-pub(crate) fn stateful_operator<'s, V, L, B>(
+pub(crate) fn stateful_operator<'s, K, V, L, B>(
     ctx: &mut BuildCtx<'s>,
-    input: StreamVec<'s, Time, (String, V)>,
+    input: StreamVec<'s, Time, (K, V)>,
     builder: Arc<B>,
-) -> StreamVec<'s, Time, (String, L::Out)>
+) -> StreamVec<'s, Time, (K, L::Out)>
 where
+    K: Key,
     V: Data,
     L: KeyedProcess<In = V>,
     L::Out: Data,
@@ -195,8 +197,17 @@ where
     let step = ctx.step().clone();
     let mut keyed = KeyedLogic::new(builder, step.snapshotting());
     for (key, bytes) in step.take_resume_states() {
-        match decode::<L::State>(step.id.as_str(), &key, &bytes) {
-            Ok(state) => keyed.restore(key, state),
+        let restored = K::from_text(&key)
+            .map_err(|err| {
+                Error::step(
+                    step.id.as_str(),
+                    step.worker,
+                    format!("stored key {key:?}: {err}").into(),
+                )
+            })
+            .and_then(|k| Ok((k, decode::<L::State>(step.id.as_str(), &key, &bytes)?)));
+        match restored {
+            Ok((key, state)) => keyed.restore(key, state),
             Err(err) => {
                 step.fail_with(err);
                 break;
@@ -205,16 +216,16 @@ where
     }
     let mut op = OperatorBuilder::new(step.id.to_string(), ctx.scope());
     let activator = ctx.scope().activator_for(op.operator_info().address);
-    let pact = Exchange::new(|(key, _): &(String, V)| route_key(key));
+    let pact = Exchange::new(|(key, _): &(K, V)| key.route());
     let mut input = op.new_input(input, pact);
-    let (data_out, data_stream) = op.new_output::<Vec<(String, L::Out)>>();
+    let (data_out, data_stream) = op.new_output::<Vec<(K, L::Out)>>();
     let (snap_out, snap_stream) = op.new_output::<Vec<SnapshotRow>>();
-    let mut data_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<(String, L::Out)>>>::from(data_out);
+    let mut data_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, L::Out)>>>::from(data_out);
     let mut snap_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<SnapshotRow>>>::from(snap_out);
     op.build(move |mut capabilities| {
         let mut snap_cap = capabilities.pop();
         let mut data_cap = capabilities.pop();
-        let mut queue: EpochQueue<Batches<V>> = EpochQueue::new();
+        let mut queue: EpochQueue<Batches<K, V>> = EpochQueue::new();
         let mut queued = QueuedWatermarks::default();
         // The latest epoch whose items were applied.
         let mut applied: Epoch = 0;

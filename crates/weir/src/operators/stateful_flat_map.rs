@@ -4,10 +4,11 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::Data;
+use crate::Key;
 use crate::dataflow::KeyedStream;
 use crate::operators::stateful_map::MapWithState;
 
-impl<V: Data> KeyedStream<V> {
+impl<K: Key, V: Data> KeyedStream<V, K> {
     /// Like [`stateful_map`](KeyedStream::stateful_map), but `mapper` returns any number of
     /// outputs (an iterator) for each value.
     ///
@@ -35,7 +36,7 @@ impl<V: Data> KeyedStream<V> {
         &self,
         step_id: &str,
         mapper: impl Fn(Option<S>, V) -> (Option<S>, I) + Send + Sync + 'static,
-    ) -> KeyedStream<W>
+    ) -> KeyedStream<W, K>
     where
         I: IntoIterator<Item = W> + 'static,
     {

@@ -4,6 +4,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::Data;
+use crate::Key;
 use crate::dataflow::KeyedStream;
 use crate::operators::{Retention, StatefulLogic};
 
@@ -44,7 +45,7 @@ where
     }
 }
 
-impl<V: Data> KeyedStream<V> {
+impl<K: Key, V: Data> KeyedStream<V, K> {
     /// Maps each value with its key's state: `mapper(state, value) -> (new_state, output)`.
     /// Returning `None` as the new state forgets the key.
     ///
@@ -69,7 +70,7 @@ impl<V: Data> KeyedStream<V> {
         &self,
         step_id: &str,
         mapper: impl Fn(Option<S>, V) -> (Option<S>, W) + Send + Sync + 'static,
-    ) -> KeyedStream<W> {
+    ) -> KeyedStream<W, K> {
         self.stateful_flat_map(step_id, move |state, value| {
             let (state, out) = mapper(state, value);
             (state, Some(out))

@@ -17,7 +17,7 @@ use timely::worker::Worker;
 
 use crate::dataflow::{Plan, UnlistedPartFn};
 use crate::engine::Runtime;
-use crate::engine::{Assignment, StepStates, all_gather, route_key, step_until};
+use crate::engine::{Assignment, StepStates, all_gather, step_until, worker_of};
 use crate::ids::StorePartition;
 use crate::inputs::UNREACHABLE_PART;
 use crate::recovery::resume::{ResumePoint, resume_point};
@@ -187,7 +187,7 @@ fn load_states(
         let mut routing_error = None;
         let read = store.for_each_latest(epoch, |step, key, value| {
             let to = match routes.get(step.as_str()) {
-                Some((index, Route::Keyed)) => Some((*index, (route_key(&key) % peers as u64) as usize)),
+                Some((index, Route::Keyed)) => Some((*index, worker_of(&key, peers))),
                 Some((index, Route::Partition(assignment, judge))) => match assignment.owner_of(key.as_str())
                 {
                     Some(owner) => Some((*index, owner)),

@@ -84,11 +84,11 @@ pub enum WindowMeta {
 }
 
 /// The three streams of a window step.
-pub struct WindowOut<R, V> {
+pub struct WindowOut<R, V, K = String> {
     /// One `(window, result)` per closed window, per key, in the order windows close.
-    pub down: KeyedStream<(Window, R)>,
+    pub down: KeyedStream<(Window, R), K>,
     /// Items that found windows already closed (see the [module docs](self)).
-    pub late: KeyedStream<Late<V>>,
+    pub late: KeyedStream<Late<V>, K>,
     /// Windows opened, merged and closed.
-    pub meta: KeyedStream<WindowMeta>,
+    pub meta: KeyedStream<WindowMeta, K>,
 }

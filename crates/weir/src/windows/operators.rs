@@ -8,6 +8,7 @@ use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
+use crate::Key;
 use crate::dataflow::flow::StepSpec;
 use crate::engine::{BuildCtx, enter_step};
 use crate::operators::stateful::stateful_operator;
@@ -15,7 +16,7 @@ use crate::windows::key_windows::{KeyWindows, WindowEvent, WindowSpec};
 use crate::windows::{Late, Window, WindowMeta, WindowOut, Windower};
 use crate::{Data, KeyedStream, Stream, Timestamp};
 
-impl<V: Data> KeyedStream<V> {
+impl<K: Key, V: Data> KeyedStream<V, K> {
     /// Folds each window's values per key: `fold(acc, value)` from `init()`, and, when an
     /// item merges two sessions, `merge(acc, acc)` (`init()` must be neutral for it).
     /// Values arrive in arrival order, which across partitions depends on timing: use an
@@ -28,7 +29,7 @@ impl<V: Data> KeyedStream<V> {
         init: impl Fn() -> A + Send + Sync + 'static,
         fold: impl Fn(A, V) -> A + Send + Sync + 'static,
         merge: impl Fn(A, A) -> A + Send + Sync + 'static,
-    ) -> WindowOut<A, V> {
+    ) -> WindowOut<A, V, K> {
         self.window_step(
             step_id,
             "fold_window",
@@ -50,7 +51,7 @@ impl<V: Data> KeyedStream<V> {
         step_id: &str,
         timestamp: impl Fn(&V) -> Timestamp + Send + Sync + 'static,
         windower: Windower,
-    ) -> WindowOut<Vec<V>, V> {
+    ) -> WindowOut<Vec<V>, V, K> {
         self.window_step(
             step_id,
             "collect_window",
@@ -82,7 +83,7 @@ impl<V: Data> KeyedStream<V> {
         timestamp: impl Fn(&V) -> Timestamp + Send + Sync + 'static,
         windower: Windower,
         reducer: impl Fn(V, V) -> V + Send + Sync + 'static,
-    ) -> WindowOut<V, V> {
+    ) -> WindowOut<V, V, K> {
         self.reduce_step(step_id, "reduce_window", timestamp, windower, reducer)
     }
 
@@ -92,7 +93,7 @@ impl<V: Data> KeyedStream<V> {
         step_id: &str,
         timestamp: impl Fn(&V) -> Timestamp + Send + Sync + 'static,
         windower: Windower,
-    ) -> WindowOut<u64, V> {
+    ) -> WindowOut<u64, V, K> {
         self.window_step(
             step_id,
             "count_window",
@@ -114,7 +115,7 @@ impl<V: Data> KeyedStream<V> {
         timestamp: impl Fn(&V) -> Timestamp + Send + Sync + 'static,
         windower: Windower,
         reducer: impl Fn(V, V) -> V + Send + Sync + 'static,
-    ) -> WindowOut<V, V> {
+    ) -> WindowOut<V, V, K> {
         let reducer = Arc::new(reducer);
         let merger = reducer.clone();
         self.window_step(
@@ -145,7 +146,7 @@ impl<V: Data> KeyedStream<V> {
         step_id: &str,
         kind: &'static str,
         spec: WindowSpec<V, A, R>,
-    ) -> WindowOut<R, V> {
+    ) -> WindowOut<R, V, K> {
         let spec = Arc::new(spec);
         let step_spec = StepSpec {
             kind,
@@ -159,9 +160,9 @@ impl<V: Data> KeyedStream<V> {
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
             let spec = spec.clone();
             let builder = Arc::new(move |resume| KeyWindows::new(spec.clone(), resume));
-            let input = ctx.input::<(String, V)>(0);
+            let input = ctx.input::<(K, V)>(0);
             let events = stateful_operator(ctx, input, builder);
-            split_events::<R, V>(ctx, events);
+            split_events::<K, R, V>(ctx, events);
         });
         let ports = self.graph().borrow_mut().add(step_id, step_spec, build);
         let graph = self.graph().clone();
@@ -173,14 +174,14 @@ impl<V: Data> KeyedStream<V> {
     }
 }
 
-impl<V: Data + Ord> KeyedStream<V> {
+impl<K: Key, V: Data + Ord> KeyedStream<V, K> {
     /// The greatest value of each window, per key.
     pub fn max_window(
         &self,
         step_id: &str,
         timestamp: impl Fn(&V) -> Timestamp + Send + Sync + 'static,
         windower: Windower,
-    ) -> WindowOut<V, V> {
+    ) -> WindowOut<V, V, K> {
         self.reduce_step(step_id, "max_window", timestamp, windower, std::cmp::max)
     }
 
@@ -190,26 +191,26 @@ impl<V: Data + Ord> KeyedStream<V> {
         step_id: &str,
         timestamp: impl Fn(&V) -> Timestamp + Send + Sync + 'static,
         windower: Windower,
-    ) -> WindowOut<V, V> {
+    ) -> WindowOut<V, V, K> {
         self.reduce_step(step_id, "min_window", timestamp, windower, std::cmp::min)
     }
 }
 
 /// Splits the core's events into results, late items and metadata (outputs 0, 1, 2 of the
 /// current step), each under the time it was emitted at.
-fn split_events<'s, R: Data, V: Data>(
+fn split_events<'s, K: Key, R: Data, V: Data>(
     ctx: &mut BuildCtx<'s>,
-    events: timely::dataflow::StreamVec<'s, crate::engine::Time, (String, WindowEvent<R, V>)>,
+    events: timely::dataflow::StreamVec<'s, crate::engine::Time, (K, WindowEvent<R, V>)>,
 ) {
     let step = ctx.step().clone();
     let mut op = OperatorBuilder::new(format!("{}.split", step.id), ctx.scope());
     let mut input = op.new_input(events, Pipeline);
-    let (down, down_stream) = op.new_output::<Vec<(String, (Window, R))>>();
-    let (late, late_stream) = op.new_output::<Vec<(String, Late<V>)>>();
-    let (meta, meta_stream) = op.new_output::<Vec<(String, WindowMeta)>>();
-    let mut down = OutputBuilder::<_, CapacityContainerBuilder<Vec<(String, (Window, R))>>>::from(down);
-    let mut late = OutputBuilder::<_, CapacityContainerBuilder<Vec<(String, Late<V>)>>>::from(late);
-    let mut meta = OutputBuilder::<_, CapacityContainerBuilder<Vec<(String, WindowMeta)>>>::from(meta);
+    let (down, down_stream) = op.new_output::<Vec<(K, (Window, R))>>();
+    let (late, late_stream) = op.new_output::<Vec<(K, Late<V>)>>();
+    let (meta, meta_stream) = op.new_output::<Vec<(K, WindowMeta)>>();
+    let mut down = OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, (Window, R))>>>::from(down);
+    let mut late = OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, Late<V>)>>>::from(late);
+    let mut meta = OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, WindowMeta)>>>::from(meta);
     op.build(move |_| {
         move |_frontiers| {
             let _in_step = enter_step(&step.name);

@@ -1,0 +1,154 @@
+//! `Key`: what keyed streams can be keyed by.
+
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::io::Write;
+
+use crate::{BoxError, Data};
+
+/// A key of a keyed stream: `String`, an integer, or a tuple of keys.
+///
+/// Keyed steps route a key to a worker by a stable hash of its *text*, the name the
+/// recovery store files its state under; resume routes stored state by the same hash of
+/// the same text, so the exchange and resume agree for any worker count. Integer keys
+/// format their text on the stack: routing them allocates nothing.
+pub trait Key: Data + Hash + Eq + Ord + Debug {
+    /// Appends the key's text.
+    fn write_text(&self, out: &mut String);
+
+    /// Parses a key from its text.
+    fn from_text(text: &str) -> Result<Self, BoxError>;
+
+    /// The stable hash keyed steps route by: xxh3 of the key's text.
+    fn route(&self) -> u64 {
+        let mut text = String::new();
+        self.write_text(&mut text);
+        route_text(&text)
+    }
+
+    /// The key's text.
+    fn text(&self) -> String {
+        let mut text = String::new();
+        self.write_text(&mut text);
+        text
+    }
+}
+
+/// The routing hash of a key's text (see [`Key::route`]).
+pub(crate) fn route_text(text: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(text.as_bytes())
+}
+
+impl Key for String {
+    fn write_text(&self, out: &mut String) {
+        out.push_str(self);
+    }
+    fn from_text(text: &str) -> Result<Self, BoxError> {
+        Ok(text.to_owned())
+    }
+    fn route(&self) -> u64 {
+        route_text(self)
+    }
+    fn text(&self) -> String {
+        self.clone()
+    }
+}
+
+macro_rules! integer_keys {
+    ($($int:ty),*) => {$(
+        impl Key for $int {
+            fn write_text(&self, out: &mut String) {
+                out.push_str(itoa(*self as i128, &mut [0; 40]));
+            }
+            fn from_text(text: &str) -> Result<Self, BoxError> {
+                text.parse().map_err(|e| format!("key {text:?} is not a {}: {e}", stringify!($int)).into())
+            }
+            fn route(&self) -> u64 {
+                route_text(itoa(*self as i128, &mut [0; 40]))
+            }
+        }
+    )*};
+}
+
+integer_keys!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
+/// Formats `n` in decimal into `buf`.
+fn itoa(n: i128, buf: &mut [u8; 40]) -> &str {
+    let mut cursor = std::io::Cursor::new(&mut buf[..]);
+    write!(cursor, "{n}").expect("an i128 has at most 40 digits and sign");
+    let len = cursor.position() as usize;
+    std::str::from_utf8(&buf[..len]).expect("digits are UTF-8")
+}
+
+/// Tuples write each part's text prefixed by its length: `3:abc2:42` for `("abc", 42)`.
+macro_rules! tuple_keys {
+    ($($part:ident),*) => {
+        impl<$($part: Key),*> Key for ($($part,)*) {
+            #[allow(non_snake_case)]
+            fn write_text(&self, out: &mut String) {
+                let ($($part,)*) = self;
+                $(
+                    let text = $part.text();
+                    out.push_str(itoa(text.len() as i128, &mut [0; 40]));
+                    out.push(':');
+                    out.push_str(&text);
+                )*
+            }
+            fn from_text(text: &str) -> Result<Self, BoxError> {
+                let mut rest = text;
+                let key = ($({
+                    let (part, tail) = next_part(rest).ok_or_else(|| format!("key {text:?} is not a tuple key's text"))?;
+                    rest = tail;
+                    $part::from_text(part)?
+                },)*);
+                match rest.is_empty() {
+                    true => Ok(key),
+                    false => Err(format!("key {text:?} has more parts than the tuple").into()),
+                }
+            }
+        }
+    };
+}
+
+/// Splits `len:text` off the front of `rest`.
+fn next_part(rest: &str) -> Option<(&str, &str)> {
+    let (len, tail) = rest.split_once(':')?;
+    let len: usize = len.parse().ok()?;
+    tail.is_char_boundary(len).then(|| tail.split_at(len))
+}
+
+tuple_keys!(A, B);
+tuple_keys!(A, B, C);
+tuple_keys!(A, B, C, D);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip<K: Key>(key: K) {
+        let text = key.text();
+        assert_eq!(K::from_text(&text).unwrap(), key, "{text}");
+        assert_eq!(key.route(), route_text(&text), "route is the hash of the text");
+    }
+
+    #[test]
+    fn keys_survive_their_text_and_route_by_it() {
+        round_trip("plain".to_string());
+        round_trip(String::new());
+        round_trip(0u64);
+        round_trip(u64::MAX);
+        round_trip(i64::MIN);
+        round_trip(-7i32);
+        round_trip(("a:b".to_string(), 42u32));
+        round_trip((1u8, "".to_string(), -3i64));
+        round_trip((("x".to_string(), 1u16), 2u64, "é".to_string(), 9usize));
+    }
+
+    #[test]
+    fn bad_text_is_an_error_not_a_panic() {
+        assert!(u32::from_text("-1").is_err());
+        assert!(<(String, u32)>::from_text("5:ab").is_err());
+        assert!(<(String, u32)>::from_text("1:a1:12:xx").is_err());
+        assert!(<(String, u32)>::from_text("2:é").is_err());
+    }
+}

@@ -52,8 +52,12 @@ fn parse_row(line: &str) -> Result<Row, String> {
     let [ts, key, value] = fields[..] else {
         return Err(format!("expected `ts_ms,key,value`, got {line:?}"));
     };
-    let ts = ts.parse().map_err(|e| format!("timestamp {ts:?} in {line:?}: {e}"))?;
-    let value = value.parse().map_err(|e| format!("value {value:?} in {line:?}: {e}"))?;
+    let ts = ts
+        .parse()
+        .map_err(|e| format!("timestamp {ts:?} in {line:?}: {e}"))?;
+    let value = value
+        .parse()
+        .map_err(|e| format!("value {value:?} in {line:?}: {e}"))?;
     Ok((ts, key.to_owned(), value))
 }
 

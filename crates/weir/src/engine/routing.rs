@@ -49,8 +49,7 @@ mod tests {
             });
         })
         .unwrap();
-        let seen = seen.lock().unwrap().clone();
-        seen
+        std::mem::take(&mut *seen.lock().unwrap())
     }
 
     #[test]

@@ -33,6 +33,8 @@
 //! - [`inputs`] and [`outputs`]: the source and sink traits (bytewax's input API).
 //! - [`connectors`]: files, directories, CSV, stdin and stdout.
 //! - [`testing`]: the test kit users and weir's own tests share.
+//! - [`event_time`]: timestamps to and from `chrono` date-times.
+//! - [`joins`]: keyed joins (inner, left, full outer; bytewax's modes) and the as-of join.
 //! - [`windows`]: event-time windows (tumbling, sliding, session) over source watermarks.
 //! - `engine` (private): how a plan becomes timely operators, partition assignment, routing,
 //!   the worker loop, failure handling; [`run`] and [`RunConfig`] are its public face.
@@ -48,8 +50,10 @@ pub mod connectors;
 pub mod dataflow;
 mod engine;
 mod error;
+pub mod event_time;
 mod ids;
 pub mod inputs;
+pub mod joins;
 mod key;
 pub mod operators;
 pub mod outputs;

@@ -1,0 +1,58 @@
+//! A keyed step over two inputs: each side's values are tagged and fed to one stateful core.
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use timely::dataflow::operators::core::Concatenate;
+use timely::dataflow::operators::vec::Map;
+
+use crate::dataflow::flow::StepSpec;
+use crate::engine::BuildCtx;
+use crate::operators::KeyedProcess;
+use crate::operators::stateful::stateful_operator;
+use crate::{Data, Key, KeyedStream, Stream};
+
+/// A value of the left or the right input of a two-sided step.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum Side<L, R> {
+    Left(L),
+    Right(R),
+}
+
+/// Adds a step whose per-key `logic` (built by `builder(resume_state)`) sees the values of
+/// `left` and `right` as [`Side`]s, in epoch order.
+pub(crate) fn two_sided_step<K, L, R, P, B>(
+    left: &KeyedStream<L, K>,
+    right: &KeyedStream<R, K>,
+    step_id: &str,
+    kind: &'static str,
+    builder: B,
+) -> KeyedStream<P::Out, K>
+where
+    K: Key,
+    L: Data,
+    R: Data,
+    P: KeyedProcess<In = Side<L, R>>,
+    P::Out: Data,
+    B: Fn(Option<P::State>) -> P + Send + Sync + 'static,
+{
+    let builder = Arc::new(builder);
+    let spec = StepSpec {
+        kind,
+        inputs: vec![left.port(), right.port()],
+        output_count: 1,
+        list_parts: None,
+        unlisted_part: None,
+        is_output: false,
+        keyed_state: true,
+    };
+    let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
+        let lefts = ctx.input::<(K, L)>(0).map(|(k, l)| (k, Side::<L, R>::Left(l)));
+        let rights = ctx.input::<(K, R)>(1).map(|(k, r)| (k, Side::<L, R>::Right(r)));
+        let both = ctx.scope().concatenate([lefts, rights]);
+        let out = stateful_operator(ctx, both, builder.clone());
+        ctx.set_output(0, out);
+    });
+    let port = left.graph().borrow_mut().add(step_id, spec, build)[0];
+    Stream::from_port(left.graph().clone(), port)
+}

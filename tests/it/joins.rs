@@ -1,0 +1,212 @@
+//! Joins against an independent oracle: the final modes on 1 and 3 workers, the
+//! order-dependent modes on one worker reading one item per poll, and the as-of join, whose
+//! result does not depend on the worker count or the epochs.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use weir::inputs::EventClock;
+use weir::joins::{AsOf, JoinEmit, JoinInsert, JoinSpec};
+use weir::testing::{TestingSink, TestingSource};
+use weir::{Dataflow, RunConfig, Timestamp};
+
+use crate::support::Rng;
+
+/// A tagged input item: (key, is_left, value).
+type Tagged = (u32, bool, i64);
+type Joined = (u32, (Option<i64>, Option<i64>));
+
+fn tagged(seed: u64, items: usize) -> Vec<Tagged> {
+    let mut rng = Rng(seed);
+    (0..items)
+        .map(|_| {
+            (
+                (rng.next() % 13) as u32,
+                rng.next().is_multiple_of(2),
+                (rng.next() % 100) as i64,
+            )
+        })
+        .collect()
+}
+
+fn run_join(items: &[Tagged], spec: JoinSpec, config: RunConfig, batch: usize) -> Vec<Joined> {
+    let mut flow = Dataflow::new("join");
+    let out = TestingSink::new();
+    let sides = flow
+        .input("in", TestingSource::new(items.to_vec()).with_batch_size(batch))
+        .key_on("key", |t: &Tagged| t.0)
+        .branch("side", |(_, t): &(u32, Tagged)| t.1);
+    let left = sides.trues.map_value("left", |t: Tagged| t.2);
+    let right = sides.falses.map_value("right", |t: Tagged| t.2);
+    left.join("join", &right, spec).output("out", out.clone());
+    weir::run(flow, config).unwrap();
+    out.sorted()
+}
+
+/// The oracle: per key, in input order, with the held values and emissions of `spec`.
+fn oracle(items: &[Tagged], insert: JoinInsert, emit: JoinEmit, kind: &str) -> Vec<Joined> {
+    let mut held: BTreeMap<u32, (Vec<i64>, Vec<i64>)> = BTreeMap::new();
+    let mut out = Vec::new();
+    let ready = |l: &Vec<i64>, r: &Vec<i64>| match kind {
+        "inner" => !l.is_empty() && !r.is_empty(),
+        "left" => !l.is_empty(),
+        _ => !l.is_empty() || !r.is_empty(),
+    };
+    let combos = |key: u32, l: &Vec<i64>, r: &Vec<i64>, out: &mut Vec<Joined>| {
+        let opt = |v: &Vec<i64>| -> Vec<Option<i64>> {
+            if v.is_empty() {
+                vec![None]
+            } else {
+                v.iter().map(|x| Some(*x)).collect()
+            }
+        };
+        for a in opt(l) {
+            for b in opt(r) {
+                out.push((key, (a, b)));
+            }
+        }
+    };
+    for &(key, is_left, value) in items {
+        let (l, r) = held.entry(key).or_default();
+        let side = if is_left { l } else { r };
+        match insert {
+            JoinInsert::First if !side.is_empty() => {}
+            JoinInsert::Last => *side = vec![value],
+            _ => side.push(value),
+        }
+        let (l, r) = held.get_mut(&key).unwrap();
+        match emit {
+            JoinEmit::Complete if ready(l, r) => {
+                combos(key, l, r, &mut out);
+                l.clear();
+                r.clear();
+            }
+            JoinEmit::Running if ready(l, r) => combos(key, l, r, &mut out),
+            _ => {}
+        }
+    }
+    if emit == JoinEmit::Final {
+        for (key, (l, r)) in &held {
+            if ready(l, r) {
+                combos(*key, l, r, &mut out);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn specs() -> Vec<(JoinSpec, &'static str)> {
+    vec![
+        (JoinSpec::inner(), "inner"),
+        (JoinSpec::left(), "left"),
+        (JoinSpec::full_outer(), "full"),
+    ]
+}
+
+const INSERTS: [JoinInsert; 3] = [JoinInsert::First, JoinInsert::Last, JoinInsert::Product];
+
+#[test]
+fn final_joins_match_the_oracle_on_any_worker_count() {
+    let items = tagged(3, 400);
+    for (spec, kind) in specs() {
+        for insert in INSERTS {
+            let expected = oracle(&items, insert, JoinEmit::Final, kind);
+            assert!(!expected.is_empty());
+            for workers in [1, 3] {
+                let config = RunConfig {
+                    epoch_interval: Duration::from_millis(2),
+                    ..RunConfig::threads(workers)
+                };
+                let spec = spec.insert(insert).emit(JoinEmit::Final);
+                assert_eq!(
+                    run_join(&items, spec, config, 7),
+                    expected,
+                    "{kind} {insert:?} on {workers}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn complete_and_running_joins_match_the_oracle_in_arrival_order() {
+    let items = tagged(5, 150);
+    for (spec, kind) in specs() {
+        for insert in INSERTS {
+            for emit in [JoinEmit::Complete, JoinEmit::Running] {
+                let expected = oracle(&items, insert, emit, kind);
+                let got = run_join(&items, spec.insert(insert).emit(emit), RunConfig::threads(1), 1);
+                assert_eq!(got, expected, "{kind} {insert:?} {emit:?}");
+            }
+        }
+    }
+}
+
+/// (timestamp, key, value), in timestamp order per source.
+type Stamped = (Timestamp, u32, i64);
+/// (key, (left timestamp, left value, right value)).
+type AsOfRow = (u32, (Timestamp, i64, Option<i64>));
+
+#[test]
+fn as_of_joins_take_the_latest_right_value_at_or_before_each_left_item() {
+    let mut rng = Rng(9);
+    let mut series = |step: u64| -> Vec<Stamped> {
+        let mut ts = 0;
+        (0..2000)
+            .map(|_| {
+                ts += 1 + (rng.next() % step) as Timestamp;
+                (
+                    ts * 2 + (step % 2) as Timestamp,
+                    (rng.next() % 5) as u32,
+                    (rng.next() % 1000) as i64,
+                )
+            })
+            .collect()
+    };
+    // Left and right timestamps have different parities: no ties.
+    let (lefts, rights) = (series(7), series(20));
+    let mut expected: Vec<AsOfRow> = lefts
+        .iter()
+        .map(|&(ts, key, value)| {
+            let right = rights
+                .iter()
+                .filter(|r| r.1 == key && r.0 <= ts)
+                .max_by_key(|r| r.0);
+            (key, (ts, value, right.map(|r| r.2)))
+        })
+        .collect();
+    expected.sort();
+    for workers in [1, 3] {
+        let mut flow = Dataflow::new("as_of");
+        let out = TestingSink::new();
+        let clock = || EventClock::new(|s: &Stamped| s.0, Duration::ZERO);
+        let left = flow
+            .input_with_clock(
+                "left",
+                TestingSource::new(lefts.clone()).with_batch_size(13),
+                clock(),
+            )
+            .on_time
+            .key_on("lkey", |s: &Stamped| s.1);
+        let right = flow
+            .input_with_clock(
+                "right",
+                TestingSource::new(rights.clone()).with_batch_size(5),
+                clock(),
+            )
+            .on_time
+            .key_on("rkey", |s: &Stamped| s.1);
+        left.join_as_of("as_of", &right, |s: &Stamped| s.0, |s: &Stamped| s.0, None)
+            .map("flat", |(key, j): (u32, AsOf<Stamped, Stamped>)| {
+                (key, (j.timestamp, j.left.2, j.right.map(|r| r.2)))
+            })
+            .output("out", out.clone());
+        let config = RunConfig {
+            epoch_interval: Duration::from_millis(3),
+            ..RunConfig::threads(workers)
+        };
+        weir::run(flow, config).unwrap();
+        assert_eq!(out.sorted(), expected, "{workers} workers");
+    }
+}

@@ -4,8 +4,10 @@ mod cluster_failures;
 mod connectors;
 mod epochs;
 mod errors;
+mod event_windows_cli;
 mod execution_modes;
 mod input_changes;
+mod joins;
 mod keyed_operators;
 /// The `files_by_ctime` example's source, compiled here too so tests can poll it directly.
 #[path = "../../examples/files_by_ctime/numbers_by_ctime.rs"]
@@ -17,3 +19,5 @@ mod restarts;
 mod startup_failures;
 mod support;
 mod timers;
+mod windows;
+mod windows_oracle;

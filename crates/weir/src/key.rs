@@ -54,6 +54,17 @@ impl Key for String {
     }
 }
 
+/// The unit key: every item alike, so one worker holds the state (a global operator).
+impl Key for () {
+    fn write_text(&self, _: &mut String) {}
+    fn from_text(text: &str) -> Result<Self, BoxError> {
+        match text.is_empty() {
+            true => Ok(()),
+            false => Err(format!("key {text:?} is not the unit key's (empty) text").into()),
+        }
+    }
+}
+
 macro_rules! integer_keys {
     ($($int:ty),*) => {$(
         impl Key for $int {
@@ -135,6 +146,7 @@ mod tests {
     fn keys_survive_their_text_and_route_by_it() {
         round_trip("plain".to_string());
         round_trip(String::new());
+        round_trip(());
         round_trip(0u64);
         round_trip(u64::MAX);
         round_trip(i64::MIN);

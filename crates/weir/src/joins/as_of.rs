@@ -113,7 +113,11 @@ impl<L: Data, R: Data> KeyedProcess for KeyAsOf<L, R> {
             let joined = self.join(ts, left);
             ctx.emit(joined);
         }
-        let horizon = self.line.pending.first().map_or(watermark, |(ts, _)| (*ts).min(watermark));
+        let horizon = self
+            .line
+            .pending
+            .first()
+            .map_or(watermark, |(ts, _)| (*ts).min(watermark));
         let needed = self.line.rights.partition_point(|(t, _)| *t <= horizon);
         if needed > 1 {
             self.line.rights.drain(..needed - 1);

@@ -133,12 +133,14 @@ impl<K: Key, L: Data> KeyedStream<L, K> {
         right: &KeyedStream<R, K>,
         spec: JoinSpec,
     ) -> KeyedStream<(Option<L>, Option<R>), K> {
-        two_sided_step(self, right, step_id, "join", move |resume: Option<Held<L, R>>| KeyJoin {
-            spec,
-            held: resume.unwrap_or(Held {
-                lefts: Vec::new(),
-                rights: Vec::new(),
-            }),
+        two_sided_step(self, right, step_id, "join", move |resume: Option<Held<L, R>>| {
+            KeyJoin {
+                spec,
+                held: resume.unwrap_or(Held {
+                    lefts: Vec::new(),
+                    rights: Vec::new(),
+                }),
+            }
         })
     }
 }

@@ -7,16 +7,19 @@
 //! `stateful`, `stateful_map`, `stateful_flat_map`, `collect`, `fold_final`,
 //! `reduce_final`, `count_final`, `max_final`, `min_final`. Ends: `input`, `output`.
 
+mod accumulate;
 mod branch;
 mod collect;
 mod combine;
 mod count_final;
+mod count_windows;
 mod filter;
 mod filter_map;
 mod filter_value;
 mod flat_map;
 mod flat_map_batch;
 mod flat_map_value;
+mod flatten;
 mod fold_final;
 pub(crate) mod input;
 mod inspect;
@@ -32,13 +35,16 @@ mod merge;
 mod min_final;
 mod output;
 mod per_batch;
+mod processing_time;
 mod redistribute;
 mod reduce_final;
 mod sink_parts;
+mod slice;
 mod source_parts;
 pub(crate) mod stateful;
 mod stateful_flat_map;
 mod stateful_map;
+mod unique;
 
 pub use branch::Branch;
 pub use collect::Collecting;

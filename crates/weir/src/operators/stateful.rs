@@ -171,8 +171,23 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
         L::Out: Data,
         B: Fn(Option<L::State>) -> L + Send + Sync + 'static,
     {
+        self.process_as(step_id, "process", builder)
+    }
+
+    /// [`process`](Self::process) under another step kind (how `describe` names it).
+    pub(crate) fn process_as<L, B>(
+        &self,
+        step_id: &str,
+        kind: &'static str,
+        builder: B,
+    ) -> KeyedStream<L::Out, K>
+    where
+        L: KeyedProcess<In = V>,
+        L::Out: Data,
+        B: Fn(Option<L::State>) -> L + Send + Sync + 'static,
+    {
         let builder = Arc::new(builder);
-        self.keyed_state_step(step_id, "process", move |ctx, input| {
+        self.keyed_state_step(step_id, kind, move |ctx, input| {
             stateful_operator(ctx, input, builder.clone())
         })
     }

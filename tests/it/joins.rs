@@ -210,3 +210,88 @@ fn as_of_joins_take_the_latest_right_value_at_or_before_each_left_item() {
         assert_eq!(out.sorted(), expected, "{workers} workers");
     }
 }
+
+#[test]
+fn window_joins_pair_each_windows_values_whatever_the_worker_count() {
+    use weir::joins::JoinKind;
+    use weir::windows::{Window, Windower};
+    let mut rng = Rng(21);
+    let mut series = |n: usize| -> Vec<Stamped> {
+        let mut ts = 0;
+        (0..n)
+            .map(|_| {
+                ts += (rng.next() % 30) as Timestamp;
+                (ts, (rng.next() % 4) as u32, (rng.next() % 100) as i64)
+            })
+            .collect()
+    };
+    let (lefts, rights) = (series(300), series(200));
+    let window = |ts: Timestamp| Window {
+        start: ts - ts % 100,
+        end: ts - ts % 100 + 100,
+    };
+    type Cell = (Vec<i64>, Vec<i64>);
+    let mut cells: BTreeMap<(u32, Window), Cell> = BTreeMap::new();
+    for &(ts, k, v) in &lefts {
+        cells.entry((k, window(ts))).or_default().0.push(v);
+    }
+    for &(ts, k, v) in &rights {
+        cells.entry((k, window(ts))).or_default().1.push(v);
+    }
+    let mut expected: Vec<(u32, Window, i64, i64)> = Vec::new();
+    for ((k, w), (ls, rs)) in &cells {
+        for l in ls {
+            for r in rs {
+                expected.push((*k, *w, *l, *r));
+            }
+        }
+    }
+    expected.sort();
+    for workers in [1, 3] {
+        let mut flow = Dataflow::new("join_window");
+        let out = TestingSink::new();
+        let clock = || EventClock::new(|s: &Stamped| s.0, Duration::ZERO);
+        let left = flow
+            .input_with_clock(
+                "left",
+                TestingSource::new(lefts.clone()).with_batch_size(9),
+                clock(),
+            )
+            .on_time
+            .key_on("lkey", |s: &Stamped| s.1);
+        let right = flow
+            .input_with_clock(
+                "right",
+                TestingSource::new(rights.clone()).with_batch_size(4),
+                clock(),
+            )
+            .on_time
+            .key_on("rkey", |s: &Stamped| s.1);
+        let joined = left.join_window(
+            "join",
+            &right,
+            |s: &Stamped| s.0,
+            |s: &Stamped| s.0,
+            Windower::tumbling(Duration::from_millis(100)),
+            JoinKind::Inner,
+        );
+        joined
+            .down
+            .flat_map(
+                "pairs",
+                |(k, (w, pairs)): (u32, (Window, Vec<(Option<Stamped>, Option<Stamped>)>))| {
+                    pairs
+                        .into_iter()
+                        .map(move |(l, r)| (k, w, l.unwrap().2, r.unwrap().2))
+                        .collect::<Vec<_>>()
+                },
+            )
+            .output("out", out.clone());
+        let config = RunConfig {
+            epoch_interval: Duration::from_millis(3),
+            ..RunConfig::threads(workers)
+        };
+        weir::run(flow, config).unwrap();
+        assert_eq!(out.sorted(), expected, "{workers} workers");
+    }
+}

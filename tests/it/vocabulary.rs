@@ -262,3 +262,29 @@ fn rate_limit_spaces_each_keys_values_by_its_interval() {
         assert!(out[9] >= Duration::from_millis(9 * 15 - 20), "key {key}: {out:?}");
     }
 }
+
+#[test]
+fn enrich_cached_looks_each_key_up_once_per_worker_within_its_ttl() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let items: Vec<u32> = (0..3000).map(|i| i % 10).collect();
+    let mut flow = Dataflow::new("enrich");
+    let out = TestingSink::new();
+    flow.input("in", TestingSource::new(items.clone()).with_batch_size(50))
+        .enrich_cached(
+            "square",
+            Duration::from_secs(3600),
+            |x: &u32| *x,
+            move |x: &u32| {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(x * x)
+            },
+            |x, square: &u32| (x, *square),
+        )
+        .output("out", out.clone());
+    weir::run(flow, RunConfig::threads(1)).unwrap();
+    let expected: Vec<(u32, u32)> = items.iter().map(|x| (*x, x * x)).collect();
+    assert_eq!(out.items(), expected);
+    assert_eq!(calls.load(Ordering::SeqCst), 10, "one look-up per key");
+}

@@ -6,7 +6,7 @@
 
 mod as_of;
 mod keyed_join;
-mod two_sides;
+pub(crate) mod two_sides;
 mod zips;
 
 pub use as_of::AsOf;

@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use timely::dataflow::StreamVec;
 use timely::dataflow::operators::core::Concatenate;
 use timely::dataflow::operators::vec::Map;
 
 use crate::dataflow::flow::StepSpec;
-use crate::engine::BuildCtx;
+use crate::engine::{BuildCtx, Time};
 use crate::operators::KeyedProcess;
 use crate::operators::stateful::stateful_operator;
 use crate::{Data, Key, KeyedStream, Stream};
@@ -17,6 +18,43 @@ use crate::{Data, Key, KeyedStream, Stream};
 pub(crate) enum Side<L, R> {
     Left(L),
     Right(R),
+}
+
+impl<L, R> Side<L, R> {
+    /// The value as a pair with one side set.
+    pub(crate) fn into_pair(self) -> (Option<L>, Option<R>) {
+        match self {
+            Side::Left(l) => (Some(l), None),
+            Side::Right(r) => (None, Some(r)),
+        }
+    }
+}
+
+/// The current step's two inputs, tagged by side, as one stream.
+pub(crate) fn tagged_inputs<'s, K: Key, L: Data, R: Data>(
+    ctx: &mut BuildCtx<'s>,
+) -> StreamVec<'s, Time, (K, Side<L, R>)> {
+    let lefts = ctx.input::<(K, L)>(0).map(|(k, l)| (k, Side::<L, R>::Left(l)));
+    let rights = ctx.input::<(K, R)>(1).map(|(k, r)| (k, Side::<L, R>::Right(r)));
+    ctx.scope().concatenate([lefts, rights])
+}
+
+/// The spec of a keyed step over `left` and `right`.
+pub(crate) fn two_input_spec<K: Key, L: Data, R: Data>(
+    left: &KeyedStream<L, K>,
+    right: &KeyedStream<R, K>,
+    kind: &'static str,
+    output_count: usize,
+) -> StepSpec {
+    StepSpec {
+        kind,
+        inputs: vec![left.port(), right.port()],
+        output_count,
+        list_parts: None,
+        unlisted_part: None,
+        is_output: false,
+        keyed_state: true,
+    }
 }
 
 /// Adds a step whose per-key `logic` (built by `builder(resume_state)`) sees the values of
@@ -37,19 +75,9 @@ where
     B: Fn(Option<P::State>) -> P + Send + Sync + 'static,
 {
     let builder = Arc::new(builder);
-    let spec = StepSpec {
-        kind,
-        inputs: vec![left.port(), right.port()],
-        output_count: 1,
-        list_parts: None,
-        unlisted_part: None,
-        is_output: false,
-        keyed_state: true,
-    };
+    let spec = two_input_spec(left, right, kind, 1);
     let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
-        let lefts = ctx.input::<(K, L)>(0).map(|(k, l)| (k, Side::<L, R>::Left(l)));
-        let rights = ctx.input::<(K, R)>(1).map(|(k, r)| (k, Side::<L, R>::Right(r)));
-        let both = ctx.scope().concatenate([lefts, rights]);
+        let both = tagged_inputs::<K, L, R>(ctx);
         let out = stateful_operator(ctx, both, builder.clone());
         ctx.set_output(0, out);
     });

@@ -13,6 +13,7 @@ mod collect;
 mod combine;
 mod count_final;
 mod count_windows;
+mod enrich_cached;
 mod filter;
 mod filter_map;
 mod filter_value;

@@ -78,7 +78,11 @@ impl<V: Data> KeyedProcess for Paced<V> {
     fn processing_timer(&self) -> Option<SystemTime> {
         let Some((due, _)) = self.waiting.queue.front() else {
             // A rate-limited key is called once more when it may be forgotten.
-            return self.waiting.last.filter(|_| self.spacing).map(|last| last + self.interval);
+            return self
+                .waiting
+                .last
+                .filter(|_| self.spacing)
+                .map(|last| last + self.interval);
         };
         Some(match (self.spacing, self.waiting.last) {
             (true, Some(last)) => last + self.interval,

@@ -29,6 +29,21 @@ pub(crate) enum WindowEvent<R, V> {
     Meta(WindowMeta),
 }
 
+impl<R, V> WindowEvent<R, V> {
+    /// The same event with a late item's value mapped.
+    pub(crate) fn map_late<W>(self, f: impl FnOnce(V) -> W) -> WindowEvent<R, W> {
+        match self {
+            WindowEvent::Result(window, result) => WindowEvent::Result(window, result),
+            WindowEvent::Late(late) => WindowEvent::Late(Late {
+                value: f(late.value),
+                timestamp: late.timestamp,
+                missed: late.missed,
+            }),
+            WindowEvent::Meta(meta) => WindowEvent::Meta(meta),
+        }
+    }
+}
+
 /// The open windows of a key, by start, each with its accumulator.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct OpenWindows<A> {

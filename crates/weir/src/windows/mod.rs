@@ -46,6 +46,7 @@
 //! );
 //! ```
 
+mod join_window;
 mod key_windows;
 mod operators;
 mod windower;
@@ -54,6 +55,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{KeyedStream, Timestamp};
 
+pub use join_window::Joined;
 pub use windower::{Window, Windower};
 
 /// An item that reached a window step after (some of) its windows closed.

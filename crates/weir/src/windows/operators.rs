@@ -141,7 +141,7 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
     }
 
     /// The step: the stateful core running [`KeyWindows`], then a split of its events.
-    fn window_step<A: Data, R: Data>(
+    pub(crate) fn window_step<A: Data, R: Data>(
         &self,
         step_id: &str,
         kind: &'static str,
@@ -198,7 +198,7 @@ impl<K: Key, V: Data + Ord> KeyedStream<V, K> {
 
 /// Splits the core's events into results, late items and metadata (outputs 0, 1, 2 of the
 /// current step), each under the time it was emitted at.
-fn split_events<'s, K: Key, R: Data, V: Data>(
+pub(crate) fn split_events<'s, K: Key, R: Data, V: Data>(
     ctx: &mut BuildCtx<'s>,
     events: timely::dataflow::StreamVec<'s, crate::engine::Time, (K, WindowEvent<R, V>)>,
 ) {

@@ -214,7 +214,7 @@ fn as_of_joins_take_the_latest_right_value_at_or_before_each_left_item() {
 #[test]
 fn window_joins_pair_each_windows_values_whatever_the_worker_count() {
     use weir::joins::JoinKind;
-    use weir::windows::{Window, Windower};
+    use weir::windows::{Joined, Window, Windower};
     let mut rng = Rng(21);
     let mut series = |n: usize| -> Vec<Stamped> {
         let mut ts = 0;
@@ -279,7 +279,7 @@ fn window_joins_pair_each_windows_values_whatever_the_worker_count() {
             .down
             .flat_map(
                 "pairs",
-                |(k, (w, pairs)): (u32, (Window, Vec<(Option<Stamped>, Option<Stamped>)>))| {
+                |(k, (w, pairs)): (u32, (Window, Vec<Joined<Stamped, Stamped>>))| {
                     pairs
                         .into_iter()
                         .map(move |(l, r)| (k, w, l.unwrap().2, r.unwrap().2))

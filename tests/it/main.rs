@@ -19,5 +19,6 @@ mod restarts;
 mod startup_failures;
 mod support;
 mod timers;
+mod vocabulary;
 mod windows;
 mod windows_oracle;

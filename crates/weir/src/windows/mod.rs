@@ -74,7 +74,8 @@ pub struct Late<V> {
 pub enum WindowMeta {
     /// The first item of a window arrived.
     Opened(Window),
-    /// An item bridged sessions `from`, which became the one session `into`.
+    /// A session's bounds changed: an item extended session `from` (one window), or
+    /// bridged sessions `from` (several), which became the one session `into`.
     Merged {
         /// The sessions merged, by start.
         from: Vec<Window>,

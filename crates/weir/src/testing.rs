@@ -10,6 +10,10 @@ use crate::inputs::{Batch, FixedPartitionedSource, StatefulSourcePartition};
 use crate::outputs::{DynamicSink, StatelessSinkPartition};
 use crate::{BoxError, Data, Dataflow, Error, RunConfig, StepId};
 
+mod clock;
+
+pub use clock::TestClock;
+
 /// One scripted event of a [`TestingSource`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TestEvent<T> {
@@ -22,6 +26,8 @@ pub enum TestEvent<T> {
     Abort,
     /// Emit nothing for this long.
     Pause(Duration),
+    /// End the epoch and advance the run's [`TestClock`] by this much (ignored without one).
+    Advance(Duration),
 }
 
 /// A one-partition source that plays a script of items and markers.
@@ -79,6 +85,7 @@ impl<T: Data> FixedPartitionedSource for TestingSource<T> {
             batch_size: self.batch_size,
             awake: None,
             fired: self.fired.clone(),
+            advance: None,
         })
     }
 }
@@ -90,6 +97,8 @@ pub struct TestingPartition<T> {
     batch_size: usize,
     awake: Option<Instant>,
     fired: Arc<Mutex<HashSet<usize>>>,
+    /// An `Advance` marker just reached, for the source operator to apply.
+    advance: Option<Duration>,
 }
 
 impl<T: Data> StatefulSourcePartition for TestingPartition<T> {
@@ -124,6 +133,11 @@ impl<T: Data> StatefulSourcePartition for TestingPartition<T> {
                     self.awake = Some(Instant::now() + *pause);
                     return Ok(Batch::Pending);
                 }
+                Some(TestEvent::Advance(by)) => {
+                    self.next += 1;
+                    self.advance = Some(*by);
+                    return Ok(Batch::Pending);
+                }
             }
             self.next += 1;
         }
@@ -133,6 +147,10 @@ impl<T: Data> StatefulSourcePartition for TestingPartition<T> {
 
     fn next_awake(&self) -> Option<Instant> {
         self.awake
+    }
+
+    fn take_clock_advance(&mut self) -> Option<Duration> {
+        self.advance.take()
     }
 
     fn snapshot(&self) -> usize {

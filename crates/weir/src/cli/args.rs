@@ -134,6 +134,7 @@ impl RuntimeArgs {
             watchdog_timeout: seconds("watchdog-timeout", self.watchdog_timeout)?,
             connect_timeout: seconds("connect-timeout", self.connect_timeout)?,
             recovery: self.recovery_config()?,
+            processing_clock: None,
         };
         self.check_restart(&config)?;
         config.validate()?;

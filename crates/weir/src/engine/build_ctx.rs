@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use timely::dataflow::{ProbeHandle, Scope, StreamVec};
 
@@ -16,6 +16,7 @@ use crate::engine::time::Time;
 use serde::de::DeserializeOwned;
 
 use crate::recovery::{SnapshotRow, decode};
+use crate::testing::TestClock;
 use crate::{BoxError, Data, Epoch, Error, StepId};
 
 /// Resume states of one step on this worker: state key → encoded state.
@@ -57,6 +58,19 @@ impl StepCtx {
 
     pub(crate) fn epoch_interval(&self) -> Duration {
         self.runtime.config.epoch_interval
+    }
+
+    /// Processing time during `epoch`: the system clock's, or the run's test clock's.
+    pub(crate) fn processing_time(&self, epoch: Epoch) -> SystemTime {
+        match &self.runtime.config.processing_clock {
+            Some(clock) => clock.time_at(epoch),
+            None => SystemTime::now(),
+        }
+    }
+
+    /// The run's test clock, if processing time is under a test's control.
+    pub(crate) fn test_clock(&self) -> Option<&TestClock> {
+        self.runtime.config.processing_clock.as_ref()
     }
 
     pub(crate) fn max_epochs_in_flight(&self) -> u64 {

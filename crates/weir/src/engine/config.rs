@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::Error;
+use crate::testing::TestClock;
 
 /// Where the workers run.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,6 +47,8 @@ pub struct RunConfig {
     pub connect_timeout: Duration,
     /// Snapshot state at every epoch's end and resume from the store (`None`: no recovery).
     pub recovery: Option<RecoveryConfig>,
+    /// Processing time for tests (`None`: the system clock); see [`TestClock`].
+    pub processing_clock: Option<TestClock>,
 }
 
 impl Default for RunConfig {
@@ -57,6 +60,7 @@ impl Default for RunConfig {
             watchdog_timeout: Duration::from_secs(60),
             connect_timeout: Duration::from_secs(60),
             recovery: None,
+            processing_clock: None,
         }
     }
 }

@@ -78,6 +78,13 @@ pub trait StatefulSourcePartition: 'static {
         None
     }
 
+    /// The test kit's hook: a [`TestClock`](crate::testing::TestClock) advance the
+    /// partition reached, which ends the epoch. Other partitions keep the default.
+    #[doc(hidden)]
+    fn take_clock_advance(&mut self) -> Option<std::time::Duration> {
+        None
+    }
+
     /// The position after the last item returned by `next_batch`, to resume from.
     fn snapshot(&self) -> Self::State;
 

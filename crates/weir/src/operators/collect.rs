@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::Data;
 use crate::Key;
 use crate::dataflow::KeyedStream;
-use crate::operators::{Retention, StatefulLogic};
+use crate::operators::{Ctx, KeyedProcess, Retention};
 
 /// The values gathered for one key and when they must be emitted.
 #[derive(Serialize, Deserialize)]
@@ -18,33 +18,33 @@ pub struct Collecting<V> {
     timeout: Duration,
 }
 
-impl<V: Data> StatefulLogic for Collecting<V> {
+impl<V: Data> KeyedProcess for Collecting<V> {
     type In = V;
     type Out = Vec<V>;
     type State = Collecting<V>;
 
-    fn on_item(&mut self, value: V, out: &mut Vec<Vec<V>>) -> Retention {
+    fn on_item(&mut self, ctx: &mut Ctx<'_, Vec<V>>, value: V) -> Retention {
         if self.values.is_empty() {
-            self.deadline = Some(SystemTime::now() + self.timeout);
+            self.deadline = Some(ctx.now() + self.timeout);
         }
         self.values.push(value);
         if self.values.len() >= self.max_size {
-            out.push(std::mem::take(&mut self.values));
+            ctx.emit(std::mem::take(&mut self.values));
             return Retention::Discard;
         }
         Retention::Keep
     }
 
-    fn on_notify(&mut self, out: &mut Vec<Vec<V>>) -> Retention {
-        out.push(std::mem::take(&mut self.values));
+    fn on_timer(&mut self, ctx: &mut Ctx<'_, Vec<V>>) -> Retention {
+        ctx.emit(std::mem::take(&mut self.values));
         Retention::Discard
     }
 
-    fn on_eof(&mut self, out: &mut Vec<Vec<V>>) -> Retention {
-        self.on_notify(out)
+    fn on_eof(&mut self, ctx: &mut Ctx<'_, Vec<V>>) -> Retention {
+        self.on_timer(ctx)
     }
 
-    fn notify_at(&self) -> Option<SystemTime> {
+    fn processing_timer(&self) -> Option<SystemTime> {
         self.deadline
     }
 
@@ -60,7 +60,7 @@ impl<V: Data> StatefulLogic for Collecting<V> {
 
 impl<K: Key, V: Data> KeyedStream<V, K> {
     /// Emits the values of each key as a list once `max_size` arrived or `timeout` passed
-    /// since the first of them (wall-clock; the deadline is part of the state).
+    /// since the first of them (processing time; the deadline is part of the state).
     ///
     /// ```
     /// use std::time::Duration;
@@ -79,7 +79,7 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
     /// ```
     pub fn collect(&self, step_id: &str, timeout: Duration, max_size: usize) -> KeyedStream<Vec<V>, K> {
         let max_size = max_size.max(1);
-        self.stateful(step_id, move |resume: Option<Collecting<V>>| {
+        self.process_as(step_id, "collect", move |resume: Option<Collecting<V>>| {
             resume.unwrap_or(Collecting {
                 values: Vec::new(),
                 deadline: None,

@@ -201,6 +201,8 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
         None => u64::MAX,
     };
     let mut late = Vec::new();
+    // A test clock advance a partition reached: it ends the epoch (`TestClock`).
+    let mut clock_advance: Option<Duration> = None;
     op.build(move |mut capabilities| {
         for cap in &mut capabilities {
             cap.downgrade(&at(epoch, inner));
@@ -220,7 +222,7 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                 (data_out.activate(), snap_out.activate(), late_out.activate());
             let mut snapshot_rows: Vec<SnapshotRow> = Vec::new();
             let now = Instant::now();
-            if now >= epoch_ends {
+            if now >= epoch_ends || clock_advance.is_some() {
                 snapshot_rows.extend(
                     parts
                         .iter_mut()
@@ -235,6 +237,10 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                     cap.downgrade(&at(epoch, inner));
                 }
                 epoch_ends = now + step.epoch_interval();
+                // A test clock advance marker ended the last epoch: later ones are later.
+                if let (Some(by), Some(test_clock)) = (clock_advance.take(), step.test_clock()) {
+                    test_clock.advance_from(epoch, by);
+                }
             }
             let completed = step
                 .probe()
@@ -253,6 +259,9 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                     }
                     let result = polled.part.next_batch();
                     let awake = polled.part.next_awake();
+                    if let Some(by) = polled.part.take_clock_advance() {
+                        clock_advance = Some(clock_advance.unwrap_or_default() + by);
+                    }
                     match result {
                         Ok(Batch::Items(mut items)) => {
                             if let Some(clock) = &clock {

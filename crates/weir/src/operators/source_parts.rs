@@ -1,6 +1,6 @@
 //! The source operator's view of one open partition, stateful or not.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::inputs::{Batch, StatefulSourcePartition, StatelessSourcePartition};
 use crate::recovery::encode;
@@ -11,6 +11,8 @@ pub(crate) trait Part<T> {
     fn next_batch(&mut self) -> Result<Batch<T>, BoxError>;
     fn next_awake(&self) -> Option<Instant>;
     fn watermark(&self) -> Option<Timestamp>;
+    /// A test clock advance the partition reached (see `TestClock`).
+    fn take_clock_advance(&mut self) -> Option<Duration>;
     /// The encoded resume state, with the partition's watermark for a clocked input;
     /// `None` for partitions without state.
     fn snapshot(&self, watermark: Option<Timestamp>) -> Option<Result<Vec<u8>, BoxError>>;
@@ -39,6 +41,9 @@ where
     fn watermark(&self) -> Option<Timestamp> {
         self.0.watermark()
     }
+    fn take_clock_advance(&mut self) -> Option<Duration> {
+        self.0.take_clock_advance()
+    }
     fn snapshot(&self, watermark: Option<Timestamp>) -> Option<Result<Vec<u8>, BoxError>> {
         let state = self.0.snapshot();
         Some(match watermark {
@@ -62,6 +67,9 @@ impl<P: StatelessSourcePartition> Part<P::Item> for Stateless<P> {
     }
     fn watermark(&self) -> Option<Timestamp> {
         self.0.watermark()
+    }
+    fn take_clock_advance(&mut self) -> Option<Duration> {
+        None
     }
     fn snapshot(&self, _: Option<Timestamp>) -> Option<Result<Vec<u8>, BoxError>> {
         None

@@ -176,3 +176,24 @@ fn flags_can_come_from_the_environment() {
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("at least one worker thread"), "{stderr}");
 }
+
+#[test]
+fn a_window_without_a_clocked_input_upstream_is_refused_before_running() {
+    use weir::windows::Windower;
+    let mut flow = Dataflow::new("unclocked");
+    flow.input("in", TestingSource::new(vec![(1i64, 2u32)]))
+        .key_on("key", |_| ())
+        .count_window(
+            "count",
+            |x: &(i64, u32)| x.0,
+            Windower::tumbling(Duration::from_secs(1)),
+        )
+        .down
+        .output("out", TestingSink::new());
+    let err = run_main(flow).unwrap_err();
+    assert!(
+        matches!(&err, Error::NoEventClock { step } if step == "count"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("input_with_clock"), "{err}");
+}

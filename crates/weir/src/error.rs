@@ -22,6 +22,15 @@ pub enum Error {
     /// The dataflow has no output step, so nothing it computes could be seen.
     #[error("dataflow {0:?} has no output step: add one with `.output(..)`")]
     NoOutputs(String),
+    /// A step that acts on the watermark has no input with an event clock upstream.
+    #[error(
+        "step {step:?} acts on event time, but no input upstream of it has an event clock: \
+         read its input with `input_with_clock` (or `dynamic_input_with_clock`)"
+    )]
+    NoEventClock {
+        /// The step id.
+        step: String,
+    },
     /// A partitioned source or sink listed no partition on any worker.
     #[error("step {step:?} has no partitions: list_parts() returned nothing on every worker")]
     NoPartitions {

@@ -37,6 +37,8 @@ pub(crate) struct StepNode {
     pub is_output: bool,
     /// Keyed state (routed to workers by key) that recovery snapshots and restores.
     pub keyed_state: bool,
+    /// Whether it is a clocked input or needs one upstream.
+    pub event_time: EventTimeRole,
     pub build: Arc<BuildFn>,
 }
 
@@ -63,6 +65,19 @@ pub(crate) struct StepSpec {
     pub unlisted_part: Option<Arc<UnlistedPartFn>>,
     pub is_output: bool,
     pub keyed_state: bool,
+    pub event_time: EventTimeRole,
+}
+
+/// What a step has to do with event time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EventTimeRole {
+    /// Nothing.
+    Unrelated,
+    /// An input with an event clock: its watermarks bound the steps downstream.
+    Clock,
+    /// A step that acts on the watermark (windows, as-of joins): meaningless without a
+    /// clocked input upstream, where the watermark would be "end of time" from the start.
+    NeedsClock,
 }
 
 impl Graph {
@@ -89,6 +104,7 @@ impl Graph {
             unlisted_part: spec.unlisted_part,
             is_output: spec.is_output,
             keyed_state: spec.keyed_state,
+            event_time: spec.event_time,
             build,
         });
         outputs
@@ -195,6 +211,7 @@ impl Dataflow {
         if !graph.steps.iter().any(|s| s.is_output) {
             return Err(Error::NoOutputs(graph.flow_id));
         }
+        check_event_clocks(&graph.steps)?;
         Ok(Plan {
             steps: graph.steps,
             port_count: graph.port_count,
@@ -210,6 +227,37 @@ impl Graph {
     pub(crate) fn steps(&self) -> &[StepNode] {
         &self.steps
     }
+}
+
+/// Every step that acts on the watermark has a clocked input upstream.
+fn check_event_clocks(steps: &[StepNode]) -> Result<(), Error> {
+    let producer: std::collections::HashMap<PortId, usize> = steps
+        .iter()
+        .enumerate()
+        .flat_map(|(index, step)| step.outputs.iter().map(move |port| (*port, index)))
+        .collect();
+    let clocked_upstream = |start: usize| {
+        let mut todo = vec![start];
+        let mut seen = HashSet::new();
+        while let Some(index) = todo.pop() {
+            if !seen.insert(index) {
+                continue;
+            }
+            if steps[index].event_time == EventTimeRole::Clock {
+                return true;
+            }
+            todo.extend(steps[index].inputs.iter().map(|port| producer[port]));
+        }
+        false
+    };
+    for (index, step) in steps.iter().enumerate() {
+        if step.event_time == EventTimeRole::NeedsClock && !clocked_upstream(index) {
+            return Err(Error::NoEventClock {
+                step: step.id.to_string(),
+            });
+        }
+    }
+    Ok(())
 }
 
 /// Adds a step to `graph` and returns handles to its outputs.

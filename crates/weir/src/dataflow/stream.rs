@@ -9,7 +9,7 @@ use timely::dataflow::StreamVec;
 
 use crate::Data;
 use crate::dataflow::PortId;
-use crate::dataflow::flow::{Graph, StepSpec, add_step};
+use crate::dataflow::flow::{EventTimeRole, Graph, StepSpec, add_step};
 use crate::engine::Time;
 use crate::engine::{BuildCtx, StepCtx};
 
@@ -95,6 +95,7 @@ impl<T: Data> Stream<T> {
             unlisted_part: None,
             is_output: false,
             keyed_state,
+            event_time: EventTimeRole::Unrelated,
         };
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
             let input = ctx.input::<T>(0);

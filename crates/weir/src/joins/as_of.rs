@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::dataflow::flow::EventTimeRole;
 use crate::joins::two_sides::{Side, two_sided_step};
 use crate::operators::{Ctx, KeyedProcess, Retention};
 use crate::{Data, Key, KeyedStream, Timestamp};
@@ -155,12 +156,19 @@ impl<K: Key, L: Data> KeyedStream<L, K> {
             right_ts: Box::new(right_ts),
             staleness: staleness.map(|d| Timestamp::try_from(d.as_millis()).unwrap_or(Timestamp::MAX)),
         });
-        two_sided_step(self, right, step_id, "join_as_of", move |resume| KeyAsOf {
-            spec: spec.clone(),
-            line: resume.unwrap_or(Timeline {
-                pending: Vec::new(),
-                rights: Vec::new(),
-            }),
-        })
+        two_sided_step(
+            self,
+            right,
+            step_id,
+            "join_as_of",
+            EventTimeRole::NeedsClock,
+            move |resume| KeyAsOf {
+                spec: spec.clone(),
+                line: resume.unwrap_or(Timeline {
+                    pending: Vec::new(),
+                    rights: Vec::new(),
+                }),
+            },
+        )
     }
 }

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::dataflow::flow::EventTimeRole;
 use crate::joins::two_sides::{Side, two_sided_step};
 use crate::joins::{JoinEmit, JoinInsert, JoinKind, JoinSpec};
 use crate::operators::{Ctx, KeyedProcess, Retention};
@@ -133,14 +134,19 @@ impl<K: Key, L: Data> KeyedStream<L, K> {
         right: &KeyedStream<R, K>,
         spec: JoinSpec,
     ) -> KeyedStream<(Option<L>, Option<R>), K> {
-        two_sided_step(self, right, step_id, "join", move |resume: Option<Held<L, R>>| {
-            KeyJoin {
+        two_sided_step(
+            self,
+            right,
+            step_id,
+            "join",
+            EventTimeRole::Unrelated,
+            move |resume: Option<Held<L, R>>| KeyJoin {
                 spec,
                 held: resume.unwrap_or(Held {
                     lefts: Vec::new(),
                     rights: Vec::new(),
                 }),
-            }
-        })
+            },
+        )
     }
 }

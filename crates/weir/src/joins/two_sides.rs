@@ -7,7 +7,7 @@ use timely::dataflow::StreamVec;
 use timely::dataflow::operators::core::Concatenate;
 use timely::dataflow::operators::vec::Map;
 
-use crate::dataflow::flow::StepSpec;
+use crate::dataflow::flow::{EventTimeRole, StepSpec};
 use crate::engine::{BuildCtx, Time};
 use crate::operators::KeyedProcess;
 use crate::operators::stateful::stateful_operator;
@@ -45,6 +45,7 @@ pub(crate) fn two_input_spec<K: Key, L: Data, R: Data>(
     right: &KeyedStream<R, K>,
     kind: &'static str,
     output_count: usize,
+    event_time: EventTimeRole,
 ) -> StepSpec {
     StepSpec {
         kind,
@@ -54,6 +55,7 @@ pub(crate) fn two_input_spec<K: Key, L: Data, R: Data>(
         unlisted_part: None,
         is_output: false,
         keyed_state: true,
+        event_time,
     }
 }
 
@@ -64,6 +66,7 @@ pub(crate) fn two_sided_step<K, L, R, P, B>(
     right: &KeyedStream<R, K>,
     step_id: &str,
     kind: &'static str,
+    event_time: EventTimeRole,
     builder: B,
 ) -> KeyedStream<P::Out, K>
 where
@@ -75,7 +78,7 @@ where
     B: Fn(Option<P::State>) -> P + Send + Sync + 'static,
 {
     let builder = Arc::new(builder);
-    let spec = two_input_spec(left, right, kind, 1);
+    let spec = two_input_spec(left, right, kind, 1, event_time);
     let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
         let both = tagged_inputs::<K, L, R>(ctx);
         let out = stateful_operator(ctx, both, builder.clone());

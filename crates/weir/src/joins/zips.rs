@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
+use crate::dataflow::flow::EventTimeRole;
 use crate::joins::two_sides::{Side, two_sided_step};
 use crate::operators::{Ctx, KeyedProcess, Retention};
 use crate::{Data, Key, KeyedStream};
@@ -90,15 +91,22 @@ impl<K: Key, L: Data> KeyedStream<L, K> {
         right: &KeyedStream<R, K>,
         pairing: Pairing,
     ) -> KeyedStream<(L, R), K> {
-        two_sided_step(self, right, step_id, kind, move |resume| KeyPairing {
-            pairing,
-            state: resume.unwrap_or(Unpaired {
-                lefts: VecDeque::new(),
-                rights: VecDeque::new(),
-                latest_left: None,
-                latest_right: None,
-            }),
-        })
+        two_sided_step(
+            self,
+            right,
+            step_id,
+            kind,
+            EventTimeRole::Unrelated,
+            move |resume| KeyPairing {
+                pairing,
+                state: resume.unwrap_or(Unpaired {
+                    lefts: VecDeque::new(),
+                    rights: VecDeque::new(),
+                    latest_left: None,
+                    latest_right: None,
+                }),
+            },
+        )
     }
 
     /// Pairs each key's i-th value of this stream with its i-th value of `right`. A side

@@ -7,7 +7,7 @@ use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
-use crate::dataflow::flow::{StepSpec, add_step};
+use crate::dataflow::flow::{EventTimeRole, StepSpec, add_step};
 use crate::engine::{BuildCtx, enter_step};
 use crate::{Data, Stream};
 
@@ -45,6 +45,7 @@ impl<T: Data> Stream<T> {
             unlisted_part: None,
             is_output: false,
             keyed_state: false,
+            event_time: EventTimeRole::Unrelated,
         };
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
             let predicate = predicate.clone();

@@ -14,7 +14,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
-use crate::dataflow::flow::{Graph, StepSpec, add_step};
+use crate::dataflow::flow::{EventTimeRole, Graph, StepSpec, add_step};
 use crate::dataflow::{ListPartsFn, Stream, UnlistedPartFn};
 use crate::engine::{BuildCtx, StepCtx, at, encode_watermark, enter_step, frontier_epoch};
 use crate::inputs::{Batch, DynamicSource, EventClock, FixedPartitionedSource, PartitionClock};
@@ -28,6 +28,14 @@ const IDLE_POLL: Duration = Duration::from_millis(1);
 /// How often a source whose clock opted into processing-time advance or idleness looks at
 /// the time while its partitions read nothing.
 const CLOCK_TICK: Duration = Duration::from_millis(50);
+
+/// The event-time role of an input, with or without a clock.
+fn role(clocked: bool) -> EventTimeRole {
+    match clocked {
+        true => EventTimeRole::Clock,
+        false => EventTimeRole::Unrelated,
+    }
+}
 
 /// Adds a [`FixedPartitionedSource`] step; with a clock, also returns its late items.
 pub(crate) fn fixed<S: FixedPartitionedSource>(
@@ -56,6 +64,7 @@ pub(crate) fn fixed<S: FixedPartitionedSource>(
         unlisted_part: Some(unlisted_part),
         is_output: false,
         keyed_state: false,
+        event_time: role(clocked),
     };
     let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
         let step = ctx.step().clone();
@@ -102,6 +111,7 @@ pub(crate) fn dynamic<S: DynamicSource>(
         unlisted_part: None,
         is_output: false,
         keyed_state: false,
+        event_time: role(clock.is_some()),
     };
     let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
         let step = ctx.step().clone();

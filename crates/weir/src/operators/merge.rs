@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use timely::dataflow::operators::core::Concatenate;
 
-use crate::dataflow::flow::{StepSpec, add_step};
+use crate::dataflow::flow::{EventTimeRole, StepSpec, add_step};
 use crate::engine::BuildCtx;
 use crate::{Data, Stream};
 
@@ -36,6 +36,7 @@ impl<T: Data> Stream<T> {
             unlisted_part: None,
             is_output: false,
             keyed_state: false,
+            event_time: EventTimeRole::Unrelated,
         };
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
             let streams: Vec<_> = (0..count).map(|i| ctx.input::<T>(i)).collect();

@@ -11,7 +11,7 @@ use timely::dataflow::operators::Probe;
 use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
-use crate::dataflow::flow::{StepSpec, add_step};
+use crate::dataflow::flow::{EventTimeRole, StepSpec, add_step};
 use crate::dataflow::{ListPartsFn, Stream};
 use crate::engine::{
     BuildCtx, EpochQueue, Time, at, enter_step, frontier_epoch, frontier_meet, received_epoch,
@@ -73,6 +73,7 @@ impl<T: Data> Stream<T> {
             unlisted_part: None,
             is_output: true,
             keyed_state: false,
+            event_time: EventTimeRole::Unrelated,
         };
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| sink.build_on(ctx));
         add_step::<()>(self.graph(), step_id, spec, build);

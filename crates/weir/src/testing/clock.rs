@@ -72,14 +72,22 @@ impl TestClock {
     /// Processing time during `epoch`.
     pub fn time_at(&self, epoch: Epoch) -> SystemTime {
         let steps = self.steps();
-        let offset = steps.offsets.range(..=epoch).next_back().map_or(Duration::ZERO, |(_, d)| *d);
+        let offset = steps
+            .offsets
+            .range(..=epoch)
+            .next_back()
+            .map_or(Duration::ZERO, |(_, d)| *d);
         steps.start + offset
     }
 
     /// Makes `epoch` and every later epoch `by` later.
     pub(crate) fn advance_from(&self, epoch: Epoch, by: Duration) {
         let mut steps = self.steps();
-        let before = steps.offsets.range(..=epoch).next_back().map_or(Duration::ZERO, |(_, d)| *d);
+        let before = steps
+            .offsets
+            .range(..=epoch)
+            .next_back()
+            .map_or(Duration::ZERO, |(_, d)| *d);
         for (_, later) in steps.offsets.range_mut(epoch..) {
             *later += by;
         }

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::dataflow::flow::EventTimeRole;
 use crate::engine::BuildCtx;
 use crate::joins::JoinKind;
 use crate::joins::two_sides::{Side, tagged_inputs, two_input_spec};
@@ -78,7 +79,7 @@ impl<K: Key, L: Data> KeyedStream<L, K> {
             }),
             finish: Box::new(move |sides| combinations(sides, kind)),
         });
-        let step_spec = two_input_spec(self, right, "join_window", 3);
+        let step_spec = two_input_spec(self, right, "join_window", 3, EventTimeRole::NeedsClock);
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
             let spec = spec.clone();
             let builder = Arc::new(move |resume| KeyWindows::new(spec.clone(), resume));

@@ -9,7 +9,7 @@ use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
 use crate::Key;
-use crate::dataflow::flow::StepSpec;
+use crate::dataflow::flow::{EventTimeRole, StepSpec};
 use crate::engine::{BuildCtx, enter_step};
 use crate::operators::stateful::stateful_operator;
 use crate::windows::key_windows::{KeyWindows, WindowEvent, WindowSpec};
@@ -156,6 +156,7 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
             unlisted_part: None,
             is_output: false,
             keyed_state: true,
+            event_time: EventTimeRole::NeedsClock,
         };
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
             let spec = spec.clone();

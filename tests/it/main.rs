@@ -4,6 +4,7 @@ mod cluster_failures;
 mod connectors;
 mod epochs;
 mod errors;
+mod event_time_ops;
 mod event_windows_cli;
 mod execution_modes;
 mod input_changes;

@@ -60,7 +60,13 @@ impl<T: Data> Stream<T> {
         kind: &'static str,
         build: impl for<'s> Fn(&StepCtx, StreamVec<'s, Time, T>) -> StreamVec<'s, Time, U> + Send + Sync + 'static,
     ) -> Stream<U> {
-        self.add_unary(step_id, kind, false, move |ctx, input| build(ctx.step(), input))
+        self.add_unary(
+            step_id,
+            kind,
+            false,
+            EventTimeRole::Unrelated,
+            move |ctx, input| build(ctx.step(), input),
+        )
     }
 
     /// Adds a step with keyed state (snapshotted per key by recovery) built by `build`, which
@@ -74,7 +80,21 @@ impl<T: Data> Stream<T> {
         + Sync
         + 'static,
     ) -> Stream<U> {
-        self.add_unary(step_id, kind, true, build)
+        self.add_unary(step_id, kind, true, EventTimeRole::Unrelated, build)
+    }
+
+    /// Like [`keyed_state_step`](Self::keyed_state_step), for a step that acts on the
+    /// watermark (a clocked input must be upstream).
+    pub(crate) fn event_time_step<U: Data>(
+        &self,
+        step_id: &str,
+        kind: &'static str,
+        build: impl for<'s> Fn(&mut BuildCtx<'s>, StreamVec<'s, Time, T>) -> StreamVec<'s, Time, U>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Stream<U> {
+        self.add_unary(step_id, kind, true, EventTimeRole::NeedsClock, build)
     }
 
     fn add_unary<U: Data>(
@@ -82,6 +102,7 @@ impl<T: Data> Stream<T> {
         step_id: &str,
         kind: &'static str,
         keyed_state: bool,
+        event_time: EventTimeRole,
         build: impl for<'s> Fn(&mut BuildCtx<'s>, StreamVec<'s, Time, T>) -> StreamVec<'s, Time, U>
         + Send
         + Sync
@@ -95,7 +116,7 @@ impl<T: Data> Stream<T> {
             unlisted_part: None,
             is_output: false,
             keyed_state,
-            event_time: EventTimeRole::Unrelated,
+            event_time,
         };
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
             let input = ctx.input::<T>(0);

@@ -77,7 +77,7 @@ impl<K: Key, L: Data> KeyedStream<L, K> {
                 r1.extend(r2);
                 (l1, r1)
             }),
-            finish: Box::new(move |sides| combinations(sides, kind)),
+            finish: Box::new(move |sides, _| combinations(sides, kind)),
         });
         let step_spec = two_input_spec(self, right, "join_window", 3, EventTimeRole::NeedsClock);
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {

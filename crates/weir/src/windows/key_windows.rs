@@ -18,7 +18,7 @@ pub(crate) struct WindowSpec<V, A, R> {
     pub init: Box<dyn Fn() -> A + Send + Sync>,
     pub fold: Box<dyn Fn(A, V, Timestamp) -> A + Send + Sync>,
     pub merge: Box<dyn Fn(A, A) -> A + Send + Sync>,
-    pub finish: Box<dyn Fn(A) -> R + Send + Sync>,
+    pub finish: Box<dyn Fn(A, &Window) -> R + Send + Sync>,
 }
 
 /// One event of a window step, before it is split into its three streams.
@@ -176,7 +176,7 @@ impl<V: Data, A: Data, R: Data> KeyedProcess for KeyWindows<V, A, R> {
         }
         closing.sort_by_key(|(w, _)| (self.closes_at(w), w.start));
         for (window, acc) in closing {
-            ctx.emit(WindowEvent::Result(window, (self.spec.finish)(acc)));
+            ctx.emit(WindowEvent::Result(window, (self.spec.finish)(acc, &window)));
             ctx.emit(WindowEvent::Meta(WindowMeta::Closed(window)));
         }
         self.retention()

@@ -49,11 +49,12 @@
 mod join_window;
 mod key_windows;
 mod operators;
+mod sort_by_time;
 mod windower;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{KeyedStream, Timestamp};
+use crate::{Data, KeyedStream, Timestamp};
 
 pub use join_window::Joined;
 pub use windower::{Window, Windower};
@@ -84,6 +85,23 @@ pub enum WindowMeta {
     },
     /// The watermark closed the window; its result was emitted.
     Closed(Window),
+}
+
+/// Custom logic of one window of one key, for [`window`](crate::KeyedStream::window).
+pub trait WindowLogic: Data {
+    /// The values the window receives.
+    type In;
+    /// The window's result.
+    type Out: Data;
+
+    /// Takes one value (in arrival order) with its timestamp.
+    fn on_value(&mut self, value: Self::In, timestamp: Timestamp);
+
+    /// Absorbs `other`, a session this one merged with.
+    fn merge(&mut self, other: Self);
+
+    /// The result of the closed `window`.
+    fn close(self, window: &Window) -> Self::Out;
 }
 
 /// The three streams of a window step.

@@ -13,7 +13,7 @@ use crate::dataflow::flow::{EventTimeRole, StepSpec};
 use crate::engine::{BuildCtx, enter_step};
 use crate::operators::stateful::stateful_operator;
 use crate::windows::key_windows::{KeyWindows, WindowEvent, WindowSpec};
-use crate::windows::{Late, Window, WindowMeta, WindowOut, Windower};
+use crate::windows::{Late, Window, WindowLogic, WindowMeta, WindowOut, Windower};
 use crate::{Data, KeyedStream, Stream, Timestamp};
 
 impl<K: Key, V: Data> KeyedStream<V, K> {
@@ -39,7 +39,38 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
                 init: Box::new(init),
                 fold: Box::new(move |acc, value, _| fold(acc, value)),
                 merge: Box::new(merge),
-                finish: Box::new(|acc| acc),
+                finish: Box::new(|acc, _| acc),
+            },
+        )
+    }
+
+    /// Runs custom per-window logic: each window of a key gets its own `builder()`, which
+    /// sees the window's values ([`WindowLogic::on_value`]), absorbs another when sessions
+    /// merge, and makes the window's result when it closes. The logic is the window's
+    /// state: it is snapshotted with the key.
+    pub fn window<W: WindowLogic<In = V>>(
+        &self,
+        step_id: &str,
+        timestamp: impl Fn(&V) -> Timestamp + Send + Sync + 'static,
+        windower: Windower,
+        builder: impl Fn() -> W + Send + Sync + 'static,
+    ) -> WindowOut<W::Out, V, K> {
+        self.window_step(
+            step_id,
+            "window",
+            WindowSpec {
+                windower,
+                timestamp: Box::new(timestamp),
+                init: Box::new(builder),
+                fold: Box::new(|mut logic: W, value, ts| {
+                    logic.on_value(value, ts);
+                    logic
+                }),
+                merge: Box::new(|mut logic, other| {
+                    logic.merge(other);
+                    logic
+                }),
+                finish: Box::new(|logic, window| logic.close(window)),
             },
         )
     }
@@ -67,7 +98,7 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
                     a.extend(b);
                     a
                 }),
-                finish: Box::new(|mut acc| {
+                finish: Box::new(|mut acc, _| {
                     acc.sort_by_key(|(ts, _)| *ts);
                     acc.into_iter().map(|(_, value)| value).collect()
                 }),
@@ -103,7 +134,7 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
                 init: Box::new(|| 0u64),
                 fold: Box::new(|count, _, _| count + 1),
                 merge: Box::new(|a, b| a + b),
-                finish: Box::new(|count| count),
+                finish: Box::new(|count, _| count),
             },
         )
     }
@@ -135,7 +166,7 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
                     (Some(a), Some(b)) => Some(merger(a, b)),
                     (a, b) => a.or(b),
                 }),
-                finish: Box::new(|acc| acc.expect("a window holds at least one value")),
+                finish: Box::new(|acc, _| acc.expect("a window holds at least one value")),
             },
         )
     }

@@ -1,0 +1,146 @@
+//! Custom window logic and sorting by event time, against oracles, on 1 and 3 workers.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use weir::inputs::EventClock;
+use weir::testing::{TestingSink, TestingSource};
+use weir::windows::{Window, WindowLogic, Windower};
+use weir::{Dataflow, RunConfig, Timestamp};
+
+use crate::support::Rng;
+
+/// (timestamp, key, value); timestamps are distinct.
+type Event = (Timestamp, u8, i64);
+
+/// The items of one partition that are on time under a clock that waits `wait`.
+fn on_time(events: &[Event], wait: i64) -> Vec<Event> {
+    let mut watermark = Timestamp::MIN;
+    let mut on_time = Vec::new();
+    for e in events {
+        if e.0 >= watermark {
+            watermark = watermark.max(e.0 - wait);
+            on_time.push(*e);
+        }
+    }
+    on_time
+}
+
+/// Mostly in order, some items swapped with one shortly after them (a few end up late).
+fn events(seed: u64, n: usize, wait: i64) -> Vec<Event> {
+    let mut rng = Rng(seed);
+    let mut events: Vec<Event> = (0..n as i64)
+        .map(|i| (i * 10 + 5, (rng.next() % 4) as u8, (rng.next() % 1000) as i64))
+        .collect();
+    for i in 0..n {
+        let j = i + (rng.next() % 4) as usize;
+        if j < n && (events[j].0 - events[i].0) < wait {
+            events.swap(i, j);
+        }
+    }
+    events
+}
+
+fn config(workers: usize) -> RunConfig {
+    RunConfig {
+        epoch_interval: Duration::from_millis(3),
+        ..RunConfig::threads(workers)
+    }
+}
+
+/// The first and the last value of a window, by timestamp.
+#[derive(Clone, Serialize, Deserialize)]
+struct FirstLast(Option<(Timestamp, i64)>, Option<(Timestamp, i64)>);
+
+impl WindowLogic for FirstLast {
+    type In = Event;
+    type Out = (i64, i64);
+    fn on_value(&mut self, value: Event, ts: Timestamp) {
+        if self.0.is_none_or(|(t, _)| ts < t) {
+            self.0 = Some((ts, value.2));
+        }
+        if self.1.is_none_or(|(t, _)| ts > t) {
+            self.1 = Some((ts, value.2));
+        }
+    }
+    fn merge(&mut self, other: Self) {
+        for (ts, v) in [other.0, other.1].into_iter().flatten() {
+            self.on_value((ts, 0, v), ts);
+        }
+    }
+    fn close(self, _: &Window) -> (i64, i64) {
+        (self.0.unwrap().1, self.1.unwrap().1)
+    }
+}
+
+#[test]
+fn custom_window_logic_sees_every_value_of_its_window() {
+    let input = events(7, 3000, 40);
+    let mut expected: BTreeMap<(u8, Window), Vec<Event>> = BTreeMap::new();
+    for e in &on_time(&input, 40) {
+        let start = e.0 - e.0.rem_euclid(100);
+        expected
+            .entry((
+                e.1,
+                Window {
+                    start,
+                    end: start + 100,
+                },
+            ))
+            .or_default()
+            .push(*e);
+    }
+    let mut expected: Vec<(u8, (Window, (i64, i64)))> = expected
+        .into_iter()
+        .map(|((k, w), mut es)| {
+            es.sort();
+            (k, (w, (es[0].2, es.last().unwrap().2)))
+        })
+        .collect();
+    expected.sort();
+    for workers in [1, 3] {
+        let mut flow = Dataflow::new("custom");
+        let out = TestingSink::new();
+        let clock = EventClock::new(|e: &Event| e.0, Duration::from_millis(40));
+        flow.input_with_clock("in", TestingSource::new(input.clone()).with_batch_size(11), clock)
+            .on_time
+            .key_on("key", |e: &Event| e.1)
+            .window(
+                "first_last",
+                |e: &Event| e.0,
+                Windower::tumbling(Duration::from_millis(100)),
+                || FirstLast(None, None),
+            )
+            .down
+            .output("out", out.clone());
+        weir::run(flow, config(workers)).unwrap();
+        assert_eq!(out.sorted(), expected, "{workers} workers");
+    }
+}
+
+#[test]
+fn sort_by_time_emits_each_keys_values_in_timestamp_order() {
+    let input = events(8, 3000, 40);
+    let mut expected: BTreeMap<u8, Vec<Timestamp>> = BTreeMap::new();
+    for e in &on_time(&input, 40) {
+        expected.entry(e.1).or_default().push(e.0);
+    }
+    expected.values_mut().for_each(|ts| ts.sort());
+    for workers in [1, 3] {
+        let mut flow = Dataflow::new("sort");
+        let out = TestingSink::new();
+        let clock = EventClock::new(|e: &Event| e.0, Duration::from_millis(40));
+        flow.input_with_clock("in", TestingSource::new(input.clone()).with_batch_size(11), clock)
+            .on_time
+            .key_on("key", |e: &Event| e.1)
+            .sort_by_time("sorted", |e: &Event| e.0)
+            .output("out", out.clone());
+        weir::run(flow, config(workers)).unwrap();
+        let mut got: BTreeMap<u8, Vec<Timestamp>> = BTreeMap::new();
+        for (k, e) in out.items() {
+            got.entry(k).or_default().push(e.0);
+        }
+        assert_eq!(got, expected, "{workers} workers: per key, in timestamp order");
+    }
+}

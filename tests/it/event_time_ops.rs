@@ -49,6 +49,9 @@ fn config(workers: usize) -> RunConfig {
     }
 }
 
+/// A window's first and last value.
+type FirstAndLast = (i64, i64);
+
 /// The first and the last value of a window, by timestamp.
 #[derive(Clone, Serialize, Deserialize)]
 struct FirstLast(Option<(Timestamp, i64)>, Option<(Timestamp, i64)>);
@@ -91,7 +94,7 @@ fn custom_window_logic_sees_every_value_of_its_window() {
             .or_default()
             .push(*e);
     }
-    let mut expected: Vec<(u8, (Window, (i64, i64)))> = expected
+    let mut expected: Vec<(u8, (Window, FirstAndLast))> = expected
         .into_iter()
         .map(|((k, w), mut es)| {
             es.sort();

@@ -10,6 +10,9 @@ use crate::windows::windower::Kind;
 use crate::windows::{Late, Window, WindowMeta, Windower};
 use crate::{Data, Timestamp};
 
+/// Turns a closed window's accumulator into its result.
+type Finish<A, R> = dyn Fn(A, &Window) -> R + Send + Sync;
+
 /// What a window operator does with values: stamp them, start, fold and merge
 /// accumulators, and turn a closed window's accumulator into its result.
 pub(crate) struct WindowSpec<V, A, R> {
@@ -18,7 +21,7 @@ pub(crate) struct WindowSpec<V, A, R> {
     pub init: Box<dyn Fn() -> A + Send + Sync>,
     pub fold: Box<dyn Fn(A, V, Timestamp) -> A + Send + Sync>,
     pub merge: Box<dyn Fn(A, A) -> A + Send + Sync>,
-    pub finish: Box<dyn Fn(A, &Window) -> R + Send + Sync>,
+    pub finish: Box<Finish<A, R>>,
 }
 
 /// One event of a window step, before it is split into its three streams.

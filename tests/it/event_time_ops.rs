@@ -147,3 +147,66 @@ fn sort_by_time_emits_each_keys_values_in_timestamp_order() {
         assert_eq!(got, expected, "{workers} workers: per key, in timestamp order");
     }
 }
+
+/// Keys of `step` whose latest row in the store holds state (not a deletion marker).
+fn live_keys(store: &std::path::Path, step: &str) -> usize {
+    let mut live = 0;
+    for entry in std::fs::read_dir(store).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "sqlite3") {
+            continue;
+        }
+        let db = rusqlite::Connection::open(&path).unwrap();
+        let count: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM snaps s WHERE step = ?1 AND value IS NOT NULL AND epoch = \
+                 (SELECT MAX(epoch) FROM snaps t WHERE t.step = s.step AND t.key = s.key)",
+                [step],
+                |row| row.get(0),
+            )
+            .unwrap();
+        live += count as usize;
+    }
+    live
+}
+
+#[test]
+fn closed_windows_leave_no_state_in_the_store() {
+    let store = tempfile::tempdir().unwrap();
+    weir::recovery::init(store.path(), 3).unwrap();
+    let input = events(9, 2000, 40);
+    let mut flow = Dataflow::new("freed");
+    let out = TestingSink::new();
+    let clock = EventClock::new(|e: &Event| e.0, Duration::from_millis(40));
+    let keyed = flow
+        .input_with_clock("in", TestingSource::new(input.clone()).with_batch_size(50), clock)
+        .on_time
+        .key_on("key", |e: &Event| e.1);
+    keyed
+        .count_window(
+            "tumbling",
+            |e: &Event| e.0,
+            Windower::tumbling(Duration::from_millis(100)),
+        )
+        .down
+        .output("out", out.clone());
+    keyed
+        .count_window(
+            "sessions",
+            |e: &Event| e.0,
+            Windower::session(Duration::from_millis(5)),
+        )
+        .down
+        .output("out_sessions", TestingSink::new());
+    weir::run(flow, config(2).with_recovery(store.path())).unwrap();
+    assert!(!out.items().is_empty());
+    // Every window closed at the end of the input, so every key was forgotten: its last
+    // row is a deletion marker (or was collected).
+    assert_eq!(live_keys(store.path(), "tumbling"), 0);
+    assert_eq!(live_keys(store.path(), "sessions"), 0);
+    // The query does see live state where there is some: the source's positions.
+    assert!(
+        live_keys(store.path(), "in") > 0,
+        "the source's position is state"
+    );
+}

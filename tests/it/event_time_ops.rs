@@ -210,3 +210,113 @@ fn closed_windows_leave_no_state_in_the_store() {
         "the source's position is state"
     );
 }
+
+#[test]
+fn system_clock_inputs_window_by_processing_time() {
+    let mut flow = Dataflow::new("processing_time_windows");
+    let out = TestingSink::new();
+    let input = flow.input_with_system_clock("in", TestingSource::new(0..500u32).with_batch_size(7));
+    input.late.output("late", TestingSink::new());
+    input
+        .on_time
+        .key_on("all", |_| ())
+        .count_window(
+            "per_hour",
+            |x: &(Timestamp, u32)| x.0,
+            Windower::tumbling(Duration::from_secs(3600)),
+        )
+        .down
+        .output("out", out.clone());
+    weir::run(flow, config(2)).unwrap();
+    let counts: u64 = out.items().iter().map(|(_, (_, n))| n).sum();
+    assert_eq!(
+        counts,
+        500,
+        "every item in a processing-time window: {:?}",
+        out.items()
+    );
+    assert!(
+        out.items().len() <= 2,
+        "read within an hour: one window, or two across an hour's turn"
+    );
+}
+
+#[test]
+fn a_watermark_that_advances_with_processing_time_closes_windows_without_new_items() {
+    use weir::testing::TestEvent;
+    let script = vec![
+        TestEvent::Item(0i64),
+        TestEvent::Pause(Duration::from_millis(300)),
+        TestEvent::Item(1),
+    ];
+    let run = |clock: EventClock<i64>| {
+        let mut flow = Dataflow::new("advancing");
+        let (out, late) = (TestingSink::new(), TestingSink::new());
+        let input = flow.input_with_clock("in", TestingSource::from_events(script.clone()), clock);
+        input.late.output("late", late.clone());
+        input
+            .on_time
+            .key_on("all", |_| ())
+            .count_window(
+                "count",
+                |x: &i64| *x,
+                Windower::tumbling(Duration::from_millis(100)),
+            )
+            .down
+            .output("out", out.clone());
+        weir::run(flow, config(1)).unwrap();
+        (out.items(), late.items())
+    };
+    let w = Window { start: 0, end: 100 };
+    // Deterministic by default: 1 is on time however long the source paused.
+    let plain = EventClock::new(|x: &i64| *x, Duration::ZERO);
+    assert_eq!(run(plain), (vec![((), (w, 2))], vec![]));
+    // Opted in: the watermark moved on during the pause, so the window closed with 0 alone
+    // and 1 came late.
+    let advancing = EventClock::new(|x: &i64| *x, Duration::ZERO).advance_with_processing_time();
+    assert_eq!(run(advancing), (vec![((), (w, 1))], vec![1]));
+}
+
+#[test]
+fn an_idle_partition_stops_holding_the_watermark_back_when_opted_in() {
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+    use weir::testing::TestEvent;
+    let run = |idle: Option<Duration>| -> Duration {
+        let start = Instant::now();
+        let first_result: Arc<Mutex<Option<Duration>>> = Arc::default();
+        let seen = first_result.clone();
+        let mut flow = Dataflow::new("idle");
+        let busy = (0..200).map(|i| (i * 10) as i64).collect::<Vec<_>>();
+        let quiet = vec![TestEvent::Item(0i64), TestEvent::Pause(Duration::from_secs(4))];
+        let clock = || EventClock::new(|x: &i64| *x, Duration::ZERO);
+        let quiet_clock = match idle {
+            Some(idle) => clock().idle_after(idle),
+            None => clock(),
+        };
+        let a = flow
+            .input_with_clock("busy", TestingSource::new(busy).with_batch_size(5), clock())
+            .on_time;
+        let b = flow
+            .input_with_clock("quiet", TestingSource::from_events(quiet), quiet_clock)
+            .on_time;
+        a.merge("both", &[&b])
+            .key_on("all", |_| ())
+            .count_window(
+                "count",
+                |x: &i64| *x,
+                Windower::tumbling(Duration::from_millis(100)),
+            )
+            .down
+            .inspect("first", move |_| {
+                seen.lock().unwrap().get_or_insert(start.elapsed());
+            })
+            .output("out", TestingSink::new());
+        weir::run(flow, config(1)).unwrap();
+        first_result.lock().unwrap().take().expect("windows closed")
+    };
+    // Held back by the quiet input until it ends (4 s)...
+    assert!(run(None) >= Duration::from_secs(4));
+    // ...or not, once it is idle for 50 ms.
+    assert!(run(Some(Duration::from_millis(50))) < Duration::from_secs(3));
+}

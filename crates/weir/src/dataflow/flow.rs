@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use crate::dataflow::{ClockedInput, Description, Stream};
 use crate::engine::BuildCtx;
-use crate::inputs::{DynamicSource, EventClock, FixedPartitionedSource};
-use crate::{BoxError, Data, Error, StepId};
+use crate::inputs::{DynamicSource, EventClock, FixedPartitionedSource, SystemClock};
+use crate::{BoxError, Data, Error, StepId, Timestamp};
 
 /// Index of a stream inside one dataflow graph.
 pub(crate) type PortId = usize;
@@ -167,6 +167,18 @@ impl Dataflow {
             source,
             Some(clock),
         ))
+    }
+
+    /// Adds a partitioned, resumable input whose items are stamped with the processing time
+    /// they are read at, `(read_ms, item)`, with watermarks that follow the system clock:
+    /// windows over `|item| item.0` are processing-time windows. See [`SystemClock`].
+    pub fn input_with_system_clock<S: FixedPartitionedSource>(
+        &mut self,
+        step_id: &str,
+        source: S,
+    ) -> ClockedInput<(Timestamp, S::Item)> {
+        let clock = EventClock::new(|item: &(Timestamp, S::Item)| item.0, std::time::Duration::ZERO);
+        self.input_with_clock(step_id, SystemClock(source), clock)
     }
 
     /// Adds an input with one stateless partition per worker: see [`DynamicSource`].

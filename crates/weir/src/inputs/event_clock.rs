@@ -67,8 +67,10 @@ impl<T> EventClock<T> {
     }
 
     /// Opt-in, **not deterministic**: a partition that read nothing for `idle` stops holding
-    /// the watermark back until it reads again. Its next items may then find windows closed
-    /// downstream (window steps report them on their late output), depending on timing.
+    /// the watermark back — for the rest of the execution, since a watermark never moves
+    /// back. Items it reads later are judged by its own watermark at the source, and those
+    /// that find their windows closed go to the window steps' late output, depending on
+    /// timing. (A restart resumes it as a partition that holds the watermark again.)
     pub fn idle_after(mut self, idle: Duration) -> Self {
         self.idle_after = Some(idle);
         self
@@ -155,22 +157,6 @@ impl PartitionClock {
         }
         Some(self.watermark)
     }
-
-    /// An idle partition catches up with the watermark the source moved on to without it,
-    /// so its next items below that are late rather than sent behind a passed watermark.
-    pub(crate) fn catch_up_if_idle<T>(
-        &mut self,
-        clock: &EventClock<T>,
-        now: Instant,
-        source_watermark: Timestamp,
-    ) {
-        if clock
-            .idle_after
-            .is_some_and(|idle| now.saturating_duration_since(self.last_read) >= idle)
-        {
-            self.watermark = self.watermark.max(source_watermark);
-        }
-    }
 }
 
 #[cfg(test)]
@@ -194,14 +180,11 @@ mod tests {
     }
 
     #[test]
-    fn idle_partitions_hold_nothing_back_and_catch_up_when_they_read() {
+    fn idle_partitions_hold_nothing_back() {
         let clock = EventClock::new(|x: &i64| *x, Duration::ZERO).idle_after(Duration::from_secs(1));
         let start = Instant::now();
-        let mut part = PartitionClock::new(7, start);
-        assert_eq!(part.holds(&clock, start), Some(7));
-        let later = start + Duration::from_secs(2);
-        assert_eq!(part.holds(&clock, later), None);
-        part.catch_up_if_idle(&clock, later, 50);
-        assert_eq!(part.watermark(), 50);
+        let part = PartitionClock::new(7, start);
+        assert_eq!(part.clone().holds(&clock, start), Some(7));
+        assert_eq!(part.clone().holds(&clock, start + Duration::from_secs(2)), None);
     }
 }

@@ -155,20 +155,13 @@ impl<T> Polled<T> {
 }
 
 /// The watermark this worker's partitions hold the source to: the least of the partitions
-/// that are not idle (if all are idle, the greatest of all); idle ones catch up to it.
+/// that are not idle (none holds anything back once all are: the end of time).
 fn source_watermark<T>(parts: &mut [Polled<T>], clock: &EventClock<T>, now: Instant) -> Timestamp {
-    let held = parts.iter_mut().filter_map(|p| p.clock.holds(clock, now)).min();
-    let watermark = held.unwrap_or_else(|| {
-        parts
-            .iter()
-            .map(|p| p.clock.watermark())
-            .max()
-            .unwrap_or(Timestamp::MAX)
-    });
-    for part in parts.iter_mut() {
-        part.clock.catch_up_if_idle(clock, now, watermark);
-    }
-    watermark
+    parts
+        .iter_mut()
+        .filter_map(|p| p.clock.holds(clock, now))
+        .min()
+        .unwrap_or(Timestamp::MAX)
 }
 
 /// The timely source operator shared by both kinds of input.

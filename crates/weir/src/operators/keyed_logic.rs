@@ -1,10 +1,12 @@
 //! The keys of one worker of a stateful step: each key's logic, its timers, and which keys
 //! changed in the open epoch (what the stateful core snapshots at the epoch's end).
 
-use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use rustc_hash::FxHashMap;
+
+use crate::operators::key_timers::{Armed, KeyTimers};
 use crate::operators::keyed_process::{Ctx, KeyedProcess};
 use crate::operators::stateful::Retention;
 use crate::recovery::{SnapshotRow, encode};
@@ -21,20 +23,28 @@ pub(crate) struct Clocks {
     pub now: SystemTime,
 }
 
-/// One key's logic, its pending timers, and whether it changed in the open epoch.
+/// One key's logic, its armed timers, and whether it changed in the open epoch.
 struct Entry<L> {
     logic: L,
-    event_timer: Option<Timestamp>,
-    processing_timer: Option<SystemTime>,
+    armed: Armed,
     dirty: bool,
+}
+
+impl<L> Entry<L> {
+    fn new(logic: L) -> Self {
+        Entry {
+            logic,
+            armed: Armed::default(),
+            dirty: false,
+        }
+    }
 }
 
 /// All keys of one worker of a stateful step.
 pub(crate) struct KeyedLogic<K, L: KeyedProcess, B> {
     builder: Arc<B>,
-    entries: HashMap<K, Entry<L>>,
-    event_timers: BTreeSet<(Timestamp, K)>,
-    processing_timers: BTreeSet<(SystemTime, K)>,
+    entries: FxHashMap<K, Entry<L>>,
+    timers: KeyTimers<K>,
     out: Vec<L::Out>,
     /// Keys changed (or deleted) in `dirty_epoch`, when snapshotting.
     dirty_keys: Vec<K>,
@@ -42,6 +52,31 @@ pub(crate) struct KeyedLogic<K, L: KeyedProcess, B> {
     snapshotting: bool,
     /// Keys still to be told the input ended, in reverse key order, once it did.
     ending: Option<Vec<K>>,
+}
+
+/// After a call of `key`'s logic: marks the key changed, re-arms its timers, and says
+/// whether it is to be forgotten.
+fn settle<K: Key, L: KeyedProcess>(
+    key: &K,
+    entry: &mut Entry<L>,
+    retention: Retention,
+    timers: &mut KeyTimers<K>,
+    dirty_keys: Option<&mut Vec<K>>,
+) -> bool {
+    if let Some(dirty_keys) = dirty_keys
+        && !std::mem::replace(&mut entry.dirty, true)
+    {
+        dirty_keys.push(key.clone());
+    }
+    let wanted = match retention {
+        Retention::Keep => Armed {
+            event: entry.logic.event_timer(),
+            processing: entry.logic.processing_timer(),
+        },
+        Retention::Discard => Armed::default(),
+    };
+    timers.set(key, &mut entry.armed, wanted);
+    retention == Retention::Discard
 }
 
 impl<K, L, B> KeyedLogic<K, L, B>
@@ -53,9 +88,8 @@ where
     pub(crate) fn new(builder: Arc<B>, snapshotting: bool) -> Self {
         KeyedLogic {
             builder,
-            entries: HashMap::new(),
-            event_timers: BTreeSet::new(),
-            processing_timers: BTreeSet::new(),
+            entries: FxHashMap::default(),
+            timers: KeyTimers::new(),
             out: Vec::new(),
             dirty_keys: Vec::new(),
             dirty_epoch: None,
@@ -66,19 +100,12 @@ where
 
     /// Rebuilds a key from its snapshot, timers included.
     pub(crate) fn restore(&mut self, key: K, state: L::State) {
-        let logic = (self.builder)(Some(state));
-        self.entries.insert(
-            key.clone(),
-            Entry {
-                logic,
-                event_timer: None,
-                processing_timer: None,
-                dirty: false,
-            },
-        );
-        self.rearm(&key, true);
+        let mut entry = Entry::new((self.builder)(Some(state)));
+        settle(&key, &mut entry, Retention::Keep, &mut self.timers, None);
+        self.entries.insert(key, entry);
     }
 
+    /// Applies one value: one look-up of the key (two for a new key).
     pub(crate) fn on_item(
         &mut self,
         key: K,
@@ -88,16 +115,40 @@ where
     ) {
         let entry = match self.entries.get_mut(&key) {
             Some(entry) => entry,
-            None => self.entries.entry(key.clone()).or_insert_with(|| Entry {
-                logic: (self.builder)(None),
-                event_timer: None,
-                processing_timer: None,
-                dirty: false,
-            }),
+            None => self
+                .entries
+                .entry(key.clone())
+                .or_insert_with(|| Entry::new((self.builder)(None))),
         };
-        let mut ctx = context(&mut self.out, clocks);
-        let retention = entry.logic.on_item(&mut ctx, value);
-        self.after_call(key, retention, emit);
+        let retention = entry.logic.on_item(&mut context(&mut self.out, clocks), value);
+        for value in self.out.drain(..) {
+            emit((key.clone(), value));
+        }
+        let dirty = self.snapshotting.then_some(&mut self.dirty_keys);
+        if settle(&key, entry, retention, &mut self.timers, dirty) {
+            self.entries.remove(&key);
+        }
+    }
+
+    /// Calls `logic` (a timer or end-of-input call) on `key` if it is live, then settles it.
+    fn call(
+        &mut self,
+        key: K,
+        clocks: Clocks,
+        emit: &mut impl FnMut((K, L::Out)),
+        logic: impl FnOnce(&mut L, &mut Ctx<'_, L::Out>) -> Retention,
+    ) {
+        let Some(entry) = self.entries.get_mut(&key) else {
+            return;
+        };
+        let retention = logic(&mut entry.logic, &mut context(&mut self.out, clocks));
+        for value in self.out.drain(..) {
+            emit((key.clone(), value));
+        }
+        let dirty = self.snapshotting.then_some(&mut self.dirty_keys);
+        if settle(&key, entry, retention, &mut self.timers, dirty) {
+            self.entries.remove(&key);
+        }
     }
 
     /// Calls `on_timer` once for each key whose event timer the watermark reached or whose
@@ -110,40 +161,17 @@ where
         fuel: &mut usize,
         emit: &mut impl FnMut((K, L::Out)),
     ) {
-        let mut due = Vec::new();
-        while *fuel > 0
-            && let Some((at, _)) = self.event_timers.first()
-            && *at <= clocks.watermark
-        {
-            let (_, key) = self.event_timers.pop_first().expect("checked above");
-            self.entries
-                .get_mut(&key)
-                .expect("a timer belongs to a live key")
-                .event_timer = None;
-            due.push(key);
-            *fuel -= 1;
+        let mut due = self.timers.take_due(clocks.watermark, clocks.now, fuel);
+        for (key, fired) in &due {
+            if let Some(entry) = self.entries.get_mut(key) {
+                entry.armed.event = entry.armed.event.filter(|_| fired.event.is_none());
+                entry.armed.processing = entry.armed.processing.filter(|_| fired.processing.is_none());
+            }
         }
-        while *fuel > 0
-            && let Some((at, _)) = self.processing_timers.first()
-            && *at <= clocks.now
-        {
-            let (_, key) = self.processing_timers.pop_first().expect("checked above");
-            self.entries
-                .get_mut(&key)
-                .expect("a timer belongs to a live key")
-                .processing_timer = None;
-            due.push(key);
-            *fuel -= 1;
-        }
-        due.sort_unstable();
-        due.dedup();
-        for key in due {
-            let Some(entry) = self.entries.get_mut(&key) else {
-                continue;
-            };
-            let mut ctx = context(&mut self.out, clocks);
-            let retention = entry.logic.on_timer(&mut ctx);
-            self.after_call(key, retention, emit);
+        due.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        due.dedup_by(|a, b| a.0 == b.0);
+        for (key, _) in due {
+            self.call(key, clocks, emit, |logic, ctx| logic.on_timer(ctx));
         }
     }
 
@@ -171,80 +199,24 @@ where
         }
         let done = ending.is_empty();
         for key in batch {
-            let Some(entry) = self.entries.get_mut(&key) else {
-                continue;
-            };
-            if let Some(at) = entry.event_timer.take() {
-                self.event_timers.remove(&(at, key.clone()));
-                let mut ctx = context(&mut self.out, clocks);
-                let retention = entry.logic.on_timer(&mut ctx);
-                self.after_call(key.clone(), retention, emit);
+            let armed_event = self.entries.get_mut(&key).and_then(|e| e.armed.event.take());
+            if let Some(at) = armed_event {
+                self.timers.remove_event(&key, at);
+                self.call(key.clone(), clocks, emit, |logic, ctx| logic.on_timer(ctx));
             }
-            let Some(entry) = self.entries.get_mut(&key) else {
-                continue;
-            };
-            let mut ctx = context(&mut self.out, clocks);
-            let retention = entry.logic.on_eof(&mut ctx);
-            self.after_call(key, retention, emit);
+            self.call(key, clocks, emit, |logic, ctx| logic.on_eof(ctx));
         }
         done
     }
 
-    fn after_call(&mut self, key: K, retention: Retention, emit: &mut impl FnMut((K, L::Out))) {
-        for value in self.out.drain(..) {
-            emit((key.clone(), value));
-        }
-        let entry = self.entries.get_mut(&key).expect("the key was just used");
-        if self.snapshotting && !std::mem::replace(&mut entry.dirty, true) {
-            self.dirty_keys.push(key.clone());
-        }
-        self.rearm(&key, retention == Retention::Keep);
-        if retention == Retention::Discard {
-            self.entries.remove(&key);
-        }
-    }
-
-    /// Brings the timer sets in line with what the key's logic now asks for.
-    fn rearm(&mut self, key: &K, keep: bool) {
-        let entry = self.entries.get_mut(key).expect("the key is live");
-        let (event, processing) = match keep {
-            true => (entry.logic.event_timer(), entry.logic.processing_timer()),
-            false => (None, None),
-        };
-        if event != entry.event_timer {
-            if let Some(old) = entry.event_timer.take() {
-                self.event_timers.remove(&(old, key.clone()));
-            }
-            if let Some(at) = event {
-                self.event_timers.insert((at, key.clone()));
-            }
-            entry.event_timer = event;
-        }
-        if processing != entry.processing_timer {
-            if let Some(old) = entry.processing_timer.take() {
-                self.processing_timers.remove(&(old, key.clone()));
-            }
-            if let Some(at) = processing {
-                self.processing_timers.insert((at, key.clone()));
-            }
-            entry.processing_timer = processing;
-        }
-    }
-
     /// Whether a timer is due under `clocks`.
     pub(crate) fn timer_due(&self, clocks: Clocks) -> bool {
-        self.event_timers
-            .first()
-            .is_some_and(|(at, _)| *at <= clocks.watermark)
-            || self
-                .processing_timers
-                .first()
-                .is_some_and(|(at, _)| *at <= clocks.now)
+        self.timers.any_due(clocks.watermark, clocks.now)
     }
 
     /// The earliest processing-time timer.
     pub(crate) fn next_processing_timer(&self) -> Option<SystemTime> {
-        self.processing_timers.first().map(|(at, _)| *at)
+        self.timers.next_processing()
     }
 
     /// Starts changing state in `epoch`; first returns the snapshots of an earlier epoch

@@ -2,7 +2,6 @@
 
 use std::fmt::Debug;
 use std::hash::Hash;
-use std::io::Write;
 
 use crate::{BoxError, Data};
 
@@ -83,12 +82,25 @@ macro_rules! integer_keys {
 
 integer_keys!(u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
 
-/// Formats `n` in decimal into `buf`.
+/// Formats `n` in decimal into the end of `buf` (without `fmt`: routing integer keys is
+/// on the hot path).
 fn itoa(n: i128, buf: &mut [u8; 40]) -> &str {
-    let mut cursor = std::io::Cursor::new(&mut buf[..]);
-    write!(cursor, "{n}").expect("an i128 has at most 40 digits and sign");
-    let len = cursor.position() as usize;
-    std::str::from_utf8(&buf[..len]).expect("digits are UTF-8")
+    // Every integer key is at most 64 bits wide: its magnitude fits a u64.
+    let mut digits = n.unsigned_abs() as u64;
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (digits % 10) as u8;
+        digits /= 10;
+        if digits == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    std::str::from_utf8(&buf[at..]).expect("digits are UTF-8")
 }
 
 /// Tuples write each part's text prefixed by its length: `3:abc2:42` for `("abc", 42)`.
@@ -151,6 +163,8 @@ mod tests {
         round_trip(u64::MAX);
         round_trip(i64::MIN);
         round_trip(-7i32);
+        assert_eq!(i64::MIN.text(), i64::MIN.to_string());
+        assert_eq!(1234567890u64.text(), "1234567890");
         round_trip(("a:b".to_string(), 42u32));
         round_trip((1u8, "".to_string(), -3i64));
         round_trip((("x".to_string(), 1u16), 2u64, "é".to_string(), 9usize));

@@ -1,14 +1,14 @@
 //! What a step sees while its timely operators are built on one worker.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use timely::dataflow::{ProbeHandle, Scope, StreamVec};
 
-use crate::dataflow::StepNode;
+use crate::dataflow::{PortId, StepNode};
 use crate::engine::Assignment;
 use crate::engine::execute::Runtime;
 use crate::engine::ports::PortTable;
@@ -136,6 +136,8 @@ impl StepCtx {
 pub(crate) struct BuildCtx<'s> {
     scope: Scope<'s, Time>,
     ports: PortTable<'s>,
+    /// Ports some step reads.
+    read_ports: HashSet<PortId>,
     inputs: Vec<usize>,
     outputs: Vec<usize>,
     step: StepCtx,
@@ -153,6 +155,7 @@ pub(crate) struct Start {
 impl<'s> BuildCtx<'s> {
     pub(crate) fn new(
         scope: Scope<'s, Time>,
+        steps: &[StepNode],
         port_count: usize,
         runtime: Arc<Runtime>,
         probe: ProbeHandle<Time>,
@@ -161,6 +164,7 @@ impl<'s> BuildCtx<'s> {
         BuildCtx {
             scope,
             ports: PortTable::new(port_count),
+            read_ports: steps.iter().flat_map(|s| s.inputs.iter().copied()).collect(),
             inputs: Vec::new(),
             outputs: Vec::new(),
             step: StepCtx {
@@ -202,6 +206,12 @@ impl<'s> BuildCtx<'s> {
     /// The built stream of the current step's `index`-th input.
     pub(crate) fn input<T: Data>(&self, index: usize) -> StreamVec<'s, Time, T> {
         self.ports.get(self.inputs[index])
+    }
+
+    /// Whether a step reads the current step's `index`-th output (an operator may skip
+    /// producing what nobody reads).
+    pub(crate) fn output_is_read(&self, index: usize) -> bool {
+        self.read_ports.contains(&self.outputs[index])
     }
 
     /// Publishes the current step's `index`-th output.

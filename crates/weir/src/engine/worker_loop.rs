@@ -45,7 +45,14 @@ pub(crate) fn run_worker(worker: &mut Worker, plan: &Plan, runtime: &Arc<Runtime
     // child scope of (epoch, watermark) times (`engine/time.rs`).
     worker.dataflow::<Epoch, _, _>(|top| {
         top.scoped::<Time, _, _>("weir", |scope| {
-            let mut ctx = BuildCtx::new(scope, plan.port_count, runtime.clone(), probe.clone(), start);
+            let mut ctx = BuildCtx::new(
+                scope,
+                &plan.steps,
+                plan.port_count,
+                runtime.clone(),
+                probe.clone(),
+                start,
+            );
             for node in &plan.steps {
                 ctx.begin(node, &assignments.steps);
                 (node.build)(&mut ctx);

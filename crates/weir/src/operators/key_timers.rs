@@ -1,7 +1,12 @@
 //! The timers of a stateful step's keys: per key at most one event-time and one
-//! processing-time deadline, and both sets ordered by deadline.
+//! processing-time deadline, in two heaps ordered by deadline.
+//!
+//! Re-arming is the hot path (a window step re-arms a key whenever its earliest window
+//! changes), so a deadline that is replaced is not removed from its heap: it stays there,
+//! stale, and is dropped when it comes up if its key's entry no longer holds it.
 
-use std::collections::BTreeSet;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::time::SystemTime;
 
 use crate::{Key, Timestamp};
@@ -13,43 +18,39 @@ pub(crate) struct Armed {
     pub processing: Option<SystemTime>,
 }
 
-/// Every key's armed deadlines, by deadline.
+/// Every key's armed deadlines (and stale ones), earliest first.
 pub(crate) struct KeyTimers<K> {
-    event: BTreeSet<(Timestamp, K)>,
-    processing: BTreeSet<(SystemTime, K)>,
+    event: BinaryHeap<Reverse<(Timestamp, K)>>,
+    processing: BinaryHeap<Reverse<(SystemTime, K)>>,
 }
 
 impl<K: Key> KeyTimers<K> {
     pub(crate) fn new() -> Self {
         KeyTimers {
-            event: BTreeSet::new(),
-            processing: BTreeSet::new(),
+            event: BinaryHeap::new(),
+            processing: BinaryHeap::new(),
         }
     }
 
-    /// Re-arms `key` from `armed` to `wanted` (cheap when nothing changed: the common case).
+    /// Re-arms `key` from `armed` to `wanted` (nothing to do when nothing changed: the
+    /// common case).
     pub(crate) fn set(&mut self, key: &K, armed: &mut Armed, wanted: Armed) {
-        if wanted.event != armed.event {
-            if let Some(old) = armed.event {
-                self.event.remove(&(old, key.clone()));
-            }
-            if let Some(at) = wanted.event {
-                self.event.insert((at, key.clone()));
-            }
+        if wanted.event != armed.event
+            && let Some(at) = wanted.event
+        {
+            self.event.push(Reverse((at, key.clone())));
         }
-        if wanted.processing != armed.processing {
-            if let Some(old) = armed.processing {
-                self.processing.remove(&(old, key.clone()));
-            }
-            if let Some(at) = wanted.processing {
-                self.processing.insert((at, key.clone()));
-            }
+        if wanted.processing != armed.processing
+            && let Some(at) = wanted.processing
+        {
+            self.processing.push(Reverse((at, key.clone())));
         }
         *armed = wanted;
     }
 
-    /// Takes up to `fuel` due deadlines (one unit each), event ones first: the keys, in
-    /// the order taken, each with which of its deadlines was due.
+    /// Takes up to `fuel` due deadlines (one unit each, stale ones included), event ones
+    /// first: each key with the deadline that came up. The caller checks each against the
+    /// key's armed deadlines: one it no longer holds is stale.
     pub(crate) fn take_due(
         &mut self,
         watermark: Timestamp,
@@ -58,10 +59,10 @@ impl<K: Key> KeyTimers<K> {
     ) -> Vec<(K, Armed)> {
         let mut due: Vec<(K, Armed)> = Vec::new();
         while *fuel > 0
-            && let Some((at, _)) = self.event.first()
+            && let Some(Reverse((at, _))) = self.event.peek()
             && *at <= watermark
         {
-            let (at, key) = self.event.pop_first().expect("checked above");
+            let Reverse((at, key)) = self.event.pop().expect("checked above");
             due.push((
                 key,
                 Armed {
@@ -72,10 +73,10 @@ impl<K: Key> KeyTimers<K> {
             *fuel -= 1;
         }
         while *fuel > 0
-            && let Some((at, _)) = self.processing.first()
+            && let Some(Reverse((at, _))) = self.processing.peek()
             && *at <= now
         {
-            let (at, key) = self.processing.pop_first().expect("checked above");
+            let Reverse((at, key)) = self.processing.pop().expect("checked above");
             due.push((
                 key,
                 Armed {
@@ -88,19 +89,14 @@ impl<K: Key> KeyTimers<K> {
         due
     }
 
-    /// Forgets `key`'s event deadline `at` (it is being fired by hand).
-    pub(crate) fn remove_event(&mut self, key: &K, at: Timestamp) {
-        self.event.remove(&(at, key.clone()));
-    }
-
-    /// Whether a deadline is due.
+    /// Whether a deadline (perhaps a stale one, which taking drops) is due.
     pub(crate) fn any_due(&self, watermark: Timestamp, now: SystemTime) -> bool {
-        self.event.first().is_some_and(|(at, _)| *at <= watermark)
-            || self.processing.first().is_some_and(|(at, _)| *at <= now)
+        self.event.peek().is_some_and(|Reverse((at, _))| *at <= watermark)
+            || self.processing.peek().is_some_and(|Reverse((at, _))| *at <= now)
     }
 
-    /// The earliest processing-time deadline.
+    /// The earliest processing-time deadline (perhaps a stale one: an early wake-up).
     pub(crate) fn next_processing(&self) -> Option<SystemTime> {
-        self.processing.first().map(|(at, _)| *at)
+        self.processing.peek().map(|Reverse((at, _))| *at)
     }
 }

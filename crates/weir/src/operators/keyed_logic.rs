@@ -162,12 +162,21 @@ where
         emit: &mut impl FnMut((K, L::Out)),
     ) {
         let mut due = self.timers.take_due(clocks.watermark, clocks.now, fuel);
-        for (key, fired) in &due {
-            if let Some(entry) = self.entries.get_mut(key) {
-                entry.armed.event = entry.armed.event.filter(|_| fired.event.is_none());
-                entry.armed.processing = entry.armed.processing.filter(|_| fired.processing.is_none());
+        // Keep the deadlines the keys still hold (the others are stale), and disarm them.
+        due.retain(|(key, fired)| {
+            let Some(entry) = self.entries.get_mut(key) else {
+                return false;
+            };
+            let event = fired.event.is_some() && entry.armed.event == fired.event;
+            let processing = fired.processing.is_some() && entry.armed.processing == fired.processing;
+            if event {
+                entry.armed.event = None;
             }
-        }
+            if processing {
+                entry.armed.processing = None;
+            }
+            event || processing
+        });
         due.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         due.dedup_by(|a, b| a.0 == b.0);
         for (key, _) in due {
@@ -199,9 +208,9 @@ where
         }
         let done = ending.is_empty();
         for key in batch {
+            // (Its deadline stays in the heap, stale: the key no longer holds it.)
             let armed_event = self.entries.get_mut(&key).and_then(|e| e.armed.event.take());
-            if let Some(at) = armed_event {
-                self.timers.remove_event(&key, at);
+            if armed_event.is_some() {
                 self.call(key.clone(), clocks, emit, |logic, ctx| logic.on_timer(ctx));
             }
             self.call(key, clocks, emit, |logic, ctx| logic.on_eof(ctx));

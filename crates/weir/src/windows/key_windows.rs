@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::operators::{Ctx, KeyedProcess, Retention};
 use crate::windows::windower::Kind;
@@ -47,30 +48,44 @@ impl<R, V> WindowEvent<R, V> {
     }
 }
 
-/// The open windows of a key, by start, each with its accumulator.
+/// The open windows of a key, by start, each with its accumulator. The first two live
+/// inline, in the key's entry: a key's windows cost no second cache miss.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct OpenWindows<A> {
-    open: Vec<(Window, A)>,
+    open: SmallVec<[(Window, A); 2]>,
+}
+
+/// A window step on one worker: its spec, and whether anyone reads its metadata.
+pub(crate) struct WindowWorker<V, A, R> {
+    pub spec: Arc<WindowSpec<V, A, R>>,
+    /// Whether to emit `Opened` and `Closed` events (nobody may read the metadata stream).
+    pub meta: bool,
 }
 
 /// Per-key window logic.
 pub(crate) struct KeyWindows<V, A, R> {
-    spec: Arc<WindowSpec<V, A, R>>,
+    worker: Arc<WindowWorker<V, A, R>>,
     state: OpenWindows<A>,
 }
 
 impl<V: Clone, A: Clone, R> KeyWindows<V, A, R> {
-    pub(crate) fn new(spec: Arc<WindowSpec<V, A, R>>, resume: Option<OpenWindows<A>>) -> Self {
+    pub(crate) fn new(worker: Arc<WindowWorker<V, A, R>>, resume: Option<OpenWindows<A>>) -> Self {
         KeyWindows {
-            spec,
-            state: resume.unwrap_or(OpenWindows { open: Vec::new() }),
+            worker,
+            state: resume.unwrap_or(OpenWindows {
+                open: SmallVec::new(),
+            }),
         }
+    }
+
+    fn spec(&self) -> &WindowSpec<V, A, R> {
+        &self.worker.spec
     }
 
     /// When the watermark closes `window`: a fixed window once it reaches the end (no item
     /// before it can come), a session once it passes it (an item at the end still joins).
     fn closes_at(&self, window: &Window) -> Timestamp {
-        match self.spec.windower.kind {
+        match self.spec().windower.kind {
             Kind::Sliding { .. } => window.end,
             Kind::Session { .. } => window.end.saturating_add(1),
         }
@@ -78,24 +93,38 @@ impl<V: Clone, A: Clone, R> KeyWindows<V, A, R> {
 
     /// Folds `value` into `window`, opening it if needed.
     fn fold_into(&mut self, window: Window, value: V, ts: Timestamp, ctx: &mut Ctx<'_, WindowEvent<R, V>>) {
+        let spec = &self.worker.spec;
         let open = &mut self.state.open;
-        let at = open.partition_point(|(w, _)| w.start < window.start);
+        // In-order data mostly hits the latest window: look there first.
+        let at = match open.last() {
+            Some((w, _)) if *w == window => open.len() - 1,
+            _ => open.partition_point(|(w, _)| w.start < window.start),
+        };
         if open.get(at).is_none_or(|(w, _)| *w != window) {
-            open.insert(at, (window, (self.spec.init)()));
-            ctx.emit(WindowEvent::Meta(WindowMeta::Opened(window)));
+            open.insert(at, (window, (spec.init)()));
+            if self.worker.meta {
+                ctx.emit(WindowEvent::Meta(WindowMeta::Opened(window)));
+            }
         }
         let slot = &mut open[at].1;
-        let acc = std::mem::replace(slot, (self.spec.init)());
-        *slot = (self.spec.fold)(acc, value, ts);
+        let acc = std::mem::replace(slot, (spec.init)());
+        *slot = (spec.fold)(acc, value, ts);
     }
 
+    /// Folds `value` into each of its fixed windows that is still open (the last one takes
+    /// it by value); reports the ones already closed.
     fn on_fixed(&mut self, ctx: &mut Ctx<'_, WindowEvent<R, V>>, value: V, ts: Timestamp) {
-        let (missed, open): (Vec<Window>, Vec<Window>) = self
-            .spec
-            .windower
-            .windows_of(ts)
-            .into_iter()
-            .partition(|w| self.closes_at(w) <= ctx.watermark());
+        let mut missed = Vec::new();
+        let mut pending: Option<Window> = None;
+        for window in self.spec().windower.fixed_windows(ts) {
+            if self.closes_at(&window) <= ctx.watermark() {
+                missed.push(window);
+                continue;
+            }
+            if let Some(previous) = pending.replace(window) {
+                self.fold_into(previous, value.clone(), ts, ctx);
+            }
+        }
         if !missed.is_empty() {
             ctx.emit(WindowEvent::Late(Late {
                 value: value.clone(),
@@ -103,8 +132,8 @@ impl<V: Clone, A: Clone, R> KeyWindows<V, A, R> {
                 missed,
             }));
         }
-        for window in open {
-            self.fold_into(window, value.clone(), ts, ctx);
+        if let Some(last) = pending {
+            self.fold_into(last, value, ts, ctx);
         }
     }
 
@@ -114,12 +143,15 @@ impl<V: Clone, A: Clone, R> KeyWindows<V, A, R> {
             end: ts.saturating_add(gap),
         };
         let alone_closes = self.closes_at(&alone);
+        let spec = &self.worker.spec;
         let open = &mut self.state.open;
-        // Sessions this item touches: its timestamp is within the gap of their items.
-        let touched: Vec<usize> = (0..open.len())
-            .filter(|&i| open[i].0.start.saturating_sub(gap) <= ts && ts <= open[i].0.end)
-            .collect();
-        if touched.is_empty() && alone_closes <= ctx.watermark() {
+        // Sessions this item touches (its timestamp is within the gap of their items): a
+        // run of the open sessions, which are disjoint and sorted by start (and end).
+        let first = open.partition_point(|(w, _)| w.end < ts);
+        let end = open
+            .partition_point(|(w, _)| w.start.saturating_sub(gap) <= ts)
+            .max(first);
+        if first == end && alone_closes <= ctx.watermark() {
             ctx.emit(WindowEvent::Late(Late {
                 value,
                 timestamp: ts,
@@ -127,23 +159,40 @@ impl<V: Clone, A: Clone, R> KeyWindows<V, A, R> {
             }));
             return;
         }
+        if end == first + 1 {
+            // The common case: the item joins one session, which grows in place (it touched
+            // no other, so the order of sessions holds).
+            let (window, slot) = &mut open[first];
+            let grown = Window {
+                start: window.start.min(alone.start),
+                end: window.end.max(alone.end),
+            };
+            let acc = std::mem::replace(slot, (spec.init)());
+            *slot = (spec.fold)(acc, value, ts);
+            if self.worker.meta && grown != *window {
+                ctx.emit(WindowEvent::Meta(WindowMeta::Merged {
+                    from: vec![*window],
+                    into: grown,
+                }));
+            }
+            *window = grown;
+            return;
+        }
         let mut merged = alone;
-        let mut acc = (self.spec.init)();
-        let mut from = Vec::new();
-        for &i in touched.iter().rev() {
-            let (window, other) = open.remove(i);
+        let mut acc = (spec.init)();
+        let touched: Vec<(Window, A)> = open.drain(first..end).collect();
+        let from: Vec<Window> = touched.iter().map(|(w, _)| *w).collect();
+        for (window, other) in touched {
             merged.start = merged.start.min(window.start);
             merged.end = merged.end.max(window.end);
-            acc = (self.spec.merge)(other, acc);
-            from.push(window);
+            acc = (spec.merge)(acc, other);
         }
-        acc = (self.spec.fold)(acc, value, ts);
-        match from.len() {
-            0 => ctx.emit(WindowEvent::Meta(WindowMeta::Opened(merged))),
-            1 if from[0] == merged => {}
-            _ => {
-                from.reverse();
-                ctx.emit(WindowEvent::Meta(WindowMeta::Merged { from, into: merged }));
+        acc = (spec.fold)(acc, value, ts);
+        if self.worker.meta {
+            match from.len() {
+                0 => ctx.emit(WindowEvent::Meta(WindowMeta::Opened(merged))),
+                1 if from[0] == merged => {}
+                _ => ctx.emit(WindowEvent::Meta(WindowMeta::Merged { from, into: merged })),
             }
         }
         let at = open.partition_point(|(w, _)| w.start < merged.start);
@@ -157,8 +206,8 @@ impl<V: Data, A: Data, R: Data> KeyedProcess for KeyWindows<V, A, R> {
     type State = OpenWindows<A>;
 
     fn on_item(&mut self, ctx: &mut Ctx<'_, Self::Out>, value: V) -> Retention {
-        let ts = (self.spec.timestamp)(&value);
-        match self.spec.windower.kind {
+        let ts = (self.spec().timestamp)(&value);
+        match self.spec().windower.kind {
             Kind::Sliding { .. } => self.on_fixed(ctx, value, ts),
             Kind::Session { gap } => self.on_session(ctx, value, ts, gap),
         }
@@ -179,8 +228,10 @@ impl<V: Data, A: Data, R: Data> KeyedProcess for KeyWindows<V, A, R> {
         }
         closing.sort_by_key(|(w, _)| (self.closes_at(w), w.start));
         for (window, acc) in closing {
-            ctx.emit(WindowEvent::Result(window, (self.spec.finish)(acc, &window)));
-            ctx.emit(WindowEvent::Meta(WindowMeta::Closed(window)));
+            ctx.emit(WindowEvent::Result(window, (self.spec().finish)(acc, &window)));
+            if self.worker.meta {
+                ctx.emit(WindowEvent::Meta(WindowMeta::Closed(window)));
+            }
         }
         self.retention()
     }

@@ -12,7 +12,7 @@ use crate::Key;
 use crate::dataflow::flow::{EventTimeRole, StepSpec};
 use crate::engine::{BuildCtx, enter_step};
 use crate::operators::stateful::stateful_operator;
-use crate::windows::key_windows::{KeyWindows, WindowEvent, WindowSpec};
+use crate::windows::key_windows::{KeyWindows, WindowEvent, WindowSpec, WindowWorker};
 use crate::windows::{Late, Window, WindowLogic, WindowMeta, WindowOut, Windower};
 use crate::{Data, KeyedStream, Stream, Timestamp};
 
@@ -190,8 +190,11 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
             event_time: EventTimeRole::NeedsClock,
         };
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
-            let spec = spec.clone();
-            let builder = Arc::new(move |resume| KeyWindows::new(spec.clone(), resume));
+            let worker = Arc::new(WindowWorker {
+                spec: spec.clone(),
+                meta: ctx.output_is_read(2),
+            });
+            let builder = Arc::new(move |resume| KeyWindows::new(worker.clone(), resume));
             let input = ctx.input::<(K, V)>(0);
             let events = stateful_operator(ctx, input, builder);
             split_events::<K, R, V>(ctx, events);

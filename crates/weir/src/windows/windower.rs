@@ -82,28 +82,31 @@ impl Windower {
     /// The fixed (tumbling or sliding) windows containing `ts`, earliest first. Empty for
     /// sessions, whose windows depend on the other items.
     pub fn windows_of(&self, ts: Timestamp) -> Vec<Window> {
-        let Kind::Sliding { length, slide } = self.kind else {
-            return Vec::new();
-        };
-        let offset = i128::from(ts) - i128::from(self.align);
-        let (length, slide) = (i128::from(length), i128::from(slide));
-        // Windows k with k·slide <= offset < k·slide + length.
-        let last = offset.div_euclid(slide);
-        let first = (offset - length).div_euclid(slide) + 1;
-        (first..=last)
-            .map(|k| {
-                let start = i128::from(self.align) + k * slide;
-                Window {
-                    start: clamp(start),
-                    end: clamp(start + length),
-                }
-            })
-            .collect()
+        self.fixed_windows(ts).collect()
     }
-}
 
-fn clamp(x: i128) -> Timestamp {
-    x.clamp(i128::from(Timestamp::MIN), i128::from(Timestamp::MAX)) as Timestamp
+    /// [`windows_of`](Self::windows_of) without allocating (saturating at the ends of time).
+    pub(crate) fn fixed_windows(&self, ts: Timestamp) -> impl Iterator<Item = Window> + use<> {
+        let offset = ts.saturating_sub(self.align);
+        // Windows k with k·slide <= offset < k·slide + length (none for sessions).
+        let (first, last, length, slide) = match self.kind {
+            Kind::Sliding { length, slide } => (
+                offset.saturating_sub(length).div_euclid(slide) + 1,
+                offset.div_euclid(slide),
+                length,
+                slide,
+            ),
+            Kind::Session { .. } => (1, 0, 0, 1),
+        };
+        let align = self.align;
+        (first..=last).map(move |k| {
+            let start = align.saturating_add(k.saturating_mul(slide));
+            Window {
+                start,
+                end: start.saturating_add(length),
+            }
+        })
+    }
 }
 
 #[cfg(test)]

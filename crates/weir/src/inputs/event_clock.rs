@@ -121,17 +121,23 @@ impl PartitionClock {
         if !items.is_empty() {
             self.last_read = now;
         }
-        let mut on_time = Vec::with_capacity(items.len());
-        for item in items.drain(..) {
-            let ts = (clock.timestamp)(&item)?;
-            if ts < self.watermark {
-                late.push(item);
-            } else {
-                self.watermark = self.watermark.max(ts.saturating_sub(clock.wait));
-                on_time.push(item);
+        // In place: on-time items (nearly all) stay where they are.
+        let mut failed = None;
+        let watermark = &mut self.watermark;
+        late.extend(items.extract_if(.., |item| match (clock.timestamp)(item) {
+            Ok(ts) if ts < *watermark => true,
+            Ok(ts) => {
+                *watermark = (*watermark).max(ts.saturating_sub(clock.wait));
+                false
             }
+            Err(err) => {
+                failed.get_or_insert(err);
+                false
+            }
+        }));
+        if let Some(err) = failed {
+            return Err(err);
         }
-        *items = on_time;
         if let Some(reported) = reported {
             self.report(reported);
         }

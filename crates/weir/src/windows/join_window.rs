@@ -65,12 +65,9 @@ impl<K: Key, L: Data> KeyedStream<L, K> {
                 Side::Right(r) => right_ts(r),
             }),
             init: Box::new(|| (Vec::new(), Vec::new())),
-            fold: Box::new(|(mut lefts, mut rights), side, _| {
-                match side {
-                    Side::Left(l) => lefts.push(l),
-                    Side::Right(r) => rights.push(r),
-                }
-                (lefts, rights)
+            fold: Box::new(|(lefts, rights): &mut Sides<L, R>, side, _| match side {
+                Side::Left(l) => lefts.push(l),
+                Side::Right(r) => rights.push(r),
             }),
             merge: Box::new(|(mut l1, mut r1), (l2, r2)| {
                 l1.extend(l2);

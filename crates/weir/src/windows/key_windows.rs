@@ -20,7 +20,8 @@ pub(crate) struct WindowSpec<V, A, R> {
     pub windower: Windower,
     pub timestamp: Box<dyn Fn(&V) -> Timestamp + Send + Sync>,
     pub init: Box<dyn Fn() -> A + Send + Sync>,
-    pub fold: Box<dyn Fn(A, V, Timestamp) -> A + Send + Sync>,
+    /// Folds a value into an accumulator in place.
+    pub fold: Box<dyn Fn(&mut A, V, Timestamp) + Send + Sync>,
     pub merge: Box<dyn Fn(A, A) -> A + Send + Sync>,
     pub finish: Box<Finish<A, R>>,
 }
@@ -106,9 +107,7 @@ impl<V: Clone, A: Clone, R> KeyWindows<V, A, R> {
                 ctx.emit(WindowEvent::Meta(WindowMeta::Opened(window)));
             }
         }
-        let slot = &mut open[at].1;
-        let acc = std::mem::replace(slot, (spec.init)());
-        *slot = (spec.fold)(acc, value, ts);
+        (spec.fold)(&mut open[at].1, value, ts);
     }
 
     /// Folds `value` into each of its fixed windows that is still open (the last one takes
@@ -167,8 +166,7 @@ impl<V: Clone, A: Clone, R> KeyWindows<V, A, R> {
                 start: window.start.min(alone.start),
                 end: window.end.max(alone.end),
             };
-            let acc = std::mem::replace(slot, (spec.init)());
-            *slot = (spec.fold)(acc, value, ts);
+            (spec.fold)(slot, value, ts);
             if self.worker.meta && grown != *window {
                 ctx.emit(WindowEvent::Meta(WindowMeta::Merged {
                     from: vec![*window],
@@ -187,7 +185,7 @@ impl<V: Clone, A: Clone, R> KeyWindows<V, A, R> {
             merged.end = merged.end.max(window.end);
             acc = (spec.merge)(acc, other);
         }
-        acc = (spec.fold)(acc, value, ts);
+        (spec.fold)(&mut acc, value, ts);
         if self.worker.meta {
             match from.len() {
                 0 => ctx.emit(WindowEvent::Meta(WindowMeta::Opened(merged))),

@@ -30,14 +30,19 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
         fold: impl Fn(A, V) -> A + Send + Sync + 'static,
         merge: impl Fn(A, A) -> A + Send + Sync + 'static,
     ) -> WindowOut<A, V, K> {
+        let init = Arc::new(init);
+        let placeholder = init.clone();
         self.window_step(
             step_id,
             "fold_window",
             WindowSpec {
                 windower,
                 timestamp: Box::new(timestamp),
-                init: Box::new(init),
-                fold: Box::new(move |acc, value, _| fold(acc, value)),
+                init: Box::new(move || init()),
+                fold: Box::new(move |acc, value, _| {
+                    let taken = std::mem::replace(acc, placeholder());
+                    *acc = fold(taken, value);
+                }),
                 merge: Box::new(merge),
                 finish: Box::new(|acc, _| acc),
             },
@@ -62,10 +67,7 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
                 windower,
                 timestamp: Box::new(timestamp),
                 init: Box::new(builder),
-                fold: Box::new(|mut logic: W, value, ts| {
-                    logic.on_value(value, ts);
-                    logic
-                }),
+                fold: Box::new(|logic: &mut W, value, ts| logic.on_value(value, ts)),
                 merge: Box::new(|mut logic, other| {
                     logic.merge(other);
                     logic
@@ -90,10 +92,7 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
                 windower,
                 timestamp: Box::new(timestamp),
                 init: Box::new(Vec::new),
-                fold: Box::new(|mut acc: Vec<(Timestamp, V)>, value, ts| {
-                    acc.push((ts, value));
-                    acc
-                }),
+                fold: Box::new(|acc: &mut Vec<(Timestamp, V)>, value, ts| acc.push((ts, value))),
                 merge: Box::new(|mut a, b| {
                     a.extend(b);
                     a
@@ -132,7 +131,7 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
                 windower,
                 timestamp: Box::new(timestamp),
                 init: Box::new(|| 0u64),
-                fold: Box::new(|count, _, _| count + 1),
+                fold: Box::new(|count: &mut u64, _, _| *count += 1),
                 merge: Box::new(|a, b| a + b),
                 finish: Box::new(|count, _| count),
             },
@@ -156,8 +155,8 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
                 windower,
                 timestamp: Box::new(timestamp),
                 init: Box::new(|| None),
-                fold: Box::new(move |acc: Option<V>, value, _| {
-                    Some(match acc {
+                fold: Box::new(move |acc: &mut Option<V>, value, _| {
+                    *acc = Some(match acc.take() {
                         Some(acc) => reducer(acc, value),
                         None => value,
                     })

@@ -5,6 +5,7 @@ mod connectors;
 mod epochs;
 mod errors;
 mod event_time_ops;
+mod event_time_regressions;
 mod event_windows_cli;
 mod execution_modes;
 mod input_changes;

@@ -167,3 +167,35 @@ fn rate_limit_spaces_values_by_the_clock() {
         }
     }
 }
+
+#[test]
+fn a_resumed_run_counts_each_clock_advance_once() {
+    let events = vec![
+        TestEvent::Item((1u8, 1u32)),
+        TestEvent::Advance(secs(5)),
+        TestEvent::Abort,
+        TestEvent::Item((1, 2)),
+    ];
+    let store = tempfile::tempdir().unwrap();
+    weir::recovery::init(store.path(), 1).unwrap();
+    let clock = TestClock::new(SystemTime::UNIX_EPOCH);
+    let source = TestingSource::from_events(events);
+    let out = TestingSink::new();
+    let run = || {
+        let mut flow = Dataflow::new("resumed");
+        flow.input("in", source.clone())
+            .key_on("key", |p: &(u8, u32)| p.0)
+            .map_value("value", |p: (u8, u32)| p.1)
+            .process("stamp", |_: Option<()>| Stamp)
+            .output("out", out.clone());
+        let config = RunConfig {
+            processing_clock: Some(clock.clone()),
+            ..RunConfig::threads(1).with_recovery(store.path())
+        };
+        weir::run(flow, config)
+    };
+    assert!(run().is_err(), "the first run aborts after the advance");
+    run().unwrap();
+    let stamps: Vec<(u32, u64)> = out.sorted().into_iter().map(|(_, s)| s).collect();
+    assert_eq!(stamps.last(), Some(&(2, 5)), "2 came 5 s in, once: {stamps:?}");
+}

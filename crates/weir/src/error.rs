@@ -24,8 +24,8 @@ pub enum Error {
     NoOutputs(String),
     /// A step that acts on the watermark has no input with an event clock upstream.
     #[error(
-        "step {step:?} acts on event time, but no input upstream of it has an event clock: \
-         read its input with `input_with_clock` (or `dynamic_input_with_clock`)"
+        "step {step:?} acts on event time, but one of its inputs has no source with an event \
+         clock upstream: read that input with `input_with_clock` (or `dynamic_input_with_clock`)"
     )]
     NoEventClock {
         /// The step id.

@@ -33,6 +33,21 @@ pub trait Key: Data + Hash + Eq + Ord + Debug {
     }
 }
 
+/// The key a stored text names. Only the text the key type writes itself is accepted:
+/// state is routed by its text, live items by the key, and the two must agree (`"05"`
+/// parses as 5 but would route elsewhere).
+pub(crate) fn stored_key<K: Key>(text: &str) -> Result<K, BoxError> {
+    let key = K::from_text(text).map_err(|err| format!("stored key {text:?}: {err}"))?;
+    match key.text() == text {
+        true => Ok(key),
+        false => Err(format!(
+            "stored key {text:?} is not how this step's key type writes it ({:?}): was the key type changed?",
+            key.text()
+        )
+        .into()),
+    }
+}
+
 /// The routing hash of a key's text (see [`Key::route`]).
 pub(crate) fn route_text(text: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(text.as_bytes())
@@ -168,6 +183,15 @@ mod tests {
         round_trip(("a:b".to_string(), 42u32));
         round_trip((1u8, "".to_string(), -3i64));
         round_trip((("x".to_string(), 1u16), 2u64, "é".to_string(), 9usize));
+    }
+
+    #[test]
+    fn stored_keys_must_be_in_their_own_text() {
+        assert_eq!(stored_key::<u32>("5").unwrap(), 5);
+        for bad in ["05", "+5", "-0"] {
+            assert!(stored_key::<i32>(bad).is_err(), "{bad}");
+        }
+        assert!(stored_key::<(String, u8)>("1:a2:07").is_err());
     }
 
     #[test]

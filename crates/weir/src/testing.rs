@@ -97,8 +97,8 @@ pub struct TestingPartition<T> {
     batch_size: usize,
     awake: Option<Instant>,
     fired: Arc<Mutex<HashSet<usize>>>,
-    /// An `Advance` marker just reached, for the source operator to apply.
-    advance: Option<Duration>,
+    /// An `Advance` marker just reached (its index and advance), for the source operator.
+    advance: Option<(u64, Duration)>,
 }
 
 impl<T: Data> StatefulSourcePartition for TestingPartition<T> {
@@ -134,8 +134,8 @@ impl<T: Data> StatefulSourcePartition for TestingPartition<T> {
                     return Ok(Batch::Pending);
                 }
                 Some(TestEvent::Advance(by)) => {
+                    self.advance = Some((self.next as u64, *by));
                     self.next += 1;
-                    self.advance = Some(*by);
                     return Ok(Batch::Pending);
                 }
             }
@@ -149,7 +149,7 @@ impl<T: Data> StatefulSourcePartition for TestingPartition<T> {
         self.awake
     }
 
-    fn take_clock_advance(&mut self) -> Option<Duration> {
+    fn take_clock_advance(&mut self) -> Option<(u64, Duration)> {
         self.advance.take()
     }
 

@@ -241,7 +241,8 @@ impl Graph {
     }
 }
 
-/// Every step that acts on the watermark has a clocked input upstream.
+/// Every input of a step that acts on the watermark has a clocked source upstream (an
+/// as-of join's right side without one would never hold its results back).
 fn check_event_clocks(steps: &[StepNode]) -> Result<(), Error> {
     let producer: std::collections::HashMap<PortId, usize> = steps
         .iter()
@@ -262,8 +263,8 @@ fn check_event_clocks(steps: &[StepNode]) -> Result<(), Error> {
         }
         false
     };
-    for (index, step) in steps.iter().enumerate() {
-        if step.event_time == EventTimeRole::NeedsClock && !clocked_upstream(index) {
+    for step in steps.iter().filter(|s| s.event_time == EventTimeRole::NeedsClock) {
+        if !step.inputs.iter().all(|port| clocked_upstream(producer[port])) {
             return Err(Error::NoEventClock {
                 step: step.id.to_string(),
             });

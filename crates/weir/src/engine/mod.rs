@@ -24,6 +24,6 @@ pub use execute::run;
 pub(crate) use failure::enter_step;
 pub(crate) use routing::{route_key, worker_of};
 pub(crate) use time::{
-    QueuedWatermarks, Time, at, decode_watermark, encode_watermark, frontier_epoch, frontier_meet,
+    QueuedWatermarks, Time, at, decode_watermark, encode_watermark, frontier_epoch, frontier_meet, passed,
     received_epoch, received_inner,
 };

@@ -27,6 +27,13 @@ pub(crate) fn decode_watermark(inner: u64) -> Timestamp {
     (inner ^ (1 << 63)) as Timestamp
 }
 
+/// Whether `watermark` has passed event time `ts`: no on-time item at or before `ts` can
+/// still arrive. The end of time (`Timestamp::MAX`, all input ended) passes everything,
+/// an item stamped `Timestamp::MAX` included.
+pub(crate) fn passed(watermark: Timestamp, ts: Timestamp) -> bool {
+    ts < watermark || watermark == Timestamp::MAX
+}
+
 /// The time of epoch `epoch` under watermark coordinate `inner`.
 pub(crate) fn at(epoch: Epoch, inner: u64) -> Time {
     Product::new(epoch, inner)

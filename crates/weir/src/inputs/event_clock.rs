@@ -66,11 +66,10 @@ impl<T> EventClock<T> {
         }
     }
 
-    /// Opt-in, **not deterministic**: a partition that read nothing for `idle` stops holding
-    /// the watermark back — for the rest of the execution, since a watermark never moves
-    /// back. Items it reads later are judged by its own watermark at the source, and those
-    /// that find their windows closed go to the window steps' late output, depending on
-    /// timing. (A restart resumes it as a partition that holds the watermark again.)
+    /// Opt-in, **not deterministic**: once a partition has read nothing for `idle`, its
+    /// watermark advances with processing time (from where its last item left it), so a
+    /// quiet partition stops holding windows back. Which of its later items are late then
+    /// depends on how long it was quiet.
     pub fn idle_after(mut self, idle: Duration) -> Self {
         self.idle_after = Some(idle);
         self
@@ -78,7 +77,8 @@ impl<T> EventClock<T> {
 
     /// Opt-in, **not deterministic**: while a partition reads nothing, its watermark advances
     /// with processing time (bytewax's behaviour), so windows close without new items.
-    /// Which items are late then depends on when they arrive.
+    /// Which items are late then depends on when they arrive. (With
+    /// [`idle_after`](Self::idle_after) too, the advance starts at once.)
     pub fn advance_with_processing_time(mut self) -> Self {
         self.advance_with_processing_time = true;
         self
@@ -90,8 +90,9 @@ impl<T> EventClock<T> {
 pub(crate) struct PartitionClock {
     /// No later item below this is on time. Only grows.
     watermark: Timestamp,
-    /// When the partition last read an item.
+    /// When the partition last read an item, and its watermark then.
     last_read: Instant,
+    read_watermark: Timestamp,
 }
 
 impl PartitionClock {
@@ -100,6 +101,7 @@ impl PartitionClock {
         PartitionClock {
             watermark,
             last_read: now,
+            read_watermark: watermark,
         }
     }
 
@@ -141,7 +143,17 @@ impl PartitionClock {
         if let Some(reported) = reported {
             self.report(reported);
         }
+        if !items.is_empty() || !late.is_empty() {
+            self.read_watermark = self.watermark;
+        }
         Ok(())
+    }
+
+    /// The partition ended: its watermark is the end of time, and stays so in its last
+    /// snapshot. The windows downstream closed when every partition ended, so items a later
+    /// execution reads from it (a file that grew) are late, not reopened windows.
+    pub(crate) fn end(&mut self) {
+        self.watermark = Timestamp::MAX;
     }
 
     /// Takes the partition's own watermark into account.
@@ -149,19 +161,21 @@ impl PartitionClock {
         self.watermark = self.watermark.max(reported);
     }
 
-    /// The watermark this partition holds the source to at `now`, with the opt-ins applied
-    /// (`None`: idle, it holds nothing back).
-    pub(crate) fn holds<T>(&mut self, clock: &EventClock<T>, now: Instant) -> Option<Timestamp> {
-        let silent = now.saturating_duration_since(self.last_read);
-        if clock.advance_with_processing_time {
-            let advance = Timestamp::try_from(silent.as_millis()).unwrap_or(Timestamp::MAX);
-            self.watermark = self.watermark.saturating_add(advance);
-            self.last_read = now;
-        }
-        if clock.idle_after.is_some_and(|idle| silent >= idle) {
-            return None;
-        }
-        Some(self.watermark)
+    /// Applies the processing-time opt-ins at `now`: while the partition reads nothing, its
+    /// watermark rises with the time it has been quiet (past `idle_after`, if set). Returns
+    /// whether it rose (the new watermark belongs in the next snapshot).
+    pub(crate) fn advance<T>(&mut self, clock: &EventClock<T>, now: Instant) -> bool {
+        let quiet = now.saturating_duration_since(self.last_read);
+        let rising = match (clock.advance_with_processing_time, clock.idle_after) {
+            (true, _) => quiet,
+            (false, Some(idle)) => quiet.saturating_sub(idle),
+            (false, None) => return false,
+        };
+        let rise = Timestamp::try_from(rising.as_millis()).unwrap_or(Timestamp::MAX);
+        let risen = self.read_watermark.saturating_add(rise);
+        let rose = risen > self.watermark;
+        self.watermark = self.watermark.max(risen);
+        rose
     }
 }
 
@@ -182,15 +196,28 @@ mod tests {
         part.split_late(&clock, &mut vec![], &mut late, Some(500), now)
             .unwrap();
         assert_eq!(part.watermark(), 500, "a reported watermark counts");
-        assert_eq!(part.holds(&clock, now + Duration::from_secs(60)), Some(500));
+        assert!(
+            !part.advance(&clock, now + Duration::from_secs(60)),
+            "no opt-in, no rise"
+        );
+        assert_eq!(part.watermark(), 500);
     }
 
     #[test]
-    fn idle_partitions_hold_nothing_back() {
-        let clock = EventClock::new(|x: &i64| *x, Duration::ZERO).idle_after(Duration::from_secs(1));
+    fn quiet_partitions_rise_with_processing_time_when_opted_in() {
         let start = Instant::now();
-        let part = PartitionClock::new(7, start);
-        assert_eq!(part.clone().holds(&clock, start), Some(7));
-        assert_eq!(part.clone().holds(&clock, start + Duration::from_secs(2)), None);
+        let idle = EventClock::new(|x: &i64| *x, Duration::ZERO).idle_after(Duration::from_secs(1));
+        let mut part = PartitionClock::new(7, start);
+        assert!(!part.advance(&idle, start + Duration::from_millis(500)));
+        assert!(part.advance(&idle, start + Duration::from_millis(1_250)));
+        assert_eq!(part.watermark(), 7 + 250, "risen by the quiet time past 1 s");
+        let advancing = EventClock::new(|x: &i64| *x, Duration::ZERO).advance_with_processing_time();
+        let mut part = PartitionClock::new(7, start);
+        assert!(part.advance(&advancing, start + Duration::from_millis(40)));
+        assert_eq!(part.watermark(), 47);
+        assert!(
+            !part.advance(&advancing, start + Duration::from_millis(30)),
+            "never back"
+        );
     }
 }

@@ -79,9 +79,10 @@ pub trait StatefulSourcePartition: 'static {
     }
 
     /// The test kit's hook: a [`TestClock`](crate::testing::TestClock) advance the
-    /// partition reached, which ends the epoch. Other partitions keep the default.
+    /// partition reached (the marker's place in its script, and the advance), which ends
+    /// the epoch. Other partitions keep the default.
     #[doc(hidden)]
-    fn take_clock_advance(&mut self) -> Option<std::time::Duration> {
+    fn take_clock_advance(&mut self) -> Option<(u64, std::time::Duration)> {
         None
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::dataflow::flow::EventTimeRole;
+use crate::engine::passed;
 use crate::joins::two_sides::{Side, two_sided_step};
 use crate::operators::{Ctx, KeyedProcess, Retention};
 use crate::{Data, Key, KeyedStream, Timestamp};
@@ -70,6 +71,21 @@ impl<L: Data, R: Data> KeyAsOf<L, R> {
         }
     }
 
+    /// Keeps of the right values only those a pending or later left item can need: the
+    /// latest at or before the earliest such item's time (pending ones, and on-time ones
+    /// to come, which are at or after the watermark), and every later one.
+    fn forget_unneeded_rights(&mut self, watermark: Timestamp) {
+        let horizon = self
+            .line
+            .pending
+            .first()
+            .map_or(watermark, |(ts, _)| (*ts).min(watermark));
+        let needed = self.line.rights.partition_point(|(t, _)| *t <= horizon);
+        if needed > 1 {
+            self.line.rights.drain(..needed - 1);
+        }
+    }
+
     fn retention(&self) -> Retention {
         match self.line.pending.is_empty() && self.line.rights.is_empty() {
             true => Retention::Discard,
@@ -87,7 +103,7 @@ impl<L: Data, R: Data> KeyedProcess for KeyAsOf<L, R> {
         match value {
             Side::Left(left) => {
                 let ts = (self.spec.left_ts)(&left);
-                if ts < ctx.watermark() {
+                if passed(ctx.watermark(), ts) {
                     // Arrived after the watermark passed it (only through a stateful step
                     // in between): joined with what is known now.
                     let joined = self.join(ts, left);
@@ -99,6 +115,7 @@ impl<L: Data, R: Data> KeyedProcess for KeyAsOf<L, R> {
             Side::Right(right) => {
                 let ts = (self.spec.right_ts)(&right);
                 insert_sorted(&mut self.line.rights, ts, right);
+                self.forget_unneeded_rights(ctx.watermark());
             }
         }
         self.retention()
@@ -108,21 +125,16 @@ impl<L: Data, R: Data> KeyedProcess for KeyAsOf<L, R> {
     /// item can need (all but the latest at or before the watermark).
     fn on_timer(&mut self, ctx: &mut Ctx<'_, AsOf<L, R>>) -> Retention {
         let watermark = ctx.watermark();
-        let due = self.line.pending.partition_point(|(ts, _)| *ts < watermark);
+        let due = self
+            .line
+            .pending
+            .partition_point(|(ts, _)| passed(watermark, *ts));
         let ready: Vec<(Timestamp, L)> = self.line.pending.drain(..due).collect();
         for (ts, left) in ready {
             let joined = self.join(ts, left);
             ctx.emit(joined);
         }
-        let horizon = self
-            .line
-            .pending
-            .first()
-            .map_or(watermark, |(ts, _)| (*ts).min(watermark));
-        let needed = self.line.rights.partition_point(|(t, _)| *t <= horizon);
-        if needed > 1 {
-            self.line.rights.drain(..needed - 1);
-        }
+        self.forget_unneeded_rights(watermark);
         self.retention()
     }
 

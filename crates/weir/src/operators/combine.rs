@@ -11,7 +11,8 @@ use timely::dataflow::operators::Operator;
 use crate::Data;
 use crate::Key;
 use crate::engine::{
-    EpochQueue, StepCtx, Time, at, enter_step, frontier_epoch, frontier_meet, received_epoch,
+    EpochQueue, QueuedWatermarks, StepCtx, Time, at, enter_step, frontier_epoch, frontier_meet,
+    received_epoch, received_inner,
 };
 
 /// Distinct keys an epoch may hold before it is sent on early, bounding memory.
@@ -40,14 +41,19 @@ where
         &format!("{}.combine", step.id),
         move |capability, _| {
             let mut held = Some(capability);
-            // `None` only while the reducer runs.
-            let mut epochs: EpochQueue<FxHashMap<K, Option<A>>> = EpochQueue::new();
+            // Per epoch: `None` only while the reducer runs; and the watermark coordinates of
+            // the batches combined (they hold the capability back, see `QueuedWatermarks`).
+            let mut epochs: EpochQueue<Combined<K, A>> = EpochQueue::new();
+            let mut queued = QueuedWatermarks::default();
             move |(input, frontier), output| {
                 let _in_step = enter_step(&name);
                 let Some(cap) = held.as_mut() else { return };
                 input.for_each(|incoming, data| {
                     let epoch = received_epoch(incoming.stamp());
-                    let combined = epochs.at(epoch);
+                    let inner = received_inner(incoming.stamp());
+                    queued.add(inner);
+                    let (combined, inners) = epochs.at(epoch);
+                    inners.push(inner);
                     for (key, value) in data.drain(..) {
                         match combined.get_mut(&key) {
                             Some(acc) => *acc = acc.take().map(|acc| reducer(acc, lift(value))),
@@ -64,19 +70,24 @@ where
                     }
                 });
                 let frontier = frontier.frontier();
-                for (epoch, combined) in epochs.take_complete(frontier_epoch(&frontier)) {
+                for (epoch, (combined, inners)) in epochs.take_complete(frontier_epoch(&frontier)) {
                     output
                         .session(&cap.delayed(&at(epoch, cap.time().inner)))
                         .give_iterator(settled(combined));
+                    inners.into_iter().for_each(|inner| queued.remove(inner));
                 }
                 match frontier_meet(&frontier) {
-                    Some(meet) => cap.downgrade(&meet),
+                    Some(meet) => cap.downgrade(&queued.hold(meet)),
                     None => held = None,
                 }
             }
         },
     )
 }
+
+/// An epoch's combined values (`None` only while the reducer runs), and the watermark
+/// coordinates of the batches combined.
+type Combined<K, A> = (FxHashMap<K, Option<A>>, Vec<u64>);
 
 /// The combined values of an epoch, ready to send.
 fn settled<K, V>(combined: FxHashMap<K, Option<V>>) -> impl Iterator<Item = (K, V)> {

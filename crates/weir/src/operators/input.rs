@@ -154,14 +154,15 @@ impl<T> Polled<T> {
     }
 }
 
-/// The watermark this worker's partitions hold the source to: the least of the partitions
-/// that are not idle (none holds anything back once all are: the end of time).
+/// The watermark this worker's partitions hold the source to: the least of theirs, after
+/// the processing-time opt-ins (a partition whose watermark rose is snapshotted next).
 fn source_watermark<T>(parts: &mut [Polled<T>], clock: &EventClock<T>, now: Instant) -> Timestamp {
-    parts
-        .iter_mut()
-        .filter_map(|p| p.clock.holds(clock, now))
-        .min()
-        .unwrap_or(Timestamp::MAX)
+    let mut least = Timestamp::MAX;
+    for part in parts.iter_mut() {
+        part.dirty |= part.clock.advance(clock, now);
+        least = least.min(part.clock.watermark());
+    }
+    least
 }
 
 /// The timely source operator shared by both kinds of input.
@@ -204,8 +205,8 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
         None => u64::MAX,
     };
     let mut late = Vec::new();
-    // A test clock advance a partition reached: it ends the epoch (`TestClock`).
-    let mut clock_advance: Option<Duration> = None;
+    // Test clock advances partitions reached: they end the epoch (`TestClock`).
+    let mut clock_advances: Vec<(String, Duration)> = Vec::new();
     op.build(move |mut capabilities| {
         for cap in &mut capabilities {
             cap.downgrade(&at(epoch, inner));
@@ -225,7 +226,7 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                 (data_out.activate(), snap_out.activate(), late_out.activate());
             let mut snapshot_rows: Vec<SnapshotRow> = Vec::new();
             let now = Instant::now();
-            if now >= epoch_ends || clock_advance.is_some() {
+            if now >= epoch_ends || !clock_advances.is_empty() {
                 snapshot_rows.extend(
                     parts
                         .iter_mut()
@@ -240,9 +241,11 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                     cap.downgrade(&at(epoch, inner));
                 }
                 epoch_ends = now + step.epoch_interval();
-                // A test clock advance marker ended the last epoch: later ones are later.
-                if let (Some(by), Some(test_clock)) = (clock_advance.take(), step.test_clock()) {
-                    test_clock.advance_from(epoch, by);
+                // Test clock advance markers ended the last epoch: later ones are later.
+                for (marker, by) in clock_advances.drain(..) {
+                    if let Some(test_clock) = step.test_clock() {
+                        test_clock.advance_from(marker, epoch, by);
+                    }
                 }
             }
             let completed = step
@@ -262,8 +265,11 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                     }
                     let result = polled.part.next_batch();
                     let awake = polled.part.next_awake();
-                    if let Some(by) = polled.part.take_clock_advance() {
-                        clock_advance = Some(clock_advance.unwrap_or_default() + by);
+                    if let Some((index, by)) = polled.part.take_clock_advance() {
+                        let marker = format!("{}/{}/{index}", step.id, polled.name);
+                        clock_advances.push((marker, by));
+                        // Its position after the marker belongs in the epoch's snapshot.
+                        polled.dirty = true;
                     }
                     match result {
                         Ok(Batch::Items(mut items)) => {
@@ -293,13 +299,17 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                             }
                         }
                         Ok(Batch::Pending) => {
-                            if let Some(reported) = polled.part.watermark() {
+                            if let Some(reported) = polled.part.watermark()
+                                && reported > polled.clock.watermark()
+                            {
                                 polled.clock.report(reported);
+                                polled.dirty = true;
                             }
                             polled.awake = awake.unwrap_or(now + IDLE_POLL);
                         }
                         Ok(Batch::Eof) => {
                             let mut ended = parts.swap_remove(index);
+                            ended.clock.end();
                             snapshot_rows.extend(ended.snapshot(&step, clocked));
                             if let Err(err) = ended.part.close() {
                                 step.fail(err);

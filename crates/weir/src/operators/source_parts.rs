@@ -12,7 +12,7 @@ pub(crate) trait Part<T> {
     fn next_awake(&self) -> Option<Instant>;
     fn watermark(&self) -> Option<Timestamp>;
     /// A test clock advance the partition reached (see `TestClock`).
-    fn take_clock_advance(&mut self) -> Option<Duration>;
+    fn take_clock_advance(&mut self) -> Option<(u64, Duration)>;
     /// The encoded resume state, with the partition's watermark for a clocked input;
     /// `None` for partitions without state.
     fn snapshot(&self, watermark: Option<Timestamp>) -> Option<Result<Vec<u8>, BoxError>>;
@@ -41,7 +41,7 @@ where
     fn watermark(&self) -> Option<Timestamp> {
         self.0.watermark()
     }
-    fn take_clock_advance(&mut self) -> Option<Duration> {
+    fn take_clock_advance(&mut self) -> Option<(u64, Duration)> {
         self.0.take_clock_advance()
     }
     fn snapshot(&self, watermark: Option<Timestamp>) -> Option<Result<Vec<u8>, BoxError>> {
@@ -68,7 +68,7 @@ impl<P: StatelessSourcePartition> Part<P::Item> for Stateless<P> {
     fn watermark(&self) -> Option<Timestamp> {
         self.0.watermark()
     }
-    fn take_clock_advance(&mut self) -> Option<Duration> {
+    fn take_clock_advance(&mut self) -> Option<(u64, Duration)> {
         None
     }
     fn snapshot(&self, _: Option<Timestamp>) -> Option<Result<Vec<u8>, BoxError>> {

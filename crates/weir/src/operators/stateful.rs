@@ -212,14 +212,8 @@ where
     let step = ctx.step().clone();
     let mut keyed = KeyedLogic::new(builder, step.snapshotting());
     for (key, bytes) in step.take_resume_states() {
-        let restored = K::from_text(&key)
-            .map_err(|err| {
-                Error::step(
-                    step.id.as_str(),
-                    step.worker,
-                    format!("stored key {key:?}: {err}").into(),
-                )
-            })
+        let restored = crate::key::stored_key::<K>(&key)
+            .map_err(|err| Error::step(step.id.as_str(), step.worker, err))
             .and_then(|k| Ok((k, decode::<L::State>(step.id.as_str(), &key, &bytes)?)));
         match restored {
             Ok((key, state)) => keyed.restore(key, state),
@@ -339,7 +333,7 @@ where
                 None if queue.is_empty() => {
                     // End of input: each key's last event timer, then `on_eof`, run in the
                     // last epoch seen, after its items, under the same work bound as items.
-                    let last = applied.max(dcap.time().outer);
+                    let last = applied.max(dcap.time().outer).max(step.start_epoch());
                     emit_snapshots(scap, keyed.enter_epoch(last, step.id.as_str()));
                     let clocks = Clocks {
                         epoch: last,

@@ -50,8 +50,9 @@ pub struct TestClock {
 #[derive(Debug)]
 struct Steps {
     start: SystemTime,
-    /// From each epoch on, time is `start` plus this much (until the next entry).
-    offsets: BTreeMap<Epoch, Duration>,
+    /// Each marker's advance and the epoch it applies from. A marker a resumed run plays
+    /// again replaces its first registration, so a crash never counts it twice.
+    advances: BTreeMap<String, (Epoch, Duration)>,
 }
 
 impl TestClock {
@@ -60,7 +61,7 @@ impl TestClock {
         TestClock {
             steps: Arc::new(Mutex::new(Steps {
                 start,
-                offsets: BTreeMap::new(),
+                advances: BTreeMap::new(),
             })),
         }
     }
@@ -72,26 +73,19 @@ impl TestClock {
     /// Processing time during `epoch`.
     pub fn time_at(&self, epoch: Epoch) -> SystemTime {
         let steps = self.steps();
-        let offset = steps
-            .offsets
-            .range(..=epoch)
-            .next_back()
-            .map_or(Duration::ZERO, |(_, d)| *d);
+        let offset: Duration = steps
+            .advances
+            .values()
+            .filter(|(from, _)| *from <= epoch)
+            .map(|(_, by)| *by)
+            .sum();
         steps.start + offset
     }
 
-    /// Makes `epoch` and every later epoch `by` later.
-    pub(crate) fn advance_from(&self, epoch: Epoch, by: Duration) {
-        let mut steps = self.steps();
-        let before = steps
-            .offsets
-            .range(..=epoch)
-            .next_back()
-            .map_or(Duration::ZERO, |(_, d)| *d);
-        for (_, later) in steps.offsets.range_mut(epoch..) {
-            *later += by;
-        }
-        steps.offsets.entry(epoch).or_insert(before + by);
+    /// Makes `epoch` and every later epoch `by` later, for the advance `marker` (named by
+    /// its step, partition and place in the script).
+    pub(crate) fn advance_from(&self, marker: String, epoch: Epoch, by: Duration) {
+        self.steps().advances.insert(marker, (epoch, by));
     }
 }
 
@@ -103,9 +97,11 @@ mod tests {
     fn advances_apply_from_their_epoch_on() {
         let clock = TestClock::new(SystemTime::UNIX_EPOCH);
         let secs = |s| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
-        clock.advance_from(3, Duration::from_secs(10));
-        clock.advance_from(7, Duration::from_secs(1));
-        clock.advance_from(5, Duration::from_secs(100));
+        clock.advance_from("a".into(), 3, Duration::from_secs(10));
+        clock.advance_from("b".into(), 7, Duration::from_secs(1));
+        clock.advance_from("c".into(), 2, Duration::from_secs(100));
+        // A resumed run plays marker c again, later: it moves, it does not add up.
+        clock.advance_from("c".into(), 5, Duration::from_secs(100));
         assert_eq!(clock.time_at(0), secs(0));
         assert_eq!(clock.time_at(3), secs(10));
         assert_eq!(clock.time_at(6), secs(110));

@@ -11,6 +11,9 @@ use crate::windows::windower::Kind;
 use crate::windows::{Late, Window, WindowMeta, Windower};
 use crate::{Data, Timestamp};
 
+/// Folds a value (with its timestamp) into an accumulator in place.
+type Fold<V, A> = dyn Fn(&mut A, V, Timestamp) + Send + Sync;
+
 /// Turns a closed window's accumulator into its result.
 type Finish<A, R> = dyn Fn(A, &Window) -> R + Send + Sync;
 
@@ -21,7 +24,7 @@ pub(crate) struct WindowSpec<V, A, R> {
     pub timestamp: Box<dyn Fn(&V) -> Timestamp + Send + Sync>,
     pub init: Box<dyn Fn() -> A + Send + Sync>,
     /// Folds a value into an accumulator in place.
-    pub fold: Box<dyn Fn(&mut A, V, Timestamp) + Send + Sync>,
+    pub fold: Box<Fold<V, A>>,
     pub merge: Box<dyn Fn(A, A) -> A + Send + Sync>,
     pub finish: Box<Finish<A, R>>,
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::passed;
 use crate::operators::stateful::stateful_operator;
 use crate::operators::{Ctx, KeyedProcess, Retention};
 use crate::{Data, Key, KeyedStream, Timestamp};
@@ -24,7 +25,7 @@ impl<V: Data> KeyedProcess for KeySort<V> {
 
     fn on_item(&mut self, ctx: &mut Ctx<'_, V>, value: V) -> Retention {
         let ts = (self.timestamp)(&value);
-        if ts < ctx.watermark() {
+        if passed(ctx.watermark(), ts) {
             // Too late to be put in order (only behind a stateful step): passed on at once.
             ctx.emit(value);
         } else {
@@ -37,7 +38,7 @@ impl<V: Data> KeyedProcess for KeySort<V> {
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_, V>) -> Retention {
         let watermark = ctx.watermark();
-        let due = self.held.0.partition_point(|(ts, _)| *ts < watermark);
+        let due = self.held.0.partition_point(|(ts, _)| passed(watermark, *ts));
         for (_, value) in self.held.0.drain(..due) {
             ctx.emit(value);
         }

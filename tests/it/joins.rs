@@ -295,3 +295,80 @@ fn window_joins_pair_each_windows_values_whatever_the_worker_count() {
         assert_eq!(out.sorted(), expected, "{workers} workers");
     }
 }
+
+#[test]
+fn joins_of_three_streams_emit_every_combination_the_kind_asks_for() {
+    let streams: Vec<Vec<(u32, i64)>> = (0..3u64)
+        .map(|s| {
+            let mut rng = Rng(40 + s);
+            (0..60)
+                .map(|_| {
+                    (
+                        (rng.next() % 7) as u32,
+                        (rng.next() % 100) as i64 + 1000 * s as i64,
+                    )
+                })
+                .collect()
+        })
+        .collect();
+    for (spec, kind) in specs() {
+        let mut held: BTreeMap<u32, Vec<Vec<i64>>> = BTreeMap::new();
+        for (s, items) in streams.iter().enumerate() {
+            for (k, v) in items {
+                held.entry(*k).or_insert_with(|| vec![Vec::new(); 3])[s].push(*v);
+            }
+        }
+        let mut expected: Vec<(u32, Vec<Option<i64>>)> = Vec::new();
+        for (k, sides) in &held {
+            let ready = match kind {
+                "inner" => sides.iter().all(|s| !s.is_empty()),
+                "left" => !sides[0].is_empty(),
+                _ => true,
+            };
+            if !ready {
+                continue;
+            }
+            let opts = |s: &Vec<i64>| -> Vec<Option<i64>> {
+                if s.is_empty() {
+                    vec![None]
+                } else {
+                    s.iter().map(|v| Some(*v)).collect()
+                }
+            };
+            for a in opts(&sides[0]) {
+                for b in opts(&sides[1]) {
+                    for c in opts(&sides[2]) {
+                        expected.push((*k, vec![a, b, c]));
+                    }
+                }
+            }
+        }
+        expected.sort();
+        for workers in [1, 3] {
+            let mut flow = Dataflow::new("join_all");
+            let out = TestingSink::new();
+            let keyed: Vec<_> = streams
+                .iter()
+                .enumerate()
+                .map(|(s, items)| {
+                    flow.input(
+                        &format!("in{s}"),
+                        TestingSource::new(items.clone()).with_batch_size(5),
+                    )
+                    .key_on(&format!("key{s}"), |p: &(u32, i64)| p.0)
+                    .map_value(&format!("value{s}"), |p: (u32, i64)| p.1)
+                })
+                .collect();
+            let spec = spec.insert(JoinInsert::Product).emit(JoinEmit::Final);
+            keyed[0]
+                .join_all("join", &[&keyed[1], &keyed[2]], spec)
+                .output("out", out.clone());
+            let config = RunConfig {
+                epoch_interval: Duration::from_millis(2),
+                ..RunConfig::threads(workers)
+            };
+            weir::run(flow, config).unwrap();
+            assert_eq!(out.sorted(), expected, "{kind} on {workers} workers");
+        }
+    }
+}

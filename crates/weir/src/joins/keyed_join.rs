@@ -1,24 +1,30 @@
-//! `join`: a keyed join of two streams with bytewax's insert and emit modes.
+//! `join` and `join_all`: keyed joins of two or more streams with bytewax's insert and emit
+//! modes.
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+use timely::dataflow::operators::core::Concatenate;
+use timely::dataflow::operators::vec::Map;
 
 use crate::dataflow::flow::EventTimeRole;
-use crate::joins::two_sides::{Side, two_sided_step};
+use crate::engine::BuildCtx;
+use crate::joins::two_sides::{Side, keyed_spec, two_sided_step};
 use crate::joins::{JoinEmit, JoinInsert, JoinKind, JoinSpec};
+use crate::operators::stateful::stateful_operator;
 use crate::operators::{Ctx, KeyedProcess, Retention};
-use crate::{Data, Key, KeyedStream};
+use crate::{Data, Key, KeyedStream, Stream};
 
 /// The values a key holds per side.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Held<L, R> {
-    lefts: Vec<L>,
-    rights: Vec<R>,
+pub(crate) struct Held<V> {
+    sides: Vec<Vec<V>>,
 }
 
-/// One key's join.
-struct KeyJoin<L, R> {
+/// One key's join of `sides` inputs, whose values arrive tagged with their side.
+struct KeyJoin<V> {
     spec: JoinSpec,
-    held: Held<L, R>,
+    held: Held<V>,
 }
 
 fn insert<T>(values: &mut Vec<T>, value: T, mode: JoinInsert) {
@@ -32,58 +38,67 @@ fn insert<T>(values: &mut Vec<T>, value: T, mode: JoinInsert) {
     }
 }
 
-/// The side's values, or one `None` if it has none (for outer joins).
-fn or_none<T: Clone>(values: &[T]) -> Vec<Option<T>> {
-    match values.is_empty() {
-        true => vec![None],
-        false => values.iter().cloned().map(Some).collect(),
+impl<V: Data> KeyJoin<V> {
+    fn new(spec: JoinSpec, sides: usize, resume: Option<Held<V>>) -> Self {
+        KeyJoin {
+            spec,
+            held: resume.unwrap_or(Held {
+                sides: vec![Vec::new(); sides],
+            }),
+        }
     }
-}
 
-impl<L: Data, R: Data> KeyJoin<L, R> {
-    /// Whether the sides the join kind needs are present.
+    /// Whether the sides the join kind needs are present (the first is the left one).
     fn ready(&self) -> bool {
-        let (l, r) = (!self.held.lefts.is_empty(), !self.held.rights.is_empty());
+        let sides = &self.held.sides;
         match self.spec.kind {
-            JoinKind::Inner => l && r,
-            JoinKind::Left => l,
-            JoinKind::FullOuter => l || r,
+            JoinKind::Inner => sides.iter().all(|s| !s.is_empty()),
+            JoinKind::Left => !sides[0].is_empty(),
+            JoinKind::FullOuter => sides.iter().any(|s| !s.is_empty()),
         }
     }
 
-    /// Emits every combination of the held values.
-    fn emit_all(&self, ctx: &mut Ctx<'_, (Option<L>, Option<R>)>) {
-        let rights = or_none(&self.held.rights);
-        for left in or_none(&self.held.lefts) {
-            for right in &rights {
-                ctx.emit((left.clone(), right.clone()));
-            }
+    /// Emits every combination of the held values, a side without any as `None`.
+    fn emit_all(&self, ctx: &mut Ctx<'_, Vec<Option<V>>>) {
+        let mut combinations: Vec<Vec<Option<V>>> = vec![Vec::new()];
+        for side in &self.held.sides {
+            let choices: Vec<Option<V>> = match side.is_empty() {
+                true => vec![None],
+                false => side.iter().cloned().map(Some).collect(),
+            };
+            combinations = combinations
+                .into_iter()
+                .flat_map(|prefix| {
+                    choices.iter().map(move |choice| {
+                        let mut combination = prefix.clone();
+                        combination.push(choice.clone());
+                        combination
+                    })
+                })
+                .collect();
         }
+        combinations.into_iter().for_each(|c| ctx.emit(c));
     }
 
     fn retention(&self) -> Retention {
-        match self.held.lefts.is_empty() && self.held.rights.is_empty() {
+        match self.held.sides.iter().all(Vec::is_empty) {
             true => Retention::Discard,
             false => Retention::Keep,
         }
     }
 }
 
-impl<L: Data, R: Data> KeyedProcess for KeyJoin<L, R> {
-    type In = Side<L, R>;
-    type Out = (Option<L>, Option<R>);
-    type State = Held<L, R>;
+impl<V: Data> KeyedProcess for KeyJoin<V> {
+    type In = (usize, V);
+    type Out = Vec<Option<V>>;
+    type State = Held<V>;
 
-    fn on_item(&mut self, ctx: &mut Ctx<'_, Self::Out>, value: Side<L, R>) -> Retention {
-        match value {
-            Side::Left(l) => insert(&mut self.held.lefts, l, self.spec.insert),
-            Side::Right(r) => insert(&mut self.held.rights, r, self.spec.insert),
-        }
+    fn on_item(&mut self, ctx: &mut Ctx<'_, Self::Out>, (side, value): (usize, V)) -> Retention {
+        insert(&mut self.held.sides[side], value, self.spec.insert);
         match self.spec.emit {
             JoinEmit::Complete if self.ready() => {
                 self.emit_all(ctx);
-                self.held.lefts.clear();
-                self.held.rights.clear();
+                self.held.sides.iter_mut().for_each(Vec::clear);
             }
             JoinEmit::Running if self.ready() => self.emit_all(ctx),
             _ => {}
@@ -99,8 +114,58 @@ impl<L: Data, R: Data> KeyedProcess for KeyJoin<L, R> {
         Retention::Keep
     }
 
-    fn snapshot(&self) -> Held<L, R> {
+    fn snapshot(&self) -> Held<V> {
         self.held.clone()
+    }
+}
+
+/// The two-sided join with typed sides: the same logic over `Side` values, its
+/// combinations turned into pairs.
+struct PairJoin<L, R>(KeyJoin<Side<L, R>>);
+
+impl<L: Data, R: Data> PairJoin<L, R> {
+    /// Runs `call` on the inner join and emits its combinations as pairs.
+    fn pairs(
+        &mut self,
+        ctx: &mut Ctx<'_, (Option<L>, Option<R>)>,
+        call: impl FnOnce(&mut KeyJoin<Side<L, R>>, &mut Ctx<'_, Vec<Option<Side<L, R>>>>) -> Retention,
+    ) -> Retention {
+        let mut combinations = Vec::new();
+        let mut inner = Ctx {
+            out: &mut combinations,
+            epoch: ctx.epoch,
+            watermark: ctx.watermark,
+            now: ctx.now,
+        };
+        let retention = call(&mut self.0, &mut inner);
+        for mut combination in combinations {
+            let right = combination.pop().flatten().and_then(Side::into_right);
+            let left = combination.pop().flatten().and_then(Side::into_left);
+            ctx.emit((left, right));
+        }
+        retention
+    }
+}
+
+impl<L: Data, R: Data> KeyedProcess for PairJoin<L, R> {
+    type In = Side<L, R>;
+    type Out = (Option<L>, Option<R>);
+    type State = Held<Side<L, R>>;
+
+    fn on_item(&mut self, ctx: &mut Ctx<'_, Self::Out>, value: Side<L, R>) -> Retention {
+        let side = match value {
+            Side::Left(_) => 0,
+            Side::Right(_) => 1,
+        };
+        self.pairs(ctx, |join, inner| join.on_item(inner, (side, value)))
+    }
+
+    fn on_eof(&mut self, ctx: &mut Ctx<'_, Self::Out>) -> Retention {
+        self.pairs(ctx, |join, inner| join.on_eof(inner))
+    }
+
+    fn snapshot(&self) -> Held<Side<L, R>> {
+        self.0.snapshot()
     }
 }
 
@@ -109,7 +174,8 @@ impl<K: Key, L: Data> KeyedStream<L, K> {
     /// per side ([`JoinInsert`]), when it emits ([`JoinEmit`]), and which sides must be
     /// present ([`JoinKind`]). Emits `(left, right)`; a side is `None` only in an outer
     /// join. Keys are routed to workers like every keyed step; the held values are
-    /// snapshotted with the key.
+    /// snapshotted with the key. For more than two streams, see
+    /// [`join_all`](KeyedStream::join_all).
     ///
     /// ```
     /// use weir::joins::JoinSpec;
@@ -140,13 +206,35 @@ impl<K: Key, L: Data> KeyedStream<L, K> {
             step_id,
             "join",
             EventTimeRole::Unrelated,
-            move |resume: Option<Held<L, R>>| KeyJoin {
-                spec,
-                held: resume.unwrap_or(Held {
-                    lefts: Vec::new(),
-                    rights: Vec::new(),
-                }),
-            },
+            move |resume| PairJoin(KeyJoin::new(spec, 2, resume)),
         )
+    }
+
+    /// Joins this stream with `others` (values of one type: use an enum for different
+    /// ones) by key, as [`join`](KeyedStream::join) does two: emits one list per
+    /// combination, a value per stream in order (this one first), `None` for a stream
+    /// without one in an outer join; [`JoinKind::Left`] needs this stream's value.
+    pub fn join_all(
+        &self,
+        step_id: &str,
+        others: &[&KeyedStream<L, K>],
+        spec: JoinSpec,
+    ) -> KeyedStream<Vec<Option<L>>, K> {
+        let sides = others.len() + 1;
+        let ports = std::iter::once(self.port())
+            .chain(others.iter().map(|s| s.port()))
+            .collect();
+        let step_spec = keyed_spec(ports, "join_all", 1, EventTimeRole::Unrelated);
+        let builder = Arc::new(move |resume| KeyJoin::new(spec, sides, resume));
+        let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
+            let tagged: Vec<_> = (0..sides)
+                .map(|side| ctx.input::<(K, L)>(side).map(move |(k, v)| (k, (side, v))))
+                .collect();
+            let all = ctx.scope().concatenate(tagged);
+            let out = stateful_operator(ctx, all, builder.clone());
+            ctx.set_output(0, out);
+        });
+        let port = self.graph().borrow_mut().add(step_id, step_spec, build)[0];
+        Stream::from_port(self.graph().clone(), port)
     }
 }

@@ -7,6 +7,7 @@ use timely::dataflow::StreamVec;
 use timely::dataflow::operators::core::Concatenate;
 use timely::dataflow::operators::vec::Map;
 
+use crate::dataflow::PortId;
 use crate::dataflow::flow::{EventTimeRole, StepSpec};
 use crate::engine::{BuildCtx, Time};
 use crate::operators::KeyedProcess;
@@ -21,6 +22,22 @@ pub(crate) enum Side<L, R> {
 }
 
 impl<L, R> Side<L, R> {
+    /// The left value, if it is one.
+    pub(crate) fn into_left(self) -> Option<L> {
+        match self {
+            Side::Left(l) => Some(l),
+            Side::Right(_) => None,
+        }
+    }
+
+    /// The right value, if it is one.
+    pub(crate) fn into_right(self) -> Option<R> {
+        match self {
+            Side::Left(_) => None,
+            Side::Right(r) => Some(r),
+        }
+    }
+
     /// The value as a pair with one side set.
     pub(crate) fn into_pair(self) -> (Option<L>, Option<R>) {
         match self {
@@ -47,9 +64,19 @@ pub(crate) fn two_input_spec<K: Key, L: Data, R: Data>(
     output_count: usize,
     event_time: EventTimeRole,
 ) -> StepSpec {
+    keyed_spec(vec![left.port(), right.port()], kind, output_count, event_time)
+}
+
+/// The spec of a keyed step over the streams at `inputs`.
+pub(crate) fn keyed_spec(
+    inputs: Vec<PortId>,
+    kind: &'static str,
+    output_count: usize,
+    event_time: EventTimeRole,
+) -> StepSpec {
     StepSpec {
         kind,
-        inputs: vec![left.port(), right.port()],
+        inputs,
         output_count,
         list_parts: None,
         unlisted_part: None,

@@ -14,8 +14,8 @@ mod keyed_operators;
 /// The `files_by_ctime` example's source, compiled here too so tests can poll it directly.
 #[path = "../../examples/files_by_ctime/numbers_by_ctime.rs"]
 mod numbers_by_ctime;
-mod processing_time;
 mod os_crash;
+mod processing_time;
 mod recovery;
 mod recovery_kills;
 mod restarts;

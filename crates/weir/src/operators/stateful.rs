@@ -225,7 +225,9 @@ where
     }
     let mut op = OperatorBuilder::new(step.id.to_string(), ctx.scope());
     let activator = ctx.scope().activator_for(op.operator_info().address);
-    let pact = Exchange::new(|(key, _): &(K, V)| key.route());
+    // One worker owns every key: routing would hash each item's key text for nothing.
+    let single = step.peers == 1;
+    let pact = Exchange::new(move |(key, _): &(K, V)| if single { 0 } else { key.route() });
     let mut input = op.new_input(input, pact);
     let (data_out, data_stream) = op.new_output::<Vec<(K, L::Out)>>();
     let (snap_out, snap_stream) = op.new_output::<Vec<SnapshotRow>>();

@@ -90,12 +90,15 @@ impl Windower {
         let offset = ts.saturating_sub(self.align);
         // Windows k with k·slide <= offset < k·slide + length (none for sessions).
         let (first, last, length, slide) = match self.kind {
-            Kind::Sliding { length, slide } => (
-                offset.saturating_sub(length).div_euclid(slide) + 1,
-                offset.div_euclid(slide),
-                length,
-                slide,
-            ),
+            Kind::Sliding { length, slide } => {
+                let last = offset.div_euclid(slide);
+                // Tumbling windows: the one window, with one division.
+                let first = match length == slide {
+                    true => last,
+                    false => offset.saturating_sub(length).div_euclid(slide) + 1,
+                };
+                (first, last, length, slide)
+            }
             Kind::Session { .. } => (1, 0, 0, 1),
         };
         let align = self.align;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use weir::inputs::EventClock;
 use weir::joins::{AsOf, JoinEmit, JoinInsert, JoinSpec};
 use weir::testing::{TestingSink, TestingSource};
-use weir::{Dataflow, RunConfig, Timestamp};
+use weir::{Dataflow, KeyedStream, RunConfig, Timestamp};
 
 use crate::support::Rng;
 
@@ -145,6 +145,23 @@ fn complete_and_running_joins_match_the_oracle_in_arrival_order() {
 
 /// (timestamp, key, value), in timestamp order per source.
 type Stamped = (Timestamp, u32, i64);
+/// A clocked input of in-order `items`, read `batch` at a time, keyed by their key.
+fn stamped_input(
+    flow: &mut Dataflow,
+    name: &str,
+    items: &[Stamped],
+    batch: usize,
+) -> KeyedStream<Stamped, u32> {
+    let clock = EventClock::new(|s: &Stamped| s.0, Duration::ZERO);
+    flow.input_with_clock(
+        name,
+        TestingSource::new(items.to_vec()).with_batch_size(batch),
+        clock,
+    )
+    .on_time
+    .key_on(&format!("{name}_key"), |s: &Stamped| s.1)
+}
+
 /// (key, (left timestamp, left value, right value)).
 type AsOfRow = (u32, (Timestamp, i64, Option<i64>));
 
@@ -180,23 +197,8 @@ fn as_of_joins_take_the_latest_right_value_at_or_before_each_left_item() {
     for workers in [1, 3] {
         let mut flow = Dataflow::new("as_of");
         let out = TestingSink::new();
-        let clock = || EventClock::new(|s: &Stamped| s.0, Duration::ZERO);
-        let left = flow
-            .input_with_clock(
-                "left",
-                TestingSource::new(lefts.clone()).with_batch_size(13),
-                clock(),
-            )
-            .on_time
-            .key_on("lkey", |s: &Stamped| s.1);
-        let right = flow
-            .input_with_clock(
-                "right",
-                TestingSource::new(rights.clone()).with_batch_size(5),
-                clock(),
-            )
-            .on_time
-            .key_on("rkey", |s: &Stamped| s.1);
+        let left = stamped_input(&mut flow, "left", &lefts, 13);
+        let right = stamped_input(&mut flow, "right", &rights, 5);
         left.join_as_of("as_of", &right, |s: &Stamped| s.0, |s: &Stamped| s.0, None)
             .map("flat", |(key, j): (u32, AsOf<Stamped, Stamped>)| {
                 (key, (j.timestamp, j.left.2, j.right.map(|r| r.2)))
@@ -250,23 +252,8 @@ fn window_joins_pair_each_windows_values_whatever_the_worker_count() {
     for workers in [1, 3] {
         let mut flow = Dataflow::new("join_window");
         let out = TestingSink::new();
-        let clock = || EventClock::new(|s: &Stamped| s.0, Duration::ZERO);
-        let left = flow
-            .input_with_clock(
-                "left",
-                TestingSource::new(lefts.clone()).with_batch_size(9),
-                clock(),
-            )
-            .on_time
-            .key_on("lkey", |s: &Stamped| s.1);
-        let right = flow
-            .input_with_clock(
-                "right",
-                TestingSource::new(rights.clone()).with_batch_size(4),
-                clock(),
-            )
-            .on_time
-            .key_on("rkey", |s: &Stamped| s.1);
+        let left = stamped_input(&mut flow, "left", &lefts, 9);
+        let right = stamped_input(&mut flow, "right", &rights, 4);
         let joined = left.join_window(
             "join",
             &right,

@@ -282,13 +282,13 @@ fn an_idle_partition_stops_holding_the_watermark_back_when_opted_in() {
     use std::sync::{Arc, Mutex};
     use std::time::Instant;
     use weir::testing::TestEvent;
-    let run = |idle: Option<Duration>| -> Duration {
+    // The quiet input read one item, or none at all (an empty partition).
+    let run = |idle: Option<Duration>, quiet: Vec<TestEvent<i64>>| -> Duration {
         let start = Instant::now();
         let first_result: Arc<Mutex<Option<Duration>>> = Arc::default();
         let seen = first_result.clone();
         let mut flow = Dataflow::new("idle");
         let busy = (0..200).map(|i| (i * 10) as i64).collect::<Vec<_>>();
-        let quiet = vec![TestEvent::Item(0i64), TestEvent::Pause(Duration::from_secs(4))];
         let clock = || EventClock::new(|x: &i64| *x, Duration::ZERO);
         let quiet_clock = match idle {
             Some(idle) => clock().idle_after(idle),
@@ -315,8 +315,12 @@ fn an_idle_partition_stops_holding_the_watermark_back_when_opted_in() {
         weir::run(flow, config(1)).unwrap();
         first_result.lock().unwrap().take().expect("windows closed")
     };
+    let pause = TestEvent::Pause(Duration::from_secs(4));
+    let one_item = vec![TestEvent::Item(0i64), pause.clone()];
+    let idle = Some(Duration::from_millis(50));
     // Held back by the quiet input until it ends (4 s)...
-    assert!(run(None) >= Duration::from_secs(4));
-    // ...or not, once it is idle for 50 ms.
-    assert!(run(Some(Duration::from_millis(50))) < Duration::from_secs(3));
+    assert!(run(None, one_item.clone()) >= Duration::from_secs(4));
+    // ...or not, once it is idle for 50 ms, whether it read an item or never did.
+    assert!(run(idle, one_item) < Duration::from_secs(3));
+    assert!(run(idle, vec![pause]) < Duration::from_secs(3));
 }

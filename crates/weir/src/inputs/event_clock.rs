@@ -68,8 +68,9 @@ impl<T> EventClock<T> {
 
     /// Opt-in, **not deterministic**: once a partition has read nothing for `idle`, its
     /// watermark advances with processing time (from where its last item left it), so a
-    /// quiet partition stops holding windows back. Which of its later items are late then
-    /// depends on how long it was quiet.
+    /// quiet partition stops holding windows back (one that never read anything stops
+    /// holding them back at all). Which of its later items are late then depends on how
+    /// long it was quiet. A partition held back by backpressure is not quiet.
     pub fn idle_after(mut self, idle: Duration) -> Self {
         self.idle_after = Some(idle);
         self
@@ -93,6 +94,9 @@ pub(crate) struct PartitionClock {
     /// When the partition last read an item, and its watermark then.
     last_read: Instant,
     read_watermark: Timestamp,
+    /// Whether its watermark means anything yet: it read an item or reported a watermark,
+    /// or it resumed with one.
+    anchored: bool,
 }
 
 impl PartitionClock {
@@ -102,6 +106,7 @@ impl PartitionClock {
             watermark,
             last_read: now,
             read_watermark: watermark,
+            anchored: watermark > Timestamp::MIN,
         }
     }
 
@@ -145,6 +150,7 @@ impl PartitionClock {
         }
         if !items.is_empty() || !late.is_empty() {
             self.read_watermark = self.watermark;
+            self.anchored = true;
         }
         Ok(())
     }
@@ -159,6 +165,22 @@ impl PartitionClock {
     /// Takes the partition's own watermark into account.
     pub(crate) fn report(&mut self, reported: Timestamp) {
         self.watermark = self.watermark.max(reported);
+        self.read_watermark = self.watermark;
+        self.anchored = true;
+    }
+
+    /// The partition read nothing because the source was held back (backpressure): it is
+    /// busy, not quiet.
+    pub(crate) fn held_back(&mut self, now: Instant) {
+        self.last_read = now;
+    }
+
+    /// Whether the partition holds the source's watermark back at `now`. Under `idle_after`,
+    /// one that never read anything (an empty queue partition, a worker's idle dynamic
+    /// partition) stops holding it once quiet that long: it has no watermark to rise from.
+    pub(crate) fn holds<T>(&self, clock: &EventClock<T>, now: Instant) -> bool {
+        let quiet = now.saturating_duration_since(self.last_read);
+        self.anchored || clock.idle_after.is_none_or(|idle| quiet < idle)
     }
 
     /// Applies the processing-time opt-ins at `now`: while the partition reads nothing, its

@@ -39,13 +39,13 @@ fn insert<T>(values: &mut Vec<T>, value: T, mode: JoinInsert) {
 }
 
 impl<V: Data> KeyJoin<V> {
+    /// A key's join of `sides` streams, resuming from `resume`. A join resumed with more
+    /// streams than it had starts the new ones empty; with fewer, forgets the values of the
+    /// streams it no longer has (the last ones).
     fn new(spec: JoinSpec, sides: usize, resume: Option<Held<V>>) -> Self {
-        KeyJoin {
-            spec,
-            held: resume.unwrap_or(Held {
-                sides: vec![Vec::new(); sides],
-            }),
-        }
+        let mut held = resume.unwrap_or(Held { sides: Vec::new() });
+        held.sides.resize_with(sides, Vec::new);
+        KeyJoin { spec, held }
     }
 
     /// Whether the sides the join kind needs are present (the first is the left one).
@@ -236,5 +236,31 @@ impl<K: Key, L: Data> KeyedStream<L, K> {
         });
         let port = self.graph().borrow_mut().add(step_id, step_spec, build)[0];
         Stream::from_port(self.graph().clone(), port)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+
+    #[test]
+    fn a_join_resumed_with_another_number_of_streams_adapts_its_sides() {
+        let held = Held {
+            sides: vec![vec![1], vec![2]],
+        };
+        let spec = JoinSpec::inner().emit(JoinEmit::Running);
+        let mut join = KeyJoin::new(spec, 3, Some(held.clone()));
+        let mut out = Vec::new();
+        let mut ctx = Ctx {
+            out: &mut out,
+            epoch: 0,
+            watermark: 0,
+            now: SystemTime::UNIX_EPOCH,
+        };
+        join.on_item(&mut ctx, (2, 3));
+        assert_eq!(out, vec![vec![Some(1), Some(2), Some(3)]]);
+        assert_eq!(KeyJoin::new(spec, 1, Some(held)).held.sides, vec![vec![1]]);
     }
 }

@@ -154,13 +154,24 @@ impl<T> Polled<T> {
     }
 }
 
-/// The watermark this worker's partitions hold the source to: the least of theirs, after
-/// the processing-time opt-ins (a partition whose watermark rose is snapshotted next).
-fn source_watermark<T>(parts: &mut [Polled<T>], clock: &EventClock<T>, now: Instant) -> Timestamp {
+/// The watermark this worker's partitions hold the source to: the least of those that hold
+/// it, after the processing-time opt-ins (a partition whose watermark rose is snapshotted
+/// next); the end of time if none does. While `backpressured` nobody is quiet.
+fn source_watermark<T>(
+    parts: &mut [Polled<T>],
+    clock: &EventClock<T>,
+    now: Instant,
+    backpressured: bool,
+) -> Timestamp {
     let mut least = Timestamp::MAX;
     for part in parts.iter_mut() {
+        if backpressured {
+            part.clock.held_back(now);
+        }
         part.dirty |= part.clock.advance(clock, now);
-        least = least.min(part.clock.watermark());
+        if part.clock.holds(clock, now) {
+            least = least.min(part.clock.watermark());
+        }
     }
     least
 }
@@ -201,7 +212,7 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
     let mut epoch_ends = now + step.epoch_interval();
     // The inner coordinate of the capabilities: this worker's watermark.
     let mut inner = match &clock {
-        Some(clock) => encode_watermark(source_watermark(&mut parts, clock, now)),
+        Some(clock) => encode_watermark(source_watermark(&mut parts, clock, now, false)),
         None => u64::MAX,
     };
     let mut late = Vec::new();
@@ -332,7 +343,7 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                 return;
             }
             if let Some(clock) = &clock {
-                let watermark = encode_watermark(source_watermark(&mut parts, clock, now));
+                let watermark = encode_watermark(source_watermark(&mut parts, clock, now, backpressured));
                 if watermark > inner {
                     inner = watermark;
                     for cap in [&mut *data_cap, &mut *snap_cap, &mut *late_cap] {

@@ -89,6 +89,29 @@ impl<K: Key> KeyTimers<K> {
         due
     }
 
+    /// Entries in the heaps, stale ones included.
+    pub(crate) fn len(&self) -> usize {
+        self.event.len() + self.processing.len()
+    }
+
+    /// Rebuilds the heaps from the deadlines the keys hold, dropping the stale ones (a key
+    /// that moves its deadline later on every item would otherwise leave one per item).
+    pub(crate) fn rebuild<'a>(&mut self, armed: impl Iterator<Item = (&'a K, &'a Armed)>)
+    where
+        K: 'a,
+    {
+        self.event.clear();
+        self.processing.clear();
+        for (key, armed) in armed {
+            if let Some(at) = armed.event {
+                self.event.push(Reverse((at, key.clone())));
+            }
+            if let Some(at) = armed.processing {
+                self.processing.push(Reverse((at, key.clone())));
+            }
+        }
+    }
+
     /// Whether a deadline (perhaps a stale one, which taking drops) is due.
     pub(crate) fn any_due(&self, watermark: Timestamp, now: SystemTime) -> bool {
         self.event.peek().is_some_and(|Reverse((at, _))| *at <= watermark)

@@ -128,6 +128,16 @@ where
         if settle(&key, entry, retention, &mut self.timers, dirty) {
             self.entries.remove(&key);
         }
+        self.compact_timers();
+    }
+
+    /// Drops stale deadlines once they outnumber the live keys (amortised: a rebuild costs
+    /// what the pushes since the last one did).
+    fn compact_timers(&mut self) {
+        if self.timers.len() > 2 * self.entries.len() + 1024 {
+            self.timers
+                .rebuild(self.entries.iter().map(|(key, entry)| (key, &entry.armed)));
+        }
     }
 
     /// Calls `logic` (a timer or end-of-input call) on `key` if it is live, then settles it.
@@ -149,6 +159,7 @@ where
         if settle(&key, entry, retention, &mut self.timers, dirty) {
             self.entries.remove(&key);
         }
+        self.compact_timers();
     }
 
     /// Calls `on_timer` once for each key whose event timer the watermark reached or whose
@@ -327,6 +338,52 @@ mod tests {
     fn snapshotted_keys(rows: SnapshotsDone) -> Vec<String> {
         let (_, rows) = rows.unwrap().expect("an epoch closed");
         rows.into_iter().map(|(_, key, _)| key).collect()
+    }
+
+    /// Moves its event deadline later with every item (a session that grows).
+    struct Receding(i64);
+
+    impl KeyedProcess for Receding {
+        type In = ();
+        type Out = ();
+        type State = i64;
+        fn on_item(&mut self, _: &mut Ctx<'_, ()>, _: ()) -> Retention {
+            self.0 += 1;
+            Retention::Keep
+        }
+        fn event_timer(&self) -> Option<Timestamp> {
+            Some(self.0)
+        }
+        fn snapshot(&self) -> i64 {
+            self.0
+        }
+    }
+
+    #[test]
+    fn stale_deadlines_do_not_pile_up() {
+        let mut keyed = KeyedLogic::new(Arc::new(|s: Option<i64>| Receding(s.unwrap_or(0))), false);
+        for _ in 0..100_000 {
+            keyed.on_item("k".to_string(), (), clocks(), &mut |_| {});
+        }
+        assert!(
+            keyed.timers.len() <= 2 + 1024,
+            "{} deadlines for one key",
+            keyed.timers.len()
+        );
+        // The one live deadline survived the compactions.
+        assert_eq!(keyed.entries["k"].armed.event, Some(100_000));
+        let at = |watermark| Clocks {
+            watermark,
+            ..clocks()
+        };
+        let mut fuel = usize::MAX;
+        keyed.fire_timers(at(99_999), &mut fuel, &mut |_| {});
+        assert_eq!(
+            keyed.entries["k"].armed.event,
+            Some(100_000),
+            "stale ones did not fire it"
+        );
+        assert!(keyed.timer_due(at(100_000)));
     }
 
     #[test]

@@ -73,13 +73,14 @@ impl TestClock {
     /// Processing time during `epoch`.
     pub fn time_at(&self, epoch: Epoch) -> SystemTime {
         let steps = self.steps();
-        let offset: Duration = steps
+        let offset = steps
             .advances
             .values()
             .filter(|(from, _)| *from <= epoch)
-            .map(|(_, by)| *by)
-            .sum();
-        steps.start + offset
+            .fold(Duration::ZERO, |sum, (_, by)| sum.saturating_add(*by));
+        // Absurd advances saturate at a far future instead of overflowing.
+        let far = SystemTime::UNIX_EPOCH + Duration::from_secs(1 << 40);
+        steps.start.checked_add(offset).unwrap_or(far)
     }
 
     /// Makes `epoch` and every later epoch `by` later, for the advance `marker` (named by

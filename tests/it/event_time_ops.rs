@@ -43,10 +43,7 @@ fn events(seed: u64, n: usize, wait: i64) -> Vec<Event> {
 }
 
 fn config(workers: usize) -> RunConfig {
-    RunConfig {
-        epoch_interval: Duration::from_millis(3),
-        ..RunConfig::threads(workers)
-    }
+    RunConfig::threads(workers).with_epoch_interval(Duration::from_millis(3))
 }
 
 /// A window's first and last value.

@@ -9,10 +9,7 @@ use weir::windows::{Window, Windower};
 use weir::{Dataflow, RunConfig, Timestamp};
 
 fn config() -> RunConfig {
-    RunConfig {
-        epoch_interval: Duration::from_millis(5),
-        ..RunConfig::threads(2)
-    }
+    RunConfig::threads(2).with_epoch_interval(Duration::from_millis(5))
 }
 
 /// Runs tumbling 10 s counts over `script`; returns (window results, late items).

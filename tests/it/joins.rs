@@ -114,10 +114,7 @@ fn final_joins_match_the_oracle_on_any_worker_count() {
             let expected = oracle(&items, insert, JoinEmit::Final, kind);
             assert!(!expected.is_empty());
             for workers in [1, 3] {
-                let config = RunConfig {
-                    epoch_interval: Duration::from_millis(2),
-                    ..RunConfig::threads(workers)
-                };
+                let config = RunConfig::threads(workers).with_epoch_interval(Duration::from_millis(2));
                 let spec = spec.insert(insert).emit(JoinEmit::Final);
                 assert_eq!(
                     run_join(&items, spec, config, 7),
@@ -204,10 +201,7 @@ fn as_of_joins_take_the_latest_right_value_at_or_before_each_left_item() {
                 (key, (j.timestamp, j.left.2, j.right.map(|r| r.2)))
             })
             .output("out", out.clone());
-        let config = RunConfig {
-            epoch_interval: Duration::from_millis(3),
-            ..RunConfig::threads(workers)
-        };
+        let config = RunConfig::threads(workers).with_epoch_interval(Duration::from_millis(3));
         weir::run(flow, config).unwrap();
         assert_eq!(out.sorted(), expected, "{workers} workers");
     }
@@ -274,10 +268,7 @@ fn window_joins_pair_each_windows_values_whatever_the_worker_count() {
                 },
             )
             .output("out", out.clone());
-        let config = RunConfig {
-            epoch_interval: Duration::from_millis(3),
-            ..RunConfig::threads(workers)
-        };
+        let config = RunConfig::threads(workers).with_epoch_interval(Duration::from_millis(3));
         weir::run(flow, config).unwrap();
         assert_eq!(out.sorted(), expected, "{workers} workers");
     }
@@ -350,10 +341,7 @@ fn joins_of_three_streams_emit_every_combination_the_kind_asks_for() {
             keyed[0]
                 .join_all("join", &[&keyed[1], &keyed[2]], spec)
                 .output("out", out.clone());
-            let config = RunConfig {
-                epoch_interval: Duration::from_millis(2),
-                ..RunConfig::threads(workers)
-            };
+            let config = RunConfig::threads(workers).with_epoch_interval(Duration::from_millis(2));
             weir::run(flow, config).unwrap();
             assert_eq!(out.sorted(), expected, "{kind} on {workers} workers");
         }

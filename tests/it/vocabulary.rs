@@ -43,10 +43,7 @@ fn on_workers<O: weir::Data + Ord>(
                 .key_on("key", |p: &Pair| p.0)
                 .map_value("value", |p: Pair| p.1);
             step(&keyed).output("out", out.clone());
-            let config = RunConfig {
-                epoch_interval: Duration::from_millis(2),
-                ..RunConfig::threads(workers)
-            };
+            let config = RunConfig::threads(workers).with_epoch_interval(Duration::from_millis(2));
             weir::run(flow, config).unwrap();
             out.sorted()
         })

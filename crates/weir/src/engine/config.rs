@@ -74,6 +74,14 @@ impl RunConfig {
         }
     }
 
+    /// This configuration with epochs of `interval`.
+    pub fn with_epoch_interval(self, interval: Duration) -> Self {
+        RunConfig {
+            epoch_interval: interval,
+            ..self
+        }
+    }
+
     /// This configuration with snapshots into the store at `directory` (made by
     /// `weir recovery init`), keeping no superseded snapshots.
     pub fn with_recovery(self, directory: impl Into<PathBuf>) -> Self {

@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use weir::inputs::EventClock;
 use weir::testing::{TestingSink, TestingSource};
 use weir::windows::{Window, WindowLogic, Windower};
-use weir::{Dataflow, RunConfig, Timestamp};
+use weir::{Dataflow, KeyedStream, RunConfig, Timestamp};
 
-use crate::support::Rng;
+use crate::support::{Rng, count_windows};
 
 /// (timestamp, key, value); timestamps are distinct.
 type Event = (Timestamp, u8, i64);
@@ -40,6 +40,18 @@ fn events(seed: u64, n: usize, wait: i64) -> Vec<Event> {
         }
     }
     events
+}
+
+/// `input` read with a clock that waits 40 ms, 11 items at a time, keyed by key.
+fn keyed_events(flow: &mut Dataflow, input: &[Event]) -> KeyedStream<Event, u8> {
+    let clock = EventClock::new(|e: &Event| e.0, Duration::from_millis(40));
+    flow.input_with_clock(
+        "in",
+        TestingSource::new(input.to_vec()).with_batch_size(11),
+        clock,
+    )
+    .on_time
+    .key_on("key", |e: &Event| e.1)
 }
 
 fn config(workers: usize) -> RunConfig {
@@ -102,10 +114,7 @@ fn custom_window_logic_sees_every_value_of_its_window() {
     for workers in [1, 3] {
         let mut flow = Dataflow::new("custom");
         let out = TestingSink::new();
-        let clock = EventClock::new(|e: &Event| e.0, Duration::from_millis(40));
-        flow.input_with_clock("in", TestingSource::new(input.clone()).with_batch_size(11), clock)
-            .on_time
-            .key_on("key", |e: &Event| e.1)
+        keyed_events(&mut flow, &input)
             .window(
                 "first_last",
                 |e: &Event| e.0,
@@ -130,10 +139,7 @@ fn sort_by_time_emits_each_keys_values_in_timestamp_order() {
     for workers in [1, 3] {
         let mut flow = Dataflow::new("sort");
         let out = TestingSink::new();
-        let clock = EventClock::new(|e: &Event| e.0, Duration::from_millis(40));
-        flow.input_with_clock("in", TestingSource::new(input.clone()).with_batch_size(11), clock)
-            .on_time
-            .key_on("key", |e: &Event| e.1)
+        keyed_events(&mut flow, &input)
             .sort_by_time("sorted", |e: &Event| e.0)
             .output("out", out.clone());
         weir::run(flow, config(workers)).unwrap();
@@ -246,32 +252,15 @@ fn a_watermark_that_advances_with_processing_time_closes_windows_without_new_ite
         TestEvent::Pause(Duration::from_millis(300)),
         TestEvent::Item(1),
     ];
-    let run = |clock: EventClock<i64>| {
-        let mut flow = Dataflow::new("advancing");
-        let (out, late) = (TestingSink::new(), TestingSink::new());
-        let input = flow.input_with_clock("in", TestingSource::from_events(script.clone()), clock);
-        input.late.output("late", late.clone());
-        input
-            .on_time
-            .key_on("all", |_| ())
-            .count_window(
-                "count",
-                |x: &i64| *x,
-                Windower::tumbling(Duration::from_millis(100)),
-            )
-            .down
-            .output("out", out.clone());
-        weir::run(flow, config(1)).unwrap();
-        (out.items(), late.items())
-    };
+    let run = |clock| count_windows(&script, clock, Duration::from_millis(100), config(1));
     let w = Window { start: 0, end: 100 };
     // Deterministic by default: 1 is on time however long the source paused.
     let plain = EventClock::new(|x: &i64| *x, Duration::ZERO);
-    assert_eq!(run(plain), (vec![((), (w, 2))], vec![]));
+    assert_eq!(run(plain), (vec![(w, 2)], vec![]));
     // Opted in: the watermark moved on during the pause, so the window closed with 0 alone
     // and 1 came late.
     let advancing = EventClock::new(|x: &i64| *x, Duration::ZERO).advance_with_processing_time();
-    assert_eq!(run(advancing), (vec![((), (w, 1))], vec![1]));
+    assert_eq!(run(advancing), (vec![(w, 1)], vec![1]));
 }
 
 #[test]

@@ -5,29 +5,17 @@ use std::time::Duration;
 
 use weir::inputs::EventClock;
 use weir::testing::{TestEvent, TestingSink, TestingSource};
-use weir::windows::{Window, Windower};
+use weir::windows::Window;
 use weir::{Dataflow, RunConfig, Timestamp};
+
+use crate::support::count_windows;
+
+fn clock() -> EventClock<i64> {
+    EventClock::new(|x: &i64| *x, Duration::ZERO)
+}
 
 fn config() -> RunConfig {
     RunConfig::threads(2).with_epoch_interval(Duration::from_millis(5))
-}
-
-/// Runs tumbling 10 s counts over `script`; returns (window results, late items).
-fn count_windows(script: &[TestEvent<i64>], config: RunConfig) -> (Vec<(Window, u64)>, Vec<i64>) {
-    let mut flow = Dataflow::new("counts");
-    let (out, late) = (TestingSink::new(), TestingSink::new());
-    let clock = EventClock::new(|x: &i64| *x, Duration::ZERO);
-    let input = flow.input_with_clock("in", TestingSource::from_events(script.to_vec()), clock);
-    input.late.output("late", late.clone());
-    input
-        .on_time
-        .key_on("all", |_| ())
-        .count_window("count", |x: &i64| *x, Windower::tumbling(Duration::from_secs(10)))
-        .down
-        .map("unkey", |(_, result)| result)
-        .output("out", out.clone());
-    weir::run(flow, config).unwrap();
-    (out.sorted(), late.sorted())
 }
 
 #[test]
@@ -43,11 +31,21 @@ fn input_read_after_a_partition_ended_is_late_not_a_reopened_window() {
         start,
         end: start + 10_000,
     };
-    let first = count_windows(&script, config().with_recovery(store.path()));
+    let first = count_windows(
+        &script,
+        clock(),
+        Duration::from_secs(10),
+        config().with_recovery(store.path()),
+    );
     assert_eq!(first, (vec![(w(0), 2), (w(10_000), 1), (w(20_000), 2)], vec![]));
     // The partition ended, and with it its event time: the next execution's item is late
     // (decided at the source), and [20 s, 30 s) is not emitted a second time.
-    let second = count_windows(&script, config().with_recovery(store.path()));
+    let second = count_windows(
+        &script,
+        clock(),
+        Duration::from_secs(10),
+        config().with_recovery(store.path()),
+    );
     assert_eq!(second, (vec![], vec![26_000]));
 }
 
@@ -59,30 +57,15 @@ fn a_quiet_partition_under_idle_after_rises_with_processing_time_not_to_the_end_
         TestEvent::Pause(Duration::from_millis(400)),
         TestEvent::Item(3_600_000),
     ];
-    let mut flow = Dataflow::new("idle");
-    let (out, late) = (TestingSink::new(), TestingSink::new());
-    let clock = EventClock::new(|x: &i64| *x, Duration::ZERO).idle_after(Duration::from_millis(100));
-    let input = flow.input_with_clock("in", TestingSource::from_events(script), clock);
-    input.late.output("late", late.clone());
-    input
-        .on_time
-        .key_on("all", |_| ())
-        .count_window(
-            "count",
-            |x: &i64| *x,
-            Windower::tumbling(Duration::from_millis(100)),
-        )
-        .down
-        .map("unkey", |(_, result)| result)
-        .output("out", out.clone());
-    weir::run(flow, config()).unwrap();
+    let idle = clock().idle_after(Duration::from_millis(100));
+    let (out, late) = count_windows(&script, idle, Duration::from_millis(100), config());
     // An hour ahead is far beyond what ~300 ms of quiet raised the watermark to: on time.
     let hour = Window {
         start: 3_600_000,
         end: 3_600_100,
     };
-    assert!(out.items().contains(&(hour, 1)), "{:?}", out.items());
-    assert!(late.items().is_empty());
+    assert!(out.contains(&(hour, 1)), "{out:?}");
+    assert!(late.is_empty());
 }
 
 #[test]

@@ -182,3 +182,27 @@ pub fn free_addresses(count: usize) -> String {
         .collect::<Vec<_>>()
         .join(";")
 }
+
+/// Counts the items of `script`, read with `clock`, in tumbling windows of `window`; returns
+/// the sorted window results and late items.
+pub fn count_windows(
+    script: &[weir::testing::TestEvent<i64>],
+    clock: weir::inputs::EventClock<i64>,
+    window: Duration,
+    config: weir::RunConfig,
+) -> (Vec<(weir::windows::Window, u64)>, Vec<i64>) {
+    use weir::testing::{TestingSink, TestingSource};
+    let mut flow = weir::Dataflow::new("counts");
+    let (out, late) = (TestingSink::new(), TestingSink::new());
+    let input = flow.input_with_clock("in", TestingSource::from_events(script.to_vec()), clock);
+    input.late.output("late", late.clone());
+    input
+        .on_time
+        .key_on("all", |_| ())
+        .count_window("count", |x: &i64| *x, weir::windows::Windower::tumbling(window))
+        .down
+        .map("unkey", |(_, result)| result)
+        .output("out", out.clone());
+    weir::run(flow, config).unwrap();
+    (out.sorted(), late.sorted())
+}

@@ -157,9 +157,9 @@ fn spawn(case: &Case, out: &Path, late: &Path, extra: &[&str]) -> Child {
         .expect("start event_windows")
 }
 
-/// Kill after kill, then a run to the end, then a rerun on the finished store: the output
-/// is the oracle's every time.
-fn kill_and_resume(spec: Spec, seed: u64) {
+/// Kill after kill, then a run to the end, then a rerun on the finished store of
+/// `store_partitions`: the output is the oracle's every time.
+fn kill_and_resume(spec: Spec, seed: u64, store_partitions: usize) {
     let case = case(seed, 50_000, spec);
     let (out, late, store) = (
         tempfile::tempdir().unwrap(),
@@ -167,7 +167,7 @@ fn kill_and_resume(spec: Spec, seed: u64) {
         tempfile::tempdir().unwrap(),
     );
     let (o, l) = (out.path(), late.path());
-    weir::recovery::init(store.path(), 3).unwrap();
+    weir::recovery::init(store.path(), store_partitions).unwrap();
     let r = path(store.path());
     let what = case.spec.cli();
 
@@ -226,10 +226,11 @@ fn kill_and_resume(spec: Spec, seed: u64) {
 
 #[test]
 fn killed_sliding_windows_resume_to_exactly_the_oracle_s_output() {
-    kill_and_resume(Spec::sliding(2000, 500), 31);
+    kill_and_resume(Spec::sliding(2000, 500), 31, 3);
 }
 
 #[test]
 fn killed_session_windows_resume_to_exactly_the_oracle_s_output() {
-    kill_and_resume(Spec::Session { gap: 300 }, 32);
+    // More than 10 store partitions: where routing once broke.
+    kill_and_resume(Spec::Session { gap: 300 }, 32, 13);
 }

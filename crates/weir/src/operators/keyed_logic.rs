@@ -4,8 +4,9 @@
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use rustc_hash::FxHashMap;
+use smallvec::{SmallVec, smallvec};
 
+use crate::operators::key_table::KeyTable;
 use crate::operators::key_timers::{Armed, KeyTimers};
 use crate::operators::keyed_process::{Ctx, KeyedProcess};
 use crate::operators::stateful::Retention;
@@ -23,27 +24,34 @@ pub(crate) struct Clocks {
     pub now: SystemTime,
 }
 
-/// One key's logic, its armed timers, and whether it changed in the open epoch.
+/// One key's logic and whether it changed in the open epoch. Its timers are the ones its
+/// logic asks for: the core compares them before and after each call, and arms a deadline
+/// when it changes (the entry holds no copy of them: keys are read at random, and a smaller
+/// entry costs fewer cache misses).
+#[repr(C)]
 struct Entry<L> {
-    logic: L,
-    armed: Armed,
     dirty: bool,
+    logic: L,
 }
 
 impl<L> Entry<L> {
     fn new(logic: L) -> Self {
-        Entry {
-            logic,
-            armed: Armed::default(),
-            dirty: false,
-        }
+        Entry { dirty: false, logic }
+    }
+}
+
+/// The deadlines `logic` asks for.
+fn wanted<L: KeyedProcess>(logic: &L) -> Armed {
+    Armed {
+        event: logic.event_timer(),
+        processing: logic.processing_timer(),
     }
 }
 
 /// All keys of one worker of a stateful step.
 pub(crate) struct KeyedLogic<K, L: KeyedProcess, B> {
     builder: Arc<B>,
-    entries: FxHashMap<K, Entry<L>>,
+    entries: KeyTable<K, Entry<L>>,
     timers: KeyTimers<K>,
     out: Vec<L::Out>,
     /// Keys changed (or deleted) in `dirty_epoch`, when snapshotting.
@@ -54,11 +62,12 @@ pub(crate) struct KeyedLogic<K, L: KeyedProcess, B> {
     ending: Option<Vec<K>>,
 }
 
-/// After a call of `key`'s logic: marks the key changed, re-arms its timers, and says
-/// whether it is to be forgotten.
+/// After a call of `key`'s logic: marks the key changed, arms the deadlines it asks for
+/// that it did not hold `before` the call, and says whether it is to be forgotten.
 fn settle<K: Key, L: KeyedProcess>(
     key: &K,
     entry: &mut Entry<L>,
+    before: Armed,
     retention: Retention,
     timers: &mut KeyTimers<K>,
     dirty_keys: Option<&mut Vec<K>>,
@@ -68,14 +77,9 @@ fn settle<K: Key, L: KeyedProcess>(
     {
         dirty_keys.push(key.clone());
     }
-    let wanted = match retention {
-        Retention::Keep => Armed {
-            event: entry.logic.event_timer(),
-            processing: entry.logic.processing_timer(),
-        },
-        Retention::Discard => Armed::default(),
-    };
-    timers.set(key, &mut entry.armed, wanted);
+    if retention == Retention::Keep {
+        timers.arm(key, before, wanted(&entry.logic));
+    }
     retention == Retention::Discard
 }
 
@@ -88,7 +92,7 @@ where
     pub(crate) fn new(builder: Arc<B>, snapshotting: bool) -> Self {
         KeyedLogic {
             builder,
-            entries: FxHashMap::default(),
+            entries: KeyTable::new(),
             timers: KeyTimers::new(),
             out: Vec::new(),
             dirty_keys: Vec::new(),
@@ -101,11 +105,37 @@ where
     /// Rebuilds a key from its snapshot, timers included.
     pub(crate) fn restore(&mut self, key: K, state: L::State) {
         let mut entry = Entry::new((self.builder)(Some(state)));
-        settle(&key, &mut entry, Retention::Keep, &mut self.timers, None);
+        let nothing = Armed::default();
+        settle(&key, &mut entry, nothing, Retention::Keep, &mut self.timers, None);
         self.entries.insert(key, entry);
     }
 
-    /// Applies one value: one look-up of the key (two for a new key).
+    /// Applies a batch of values in order, their keys warmed first: with more keys than the
+    /// cache holds, cache misses are what items cost.
+    pub(crate) fn on_batch(
+        &mut self,
+        batch: Vec<(K, L::In)>,
+        clocks: Clocks,
+        emit: &mut impl FnMut((K, L::Out)),
+    ) {
+        self.warm(batch.iter().map(|(key, _)| key));
+        for (key, value) in batch {
+            self.on_item(key, value, clocks, emit);
+        }
+    }
+
+    /// Looks `keys` up, and the timers of their logic, so that calls on them find them in
+    /// the cache: a tight loop lets their cache misses overlap.
+    fn warm<'a>(&self, keys: impl Iterator<Item = &'a K>)
+    where
+        K: 'a,
+    {
+        for key in keys {
+            std::hint::black_box(self.entries.get(key).map(|entry| entry.logic.event_timer()));
+        }
+    }
+
+    /// Applies one value: one look-up of the key.
     pub(crate) fn on_item(
         &mut self,
         key: K,
@@ -113,19 +143,23 @@ where
         clocks: Clocks,
         emit: &mut impl FnMut((K, L::Out)),
     ) {
-        let entry = match self.entries.get_mut(&key) {
-            Some(entry) => entry,
-            None => self
-                .entries
-                .entry(key.clone())
-                .or_insert_with(|| Entry::new((self.builder)(None))),
+        let (builder, mut new) = (&self.builder, false);
+        let entry = self.entries.get_or_insert_with(&key, || {
+            new = true;
+            Entry::new(builder(None))
+        });
+        // A new key holds no deadline yet, whatever its logic asks for.
+        let before = if new {
+            Armed::default()
+        } else {
+            wanted(&entry.logic)
         };
         let retention = entry.logic.on_item(&mut context(&mut self.out, clocks), value);
         for value in self.out.drain(..) {
             emit((key.clone(), value));
         }
         let dirty = self.snapshotting.then_some(&mut self.dirty_keys);
-        if settle(&key, entry, retention, &mut self.timers, dirty) {
+        if settle(&key, entry, before, retention, &mut self.timers, dirty) {
             self.entries.remove(&key);
         }
         self.compact_timers();
@@ -135,37 +169,46 @@ where
     /// what the pushes since the last one did).
     fn compact_timers(&mut self) {
         if self.timers.len() > 2 * self.entries.len() + 1024 {
-            self.timers
-                .rebuild(self.entries.iter().map(|(key, entry)| (key, &entry.armed)));
+            self.timers.rebuild(
+                self.entries
+                    .iter()
+                    .map(|(key, entry)| (key, wanted(&entry.logic))),
+            );
         }
     }
 
-    /// Calls `logic` (a timer or end-of-input call) on `key` if it is live, then settles it.
+    /// Calls `logic` (a timer or end-of-input call) on `key` if it is live, with the
+    /// deadlines the key holds; unless it declined (`None`), emits what it said and settles
+    /// the key with the deadlines it held before, as `logic` returned them.
     fn call(
         &mut self,
         key: K,
         clocks: Clocks,
         emit: &mut impl FnMut((K, L::Out)),
-        logic: impl FnOnce(&mut L, &mut Ctx<'_, L::Out>) -> Retention,
+        logic: impl FnOnce(&mut L, Armed, &mut Ctx<'_, L::Out>) -> Option<(Armed, Retention)>,
     ) {
         let Some(entry) = self.entries.get_mut(&key) else {
             return;
         };
-        let retention = logic(&mut entry.logic, &mut context(&mut self.out, clocks));
+        let held = wanted(&entry.logic);
+        let ctx = &mut context(&mut self.out, clocks);
+        let Some((before, retention)) = logic(&mut entry.logic, held, ctx) else {
+            return;
+        };
         for value in self.out.drain(..) {
             emit((key.clone(), value));
         }
         let dirty = self.snapshotting.then_some(&mut self.dirty_keys);
-        if settle(&key, entry, retention, &mut self.timers, dirty) {
+        if settle(&key, entry, before, retention, &mut self.timers, dirty) {
             self.entries.remove(&key);
         }
         self.compact_timers();
     }
 
     /// Calls `on_timer` once for each key whose event timer the watermark reached or whose
-    /// processing timer `now` reached, at most `fuel` keys (one unit each). The due keys are
-    /// taken before any is called, so a key that re-arms a timer that is already due fires
-    /// again on the next call, not in this one.
+    /// processing timer `now` reached, at most `fuel` keys (one unit each), in key order.
+    /// The due keys are taken before any is called, so a key that re-arms a timer that is
+    /// already due fires again on the next call, not in this one.
     pub(crate) fn fire_timers(
         &mut self,
         clocks: Clocks,
@@ -173,25 +216,28 @@ where
         emit: &mut impl FnMut((K, L::Out)),
     ) {
         let mut due = self.timers.take_due(clocks.watermark, clocks.now, fuel);
-        // Keep the deadlines the keys still hold (the others are stale), and disarm them.
-        due.retain(|(key, fired)| {
-            let Some(entry) = self.entries.get_mut(key) else {
-                return false;
-            };
-            let event = fired.event.is_some() && entry.armed.event == fired.event;
-            let processing = fired.processing.is_some() && entry.armed.processing == fired.processing;
-            if event {
-                entry.armed.event = None;
-            }
-            if processing {
-                entry.armed.processing = None;
-            }
-            event || processing
-        });
         due.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        due.dedup_by(|a, b| a.0 == b.0);
-        for (key, _) in due {
-            self.call(key, clocks, emit, |logic, ctx| logic.on_timer(ctx));
+        self.warm(due.iter().map(|(key, _)| key));
+        let mut due = due.into_iter().peekable();
+        while let Some((key, first)) = due.next() {
+            // A key may come up more than once (both timers, or stale deadlines).
+            let mut fired: SmallVec<[Armed; 2]> = smallvec![first];
+            while let Some((_, more)) = due.next_if(|(next, _)| *next == key) {
+                fired.push(more);
+            }
+            self.call(key, clocks, emit, |logic, held, ctx| {
+                // Fire the deadlines the key still holds (the others are stale): they are
+                // used up, so the call holds only the others.
+                let event = held.event.filter(|at| fired.iter().any(|f| f.event == Some(*at)));
+                let processing = held
+                    .processing
+                    .filter(|at| fired.iter().any(|f| f.processing == Some(*at)));
+                let before = Armed {
+                    event: held.event.filter(|_| event.is_none()),
+                    processing: held.processing.filter(|_| processing.is_none()),
+                };
+                (event.is_some() || processing.is_some()).then(|| (before, logic.on_timer(ctx)))
+            });
         }
     }
 
@@ -206,7 +252,7 @@ where
     ) -> bool {
         let entries = &self.entries;
         let ending = self.ending.get_or_insert_with(|| {
-            let mut keys: Vec<K> = entries.keys().cloned().collect();
+            let mut keys: Vec<K> = entries.iter().map(|(key, _)| key.clone()).collect();
             keys.sort_unstable_by(|a, b| b.cmp(a));
             keys
         });
@@ -219,12 +265,14 @@ where
         }
         let done = ending.is_empty();
         for key in batch {
-            // (Its deadline stays in the heap, stale: the key no longer holds it.)
-            let armed_event = self.entries.get_mut(&key).and_then(|e| e.armed.event.take());
-            if armed_event.is_some() {
-                self.call(key.clone(), clocks, emit, |logic, ctx| logic.on_timer(ctx));
-            }
-            self.call(key, clocks, emit, |logic, ctx| logic.on_eof(ctx));
+            // Its event deadline is used up (it stays in the timers, stale).
+            self.call(key.clone(), clocks, emit, |logic, held, ctx| {
+                let before = Armed { event: None, ..held };
+                held.event.map(|_| (before, logic.on_timer(ctx)))
+            });
+            self.call(key, clocks, emit, |logic, held, ctx| {
+                Some((held, logic.on_eof(ctx)))
+            });
         }
         done
     }
@@ -371,7 +419,15 @@ mod tests {
             keyed.timers.len()
         );
         // The one live deadline survived the compactions.
-        assert_eq!(keyed.entries["k"].armed.event, Some(100_000));
+        assert_eq!(
+            keyed
+                .entries
+                .get_mut(&"k".to_string())
+                .unwrap()
+                .logic
+                .event_timer(),
+            Some(100_000)
+        );
         let at = |watermark| Clocks {
             watermark,
             ..clocks()
@@ -379,7 +435,12 @@ mod tests {
         let mut fuel = usize::MAX;
         keyed.fire_timers(at(99_999), &mut fuel, &mut |_| {});
         assert_eq!(
-            keyed.entries["k"].armed.event,
+            keyed
+                .entries
+                .get_mut(&"k".to_string())
+                .unwrap()
+                .logic
+                .event_timer(),
             Some(100_000),
             "stale ones did not fire it"
         );

@@ -27,6 +27,7 @@ mod inspect;
 mod inspect_debug;
 mod key_on;
 mod key_rm;
+mod key_table;
 mod key_timers;
 mod keyed_logic;
 mod keyed_process;

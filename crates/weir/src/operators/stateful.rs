@@ -292,9 +292,7 @@ where
                         now: step.processing_time(epoch),
                     };
                     fuel = fuel.saturating_sub(batch.len());
-                    for (key, value) in batch {
-                        keyed.on_item(key, value, clocks, &mut emit);
-                    }
+                    keyed.on_batch(batch, clocks, &mut emit);
                 }
                 if batches.is_empty() {
                     queue.remove_first();

@@ -215,21 +215,20 @@ impl<V: Data, A: Data, R: Data> KeyedProcess for KeyWindows<V, A, R> {
         self.retention()
     }
 
-    /// Closes, in the order they close, every window the watermark has reached.
+    /// Closes, in the order they close, every window the watermark has reached: a prefix
+    /// of the open ones, since by start is by end (fixed windows have one length, sessions
+    /// are disjoint).
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Out>) -> Retention {
         let watermark = ctx.watermark();
-        let mut closing: Vec<(Window, A)> = Vec::new();
-        let mut index = 0;
-        while index < self.state.open.len() {
-            if self.closes_at(&self.state.open[index].0) <= watermark {
-                closing.push(self.state.open.remove(index));
-            } else {
-                index += 1;
-            }
-        }
-        closing.sort_by_key(|(w, _)| (self.closes_at(w), w.start));
-        for (window, acc) in closing {
-            ctx.emit(WindowEvent::Result(window, (self.spec().finish)(acc, &window)));
+        let closed = self
+            .state
+            .open
+            .partition_point(|(w, _)| self.closes_at(w) <= watermark);
+        for (window, acc) in self.state.open.drain(..closed) {
+            ctx.emit(WindowEvent::Result(
+                window,
+                (self.worker.spec.finish)(acc, &window),
+            ));
             if self.worker.meta {
                 ctx.emit(WindowEvent::Meta(WindowMeta::Closed(window)));
             }
@@ -237,8 +236,7 @@ impl<V: Data, A: Data, R: Data> KeyedProcess for KeyWindows<V, A, R> {
         self.retention()
     }
 
-    /// The first open window closes first: fixed windows have one length and sessions are
-    /// disjoint, so by start is by end.
+    /// The first open window closes first.
     fn event_timer(&self) -> Option<Timestamp> {
         self.state.open.first().map(|(w, _)| self.closes_at(w))
     }

@@ -6,15 +6,14 @@ use std::time::SystemTime;
 
 use smallvec::{SmallVec, smallvec};
 
+use crate::operators::changed_keys::{ChangedKeys, SnapshotsDone, snapshot_rows};
 use crate::operators::key_table::KeyTable;
 use crate::operators::key_timers::{Armed, KeyTimers};
 use crate::operators::keyed_process::{Ctx, KeyedProcess};
+use crate::operators::keyed_state::KeyedState;
 use crate::operators::stateful::Retention;
-use crate::recovery::{SnapshotRow, encode};
-use crate::{BoxError, Epoch, Key, Timestamp};
-
-/// The snapshots of an epoch that just completed, if any.
-pub(crate) type SnapshotsDone = Result<Option<(Epoch, Vec<SnapshotRow>)>, BoxError>;
+use crate::recovery::encode;
+use crate::{Epoch, Key, Timestamp};
 
 /// What a call sees of time: the epoch, the watermark and processing time.
 #[derive(Debug, Clone, Copy)]
@@ -54,10 +53,7 @@ pub(crate) struct KeyedLogic<K, L: KeyedProcess, B> {
     entries: KeyTable<K, Entry<L>>,
     timers: KeyTimers<K>,
     out: Vec<L::Out>,
-    /// Keys changed (or deleted) in `dirty_epoch`, when snapshotting.
-    dirty_keys: Vec<K>,
-    dirty_epoch: Option<Epoch>,
-    snapshotting: bool,
+    changed: ChangedKeys<K>,
     /// Keys still to be told the input ended, in reverse key order, once it did.
     ending: Option<Vec<K>>,
 }
@@ -95,32 +91,8 @@ where
             entries: KeyTable::new(),
             timers: KeyTimers::new(),
             out: Vec::new(),
-            dirty_keys: Vec::new(),
-            dirty_epoch: None,
-            snapshotting,
+            changed: ChangedKeys::new(snapshotting),
             ending: None,
-        }
-    }
-
-    /// Rebuilds a key from its snapshot, timers included.
-    pub(crate) fn restore(&mut self, key: K, state: L::State) {
-        let mut entry = Entry::new((self.builder)(Some(state)));
-        let nothing = Armed::default();
-        settle(&key, &mut entry, nothing, Retention::Keep, &mut self.timers, None);
-        self.entries.insert(key, entry);
-    }
-
-    /// Applies a batch of values in order, their keys warmed first: with more keys than the
-    /// cache holds, cache misses are what items cost.
-    pub(crate) fn on_batch(
-        &mut self,
-        batch: Vec<(K, L::In)>,
-        clocks: Clocks,
-        emit: &mut impl FnMut((K, L::Out)),
-    ) {
-        self.warm(batch.iter().map(|(key, _)| key));
-        for (key, value) in batch {
-            self.on_item(key, value, clocks, emit);
         }
     }
 
@@ -158,8 +130,14 @@ where
         for value in self.out.drain(..) {
             emit((key.clone(), value));
         }
-        let dirty = self.snapshotting.then_some(&mut self.dirty_keys);
-        if settle(&key, entry, before, retention, &mut self.timers, dirty) {
+        if settle(
+            &key,
+            entry,
+            before,
+            retention,
+            &mut self.timers,
+            self.changed.record(),
+        ) {
             self.entries.remove(&key);
         }
         self.compact_timers();
@@ -198,23 +176,62 @@ where
         for value in self.out.drain(..) {
             emit((key.clone(), value));
         }
-        let dirty = self.snapshotting.then_some(&mut self.dirty_keys);
-        if settle(&key, entry, before, retention, &mut self.timers, dirty) {
+        if settle(
+            &key,
+            entry,
+            before,
+            retention,
+            &mut self.timers,
+            self.changed.record(),
+        ) {
             self.entries.remove(&key);
         }
         self.compact_timers();
+    }
+
+    /// The snapshot rows of the keys that changed in a completed epoch.
+    fn snapshot(&mut self, step: &str, done: Option<(Epoch, Vec<K>)>) -> SnapshotsDone {
+        snapshot_rows(step, done, |key| match self.entries.get_mut(key) {
+            Some(entry) => {
+                entry.dirty = false;
+                Ok(Some(encode(&entry.logic.snapshot())?))
+            }
+            None => Ok(None),
+        })
+    }
+}
+
+impl<K, L, B> KeyedState<K, L::In> for KeyedLogic<K, L, B>
+where
+    K: Key,
+    L: KeyedProcess,
+    B: Fn(Option<L::State>) -> L + 'static,
+{
+    type Out = L::Out;
+    type State = L::State;
+
+    /// Rebuilds a key from its snapshot, timers included.
+    fn restore(&mut self, key: K, state: L::State) {
+        let mut entry = Entry::new((self.builder)(Some(state)));
+        let nothing = Armed::default();
+        settle(&key, &mut entry, nothing, Retention::Keep, &mut self.timers, None);
+        self.entries.insert(key, entry);
+    }
+
+    /// Applies a batch of values in order, their keys warmed first: with more keys than the
+    /// cache holds, cache misses are what items cost.
+    fn on_batch(&mut self, batch: Vec<(K, L::In)>, clocks: Clocks, emit: &mut impl FnMut((K, L::Out))) {
+        self.warm(batch.iter().map(|(key, _)| key));
+        for (key, value) in batch {
+            self.on_item(key, value, clocks, emit);
+        }
     }
 
     /// Calls `on_timer` once for each key whose event timer the watermark reached or whose
     /// processing timer `now` reached, at most `fuel` keys (one unit each), in key order.
     /// The due keys are taken before any is called, so a key that re-arms a timer that is
     /// already due fires again on the next call, not in this one.
-    pub(crate) fn fire_timers(
-        &mut self,
-        clocks: Clocks,
-        fuel: &mut usize,
-        emit: &mut impl FnMut((K, L::Out)),
-    ) {
+    fn fire_timers(&mut self, clocks: Clocks, fuel: &mut usize, emit: &mut impl FnMut((K, L::Out))) {
         let mut due = self.timers.take_due(clocks.watermark, clocks.now, fuel);
         due.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         self.warm(due.iter().map(|(key, _)| key));
@@ -244,12 +261,7 @@ where
     /// At the end of the input, for every key in key order: fires its event timer if it has
     /// one (the watermark is at its end), then calls `on_eof`; at most `fuel` keys per
     /// call. `true` once every key was called.
-    pub(crate) fn finish(
-        &mut self,
-        clocks: Clocks,
-        fuel: &mut usize,
-        emit: &mut impl FnMut((K, L::Out)),
-    ) -> bool {
+    fn finish(&mut self, clocks: Clocks, fuel: &mut usize, emit: &mut impl FnMut((K, L::Out))) -> bool {
         let entries = &self.entries;
         let ending = self.ending.get_or_insert_with(|| {
             let mut keys: Vec<K> = entries.iter().map(|(key, _)| key.clone()).collect();
@@ -278,54 +290,23 @@ where
     }
 
     /// Whether a timer is due under `clocks`.
-    pub(crate) fn timer_due(&self, clocks: Clocks) -> bool {
+    fn timer_due(&self, clocks: Clocks) -> bool {
         self.timers.any_due(clocks.watermark, clocks.now)
     }
 
     /// The earliest processing-time timer.
-    pub(crate) fn next_processing_timer(&self) -> Option<SystemTime> {
+    fn next_processing_timer(&self) -> Option<SystemTime> {
         self.timers.next_processing()
     }
 
-    /// Starts changing state in `epoch`; first returns the snapshots of an earlier epoch
-    /// that is complete (its keys' state must be captured before later items apply).
-    pub(crate) fn enter_epoch(&mut self, epoch: Epoch, step: &str) -> SnapshotsDone {
-        let done = match self.dirty_epoch {
-            Some(open) if open < epoch => Some((open, self.snapshot_dirty(step)?)),
-            _ => None,
-        };
-        if self.snapshotting {
-            self.dirty_epoch = Some(epoch);
-        }
-        Ok(done)
+    fn enter_epoch(&mut self, epoch: Epoch, step: &str) -> SnapshotsDone {
+        let done = self.changed.enter(epoch);
+        self.snapshot(step, done)
     }
 
-    /// The snapshots of the open epoch if the frontier has passed it.
-    pub(crate) fn close_epoch_before(&mut self, frontier: Option<Epoch>, step: &str) -> SnapshotsDone {
-        match self.dirty_epoch {
-            Some(open) if frontier.is_none_or(|f| f > open) => Ok(Some((open, self.snapshot_dirty(step)?))),
-            _ => Ok(None),
-        }
-    }
-
-    /// One row per key changed in the open epoch: its state, or `None` if it was deleted.
-    fn snapshot_dirty(&mut self, step: &str) -> Result<Vec<SnapshotRow>, BoxError> {
-        self.dirty_epoch = None;
-        let mut keys = std::mem::take(&mut self.dirty_keys);
-        keys.sort_unstable();
-        keys.dedup();
-        keys.into_iter()
-            .map(|key| {
-                let value = match self.entries.get_mut(&key) {
-                    Some(entry) => {
-                        entry.dirty = false;
-                        Some(encode(&entry.logic.snapshot())?)
-                    }
-                    None => None,
-                };
-                Ok((step.to_owned(), key.text(), value))
-            })
-            .collect()
+    fn close_epoch_before(&mut self, frontier: Option<Epoch>, step: &str) -> SnapshotsDone {
+        let done = self.changed.close_before(frontier);
+        self.snapshot(step, done)
     }
 }
 
@@ -339,140 +320,5 @@ fn context<O>(out: &mut Vec<O>, clocks: Clocks) -> Ctx<'_, O> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::operators::StatefulLogic;
-
-    fn clocks() -> Clocks {
-        Clocks {
-            epoch: 0,
-            watermark: Timestamp::MIN,
-            now: SystemTime::now(),
-        }
-    }
-
-    /// Re-arms a deadline in the past after every call; emits how often it fired.
-    struct PastDeadline(u32);
-
-    impl StatefulLogic for PastDeadline {
-        type In = ();
-        type Out = u32;
-        type State = u32;
-        fn on_item(&mut self, _: (), _: &mut Vec<u32>) -> Retention {
-            Retention::Keep
-        }
-        fn on_notify(&mut self, out: &mut Vec<u32>) -> Retention {
-            self.0 += 1;
-            out.push(self.0);
-            Retention::Keep
-        }
-        fn notify_at(&self) -> Option<SystemTime> {
-            Some(SystemTime::UNIX_EPOCH)
-        }
-        fn snapshot(&self) -> u32 {
-            self.0
-        }
-    }
-
-    fn fire(
-        keyed: &mut KeyedLogic<String, PastDeadline, impl Fn(Option<u32>) -> PastDeadline>,
-        fuel: &mut usize,
-    ) -> Vec<(String, u32)> {
-        let mut fired = Vec::new();
-        keyed.fire_timers(clocks(), fuel, &mut |item| fired.push(item));
-        fired
-    }
-
-    fn snapshotted_keys(rows: SnapshotsDone) -> Vec<String> {
-        let (_, rows) = rows.unwrap().expect("an epoch closed");
-        rows.into_iter().map(|(_, key, _)| key).collect()
-    }
-
-    /// Moves its event deadline later with every item (a session that grows).
-    struct Receding(i64);
-
-    impl KeyedProcess for Receding {
-        type In = ();
-        type Out = ();
-        type State = i64;
-        fn on_item(&mut self, _: &mut Ctx<'_, ()>, _: ()) -> Retention {
-            self.0 += 1;
-            Retention::Keep
-        }
-        fn event_timer(&self) -> Option<Timestamp> {
-            Some(self.0)
-        }
-        fn snapshot(&self) -> i64 {
-            self.0
-        }
-    }
-
-    #[test]
-    fn stale_deadlines_do_not_pile_up() {
-        let mut keyed = KeyedLogic::new(Arc::new(|s: Option<i64>| Receding(s.unwrap_or(0))), false);
-        for _ in 0..100_000 {
-            keyed.on_item("k".to_string(), (), clocks(), &mut |_| {});
-        }
-        assert!(
-            keyed.timers.len() <= 2 + 1024,
-            "{} deadlines for one key",
-            keyed.timers.len()
-        );
-        // The one live deadline survived the compactions.
-        assert_eq!(
-            keyed
-                .entries
-                .get_mut(&"k".to_string())
-                .unwrap()
-                .logic
-                .event_timer(),
-            Some(100_000)
-        );
-        let at = |watermark| Clocks {
-            watermark,
-            ..clocks()
-        };
-        let mut fuel = usize::MAX;
-        keyed.fire_timers(at(99_999), &mut fuel, &mut |_| {});
-        assert_eq!(
-            keyed
-                .entries
-                .get_mut(&"k".to_string())
-                .unwrap()
-                .logic
-                .event_timer(),
-            Some(100_000),
-            "stale ones did not fire it"
-        );
-        assert!(keyed.timer_due(at(100_000)));
-    }
-
-    #[test]
-    fn due_timers_fire_once_per_call_within_the_fuel_and_mark_keys_dirty() {
-        let mut keyed = KeyedLogic::new(Arc::new(|s: Option<u32>| PastDeadline(s.unwrap_or(0))), true);
-        keyed.enter_epoch(0, "s").unwrap();
-        for key in ["a", "b", "c"] {
-            keyed.on_item(key.into(), (), clocks(), &mut |_| {});
-        }
-        assert_eq!(
-            snapshotted_keys(keyed.close_epoch_before(Some(1), "s")),
-            ["a", "b", "c"]
-        );
-        keyed.enter_epoch(1, "s").unwrap();
-        let mut fuel = 2;
-        assert_eq!(fire(&mut keyed, &mut fuel), [("a".into(), 1), ("b".into(), 1)]);
-        assert_eq!(fuel, 0);
-        assert_eq!(
-            snapshotted_keys(keyed.close_epoch_before(Some(2), "s")),
-            ["a", "b"]
-        );
-        let mut fuel = 10;
-        let fired = fire(&mut keyed, &mut fuel);
-        assert_eq!(fired, [("a".into(), 2), ("b".into(), 2), ("c".into(), 1)]);
-        assert_eq!(
-            fuel, 7,
-            "each due key fired once, though all re-armed a past deadline"
-        );
-        assert_eq!(keyed.next_processing_timer(), Some(SystemTime::UNIX_EPOCH));
-    }
-}
+#[path = "keyed_logic_tests.rs"]
+mod tests;

@@ -9,6 +9,7 @@
 
 mod accumulate;
 mod branch;
+mod changed_keys;
 mod collect;
 mod combine;
 mod count_final;
@@ -31,6 +32,7 @@ mod key_table;
 mod key_timers;
 mod keyed_logic;
 mod keyed_process;
+mod keyed_state;
 mod map;
 mod map_value;
 mod max_final;
@@ -50,10 +52,13 @@ mod stateful_map;
 mod unique;
 
 pub use branch::Branch;
+pub(crate) use changed_keys::{ChangedKeys, SnapshotsDone, snapshot_rows};
 pub use collect::Collecting;
 pub use fold_final::Folding;
 pub use inspect_debug::Seen;
+pub(crate) use keyed_logic::Clocks;
 pub use keyed_process::{Ctx, KeyedProcess};
+pub(crate) use keyed_state::KeyedState;
 pub use output::{Dynamic, Partitioned, Sink};
 pub use stateful::{Retention, StatefulLogic};
 pub use stateful_map::MapWithState;

@@ -19,8 +19,10 @@ use crate::engine::{
     BuildCtx, EpochQueue, QueuedWatermarks, Time, at, decode_watermark, enter_step, frontier_epoch,
     frontier_meet, received_epoch, received_inner,
 };
-use crate::operators::keyed_logic::{Clocks, KeyedLogic, SnapshotsDone};
+use crate::operators::changed_keys::SnapshotsDone;
+use crate::operators::keyed_logic::{Clocks, KeyedLogic};
 use crate::operators::keyed_process::KeyedProcess;
+use crate::operators::keyed_state::KeyedState;
 use crate::recovery::{SnapshotRow, decode};
 use crate::{Data, Epoch, Error, Timestamp};
 
@@ -196,7 +198,7 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
 /// Received batches of one epoch, each with its watermark coordinate.
 type Batches<K, V> = VecDeque<(u64, Vec<(K, V)>)>;
 
-/// Builds the stateful core on this worker: data output, snapshot output, restored keys.
+/// Builds the stateful core on this worker running `KeyedProcess` logic per key.
 pub(crate) fn stateful_operator<'s, K, V, L, B>(
     ctx: &mut BuildCtx<'s>,
     input: StreamVec<'s, Time, (K, V)>,
@@ -209,12 +211,28 @@ where
     L::Out: Data,
     B: Fn(Option<L::State>) -> L + Send + Sync + 'static,
 {
+    keyed_state_operator(ctx, input, |snapshotting| KeyedLogic::new(builder, snapshotting))
+}
+
+/// Builds the stateful core on this worker: data output, snapshot output, restored keys,
+/// held by the state `make` builds (told whether the step snapshots).
+pub(crate) fn keyed_state_operator<'s, K, V, S>(
+    ctx: &mut BuildCtx<'s>,
+    input: StreamVec<'s, Time, (K, V)>,
+    make: impl FnOnce(bool) -> S,
+) -> StreamVec<'s, Time, (K, S::Out)>
+where
+    K: Key,
+    V: Data,
+    S: KeyedState<K, V>,
+    S::Out: Data,
+{
     let step = ctx.step().clone();
-    let mut keyed = KeyedLogic::new(builder, step.snapshotting());
+    let mut keyed = make(step.snapshotting());
     for (key, bytes) in step.take_resume_states() {
         let restored = crate::key::stored_key::<K>(&key)
             .map_err(|err| Error::step(step.id.as_str(), step.worker, err))
-            .and_then(|k| Ok((k, decode::<L::State>(step.id.as_str(), &key, &bytes)?)));
+            .and_then(|k| Ok((k, decode::<S::State>(step.id.as_str(), &key, &bytes)?)));
         match restored {
             Ok((key, state)) => keyed.restore(key, state),
             Err(err) => {
@@ -229,9 +247,9 @@ where
     let single = step.peers == 1;
     let pact = Exchange::new(move |(key, _): &(K, V)| if single { 0 } else { key.route() });
     let mut input = op.new_input(input, pact);
-    let (data_out, data_stream) = op.new_output::<Vec<(K, L::Out)>>();
+    let (data_out, data_stream) = op.new_output::<Vec<(K, S::Out)>>();
     let (snap_out, snap_stream) = op.new_output::<Vec<SnapshotRow>>();
-    let mut data_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, L::Out)>>>::from(data_out);
+    let mut data_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, S::Out)>>>::from(data_out);
     let mut snap_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<SnapshotRow>>>::from(snap_out);
     op.build(move |mut capabilities| {
         let mut snap_cap = capabilities.pop();

@@ -6,9 +6,8 @@ use crate::dataflow::flow::EventTimeRole;
 use crate::engine::BuildCtx;
 use crate::joins::JoinKind;
 use crate::joins::two_sides::{Side, tagged_inputs, two_input_spec};
-use crate::operators::stateful::stateful_operator;
-use crate::windows::key_windows::{KeyWindows, WindowSpec, WindowWorker};
-use crate::windows::operators::split_events;
+use crate::windows::key_windows::WindowSpec;
+use crate::windows::operators::{split_events, window_events};
 use crate::windows::{WindowOut, Windower};
 use crate::{Data, Key, KeyedStream, Stream, Timestamp};
 
@@ -78,13 +77,8 @@ impl<K: Key, L: Data> KeyedStream<L, K> {
         });
         let step_spec = two_input_spec(self, right, "join_window", 3, EventTimeRole::NeedsClock);
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
-            let worker = Arc::new(WindowWorker {
-                spec: spec.clone(),
-                meta: ctx.output_is_read(2),
-            });
-            let builder = Arc::new(move |resume| KeyWindows::new(worker.clone(), resume));
             let both = tagged_inputs::<K, L, R>(ctx);
-            let events = stateful_operator(ctx, both, builder);
+            let events = window_events(ctx, both, spec.clone());
             let as_pairs = timely::dataflow::operators::vec::Map::map(events, |(k, event)| {
                 (k, event.map_late(Side::into_pair))
             });

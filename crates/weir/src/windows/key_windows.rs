@@ -1,5 +1,5 @@
-//! The open windows of one key: the per-key logic every window operator runs on the
-//! stateful core.
+//! The sessions of one key: the per-key logic session windows run on the stateful core
+//! (fixed windows are held per window: [`FixedWindows`](crate::windows::fixed_windows)).
 
 use std::sync::Arc;
 
@@ -52,11 +52,28 @@ impl<R, V> WindowEvent<R, V> {
     }
 }
 
-/// The open windows of a key, by start, each with its accumulator. The first two live
-/// inline, in the key's entry: a key's windows cost no second cache miss.
+/// The open windows of a key, by start, each with its accumulator: a key's snapshot. The
+/// first two live inline, in the key's entry: a key's windows cost no second cache miss.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct OpenWindows<A> {
     open: SmallVec<[(Window, A); 2]>,
+}
+
+impl<A> OpenWindows<A> {
+    /// Windows given by start.
+    pub(crate) fn from_windows(windows: impl Iterator<Item = (Window, A)>) -> Self {
+        OpenWindows {
+            open: windows.collect(),
+        }
+    }
+
+    pub(crate) fn into_windows(self) -> impl Iterator<Item = (Window, A)> {
+        self.open.into_iter()
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.open.is_empty()
+    }
 }
 
 /// A window step on one worker: its spec, and whether anyone reads its metadata.
@@ -86,57 +103,10 @@ impl<V: Clone, A: Clone, R> KeyWindows<V, A, R> {
         &self.worker.spec
     }
 
-    /// When the watermark closes `window`: a fixed window once it reaches the end (no item
-    /// before it can come), a session once it passes it (an item at the end still joins).
+    /// When the watermark closes a session: once it passes its end (an item at the end
+    /// still joins).
     fn closes_at(&self, window: &Window) -> Timestamp {
-        match self.spec().windower.kind {
-            Kind::Sliding { .. } => window.end,
-            Kind::Session { .. } => window.end.saturating_add(1),
-        }
-    }
-
-    /// Folds `value` into `window`, opening it if needed.
-    fn fold_into(&mut self, window: Window, value: V, ts: Timestamp, ctx: &mut Ctx<'_, WindowEvent<R, V>>) {
-        let spec = &self.worker.spec;
-        let open = &mut self.state.open;
-        // In-order data mostly hits the latest window: look there first.
-        let at = match open.last() {
-            Some((w, _)) if *w == window => open.len() - 1,
-            _ => open.partition_point(|(w, _)| w.start < window.start),
-        };
-        if open.get(at).is_none_or(|(w, _)| *w != window) {
-            open.insert(at, (window, (spec.init)()));
-            if self.worker.meta {
-                ctx.emit(WindowEvent::Meta(WindowMeta::Opened(window)));
-            }
-        }
-        (spec.fold)(&mut open[at].1, value, ts);
-    }
-
-    /// Folds `value` into each of its fixed windows that is still open (the last one takes
-    /// it by value); reports the ones already closed.
-    fn on_fixed(&mut self, ctx: &mut Ctx<'_, WindowEvent<R, V>>, value: V, ts: Timestamp) {
-        let mut missed = Vec::new();
-        let mut pending: Option<Window> = None;
-        for window in self.spec().windower.fixed_windows(ts) {
-            if self.closes_at(&window) <= ctx.watermark() {
-                missed.push(window);
-                continue;
-            }
-            if let Some(previous) = pending.replace(window) {
-                self.fold_into(previous, value.clone(), ts, ctx);
-            }
-        }
-        if !missed.is_empty() {
-            ctx.emit(WindowEvent::Late(Late {
-                value: value.clone(),
-                timestamp: ts,
-                missed,
-            }));
-        }
-        if let Some(last) = pending {
-            self.fold_into(last, value, ts, ctx);
-        }
+        window.end.saturating_add(1)
     }
 
     fn on_session(&mut self, ctx: &mut Ctx<'_, WindowEvent<R, V>>, value: V, ts: Timestamp, gap: Timestamp) {
@@ -209,8 +179,8 @@ impl<V: Data, A: Data, R: Data> KeyedProcess for KeyWindows<V, A, R> {
     fn on_item(&mut self, ctx: &mut Ctx<'_, Self::Out>, value: V) -> Retention {
         let ts = (self.spec().timestamp)(&value);
         match self.spec().windower.kind {
-            Kind::Sliding { .. } => self.on_fixed(ctx, value, ts),
             Kind::Session { gap } => self.on_session(ctx, value, ts, gap),
+            Kind::Sliding { .. } => unreachable!("fixed windows are held per window: FixedWindows"),
         }
         self.retention()
     }

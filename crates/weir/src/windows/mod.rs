@@ -46,6 +46,7 @@
 //! );
 //! ```
 
+mod fixed_windows;
 mod join_window;
 mod key_windows;
 mod operators;

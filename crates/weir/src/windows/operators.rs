@@ -1,18 +1,22 @@
-//! The window operators: thin layers over [`KeyWindows`] on the stateful core, each
-//! splitting the core's events into the three streams of a [`WindowOut`].
+//! The window operators: thin layers over the stateful core running fixed windows
+//! ([`FixedWindows`]) or sessions ([`KeyWindows`]), each splitting the core's events into the
+//! three streams of a [`WindowOut`].
 
 use std::sync::Arc;
 
 use timely::container::CapacityContainerBuilder;
+use timely::dataflow::StreamVec;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
 use crate::Key;
 use crate::dataflow::flow::{EventTimeRole, StepSpec};
-use crate::engine::{BuildCtx, enter_step};
-use crate::operators::stateful::stateful_operator;
+use crate::engine::{BuildCtx, Time, enter_step};
+use crate::operators::stateful::{keyed_state_operator, stateful_operator};
+use crate::windows::fixed_windows::FixedWindows;
 use crate::windows::key_windows::{KeyWindows, WindowEvent, WindowSpec, WindowWorker};
+use crate::windows::windower::Kind;
 use crate::windows::{Late, Window, WindowLogic, WindowMeta, WindowOut, Windower};
 use crate::{Data, KeyedStream, Stream, Timestamp};
 
@@ -170,7 +174,7 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
         )
     }
 
-    /// The step: the stateful core running [`KeyWindows`], then a split of its events.
+    /// The step: the stateful core running the windows, then a split of its events.
     pub(crate) fn window_step<A: Data, R: Data>(
         &self,
         step_id: &str,
@@ -189,13 +193,8 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
             event_time: EventTimeRole::NeedsClock,
         };
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
-            let worker = Arc::new(WindowWorker {
-                spec: spec.clone(),
-                meta: ctx.output_is_read(2),
-            });
-            let builder = Arc::new(move |resume| KeyWindows::new(worker.clone(), resume));
             let input = ctx.input::<(K, V)>(0);
-            let events = stateful_operator(ctx, input, builder);
+            let events = window_events(ctx, input, spec.clone());
             split_events::<K, R, V>(ctx, events);
         });
         let ports = self.graph().borrow_mut().add(step_id, step_spec, build);
@@ -234,7 +233,7 @@ impl<K: Key, V: Data + Ord> KeyedStream<V, K> {
 /// current step), each under the time it was emitted at.
 pub(crate) fn split_events<'s, K: Key, R: Data, V: Data>(
     ctx: &mut BuildCtx<'s>,
-    events: timely::dataflow::StreamVec<'s, crate::engine::Time, (K, WindowEvent<R, V>)>,
+    events: StreamVec<'s, Time, (K, WindowEvent<R, V>)>,
 ) {
     let step = ctx.step().clone();
     let mut op = OperatorBuilder::new(format!("{}.split", step.id), ctx.scope());
@@ -264,4 +263,26 @@ pub(crate) fn split_events<'s, K: Key, R: Data, V: Data>(
     ctx.set_output(0, down_stream);
     ctx.set_output(1, late_stream);
     ctx.set_output(2, meta_stream);
+}
+
+/// The stateful core running a window step: fixed windows held per window, sessions per
+/// key. Emits results, late items and (if output 2 is read) metadata.
+pub(crate) fn window_events<'s, K: Key, V: Data, A: Data, R: Data>(
+    ctx: &mut BuildCtx<'s>,
+    input: StreamVec<'s, Time, (K, V)>,
+    spec: Arc<WindowSpec<V, A, R>>,
+) -> StreamVec<'s, Time, (K, WindowEvent<R, V>)> {
+    let worker = Arc::new(WindowWorker {
+        spec,
+        meta: ctx.output_is_read(2),
+    });
+    match worker.spec.windower.kind {
+        Kind::Sliding { .. } => {
+            keyed_state_operator(ctx, input, |snapshotting| FixedWindows::new(worker, snapshotting))
+        }
+        Kind::Session { .. } => {
+            let builder = Arc::new(move |resume| KeyWindows::new(worker.clone(), resume));
+            stateful_operator(ctx, input, builder)
+        }
+    }
 }

@@ -1,0 +1,45 @@
+//! `KeyedState`: the keys of one worker of a stateful step, as the stateful core drives
+//! them. The core owns epochs, watermarks, the work bound and snapshots; the state owns
+//! how keys are held and when they fire.
+
+use std::time::SystemTime;
+
+use serde::de::DeserializeOwned;
+
+use crate::operators::changed_keys::SnapshotsDone;
+use crate::operators::keyed_logic::Clocks;
+use crate::{Epoch, Key};
+
+/// The keys of one worker of a stateful step.
+pub(crate) trait KeyedState<K: Key, V>: 'static {
+    /// What the step emits, with a key.
+    type Out;
+    /// One key's snapshot.
+    type State: DeserializeOwned;
+
+    /// Rebuilds a key from its snapshot.
+    fn restore(&mut self, key: K, state: Self::State);
+
+    /// Applies a batch of values, in order.
+    fn on_batch(&mut self, batch: Vec<(K, V)>, clocks: Clocks, emit: &mut impl FnMut((K, Self::Out)));
+
+    /// Whether a timer is due under `clocks`.
+    fn timer_due(&self, clocks: Clocks) -> bool;
+
+    /// Fires the timers due under `clocks`, one unit of `fuel` each, as far as it goes.
+    fn fire_timers(&mut self, clocks: Clocks, fuel: &mut usize, emit: &mut impl FnMut((K, Self::Out)));
+
+    /// The earliest processing-time timer.
+    fn next_processing_timer(&self) -> Option<SystemTime>;
+
+    /// At the end of the input, closes out every key, one unit of `fuel` each, as far as it
+    /// goes: `true` once every key was.
+    fn finish(&mut self, clocks: Clocks, fuel: &mut usize, emit: &mut impl FnMut((K, Self::Out))) -> bool;
+
+    /// Starts changing state in `epoch`; first returns the snapshots of an earlier epoch
+    /// that is complete (its keys' state must be captured before later items apply).
+    fn enter_epoch(&mut self, epoch: Epoch, step: &str) -> SnapshotsDone;
+
+    /// The snapshots of the open epoch if the frontier has passed it.
+    fn close_epoch_before(&mut self, frontier: Option<Epoch>, step: &str) -> SnapshotsDone;
+}

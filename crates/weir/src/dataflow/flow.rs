@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::dataflow::{ClockedInput, Description, Stream};
 use crate::engine::BuildCtx;
 use crate::inputs::{DynamicSource, EventClock, FixedPartitionedSource, SystemClock};
+use crate::key::KeyRoute;
 use crate::{BoxError, Data, Error, StepId, Timestamp};
 
 /// Index of a stream inside one dataflow graph.
@@ -35,8 +36,9 @@ pub(crate) struct StepNode {
     pub unlisted_part: Option<Arc<UnlistedPartFn>>,
     /// Output steps end the graph; their progress is what sources watch for backpressure.
     pub is_output: bool,
-    /// Keyed state (routed to workers by key) that recovery snapshots and restores.
-    pub keyed_state: bool,
+    /// Keyed state (routed to workers by key) that recovery snapshots and restores: how a
+    /// stored key's text routes to its worker.
+    pub keyed_state: Option<KeyRoute>,
     /// Whether it is a clocked input or needs one upstream.
     pub event_time: EventTimeRole,
     pub build: Arc<BuildFn>,
@@ -64,7 +66,7 @@ pub(crate) struct StepSpec {
     pub list_parts: Option<Arc<ListPartsFn>>,
     pub unlisted_part: Option<Arc<UnlistedPartFn>>,
     pub is_output: bool,
-    pub keyed_state: bool,
+    pub keyed_state: Option<KeyRoute>,
     pub event_time: EventTimeRole,
 }
 

@@ -7,11 +7,12 @@ use std::sync::Arc;
 
 use timely::dataflow::StreamVec;
 
-use crate::Data;
 use crate::dataflow::PortId;
 use crate::dataflow::flow::{EventTimeRole, Graph, StepSpec, add_step};
 use crate::engine::Time;
 use crate::engine::{BuildCtx, StepCtx};
+use crate::key::{KeyRoute, route_stored};
+use crate::{Data, Key};
 
 /// A typed stream of items: the output of one step of a [`Dataflow`](crate::Dataflow).
 ///
@@ -63,45 +64,17 @@ impl<T: Data> Stream<T> {
         self.add_unary(
             step_id,
             kind,
-            false,
+            None,
             EventTimeRole::Unrelated,
             move |ctx, input| build(ctx.step(), input),
         )
-    }
-
-    /// Adds a step with keyed state (snapshotted per key by recovery) built by `build`, which
-    /// sees the whole build context (to register its snapshot stream).
-    pub(crate) fn keyed_state_step<U: Data>(
-        &self,
-        step_id: &str,
-        kind: &'static str,
-        build: impl for<'s> Fn(&mut BuildCtx<'s>, StreamVec<'s, Time, T>) -> StreamVec<'s, Time, U>
-        + Send
-        + Sync
-        + 'static,
-    ) -> Stream<U> {
-        self.add_unary(step_id, kind, true, EventTimeRole::Unrelated, build)
-    }
-
-    /// Like [`keyed_state_step`](Self::keyed_state_step), for a step that acts on the
-    /// watermark (a clocked input must be upstream).
-    pub(crate) fn event_time_step<U: Data>(
-        &self,
-        step_id: &str,
-        kind: &'static str,
-        build: impl for<'s> Fn(&mut BuildCtx<'s>, StreamVec<'s, Time, T>) -> StreamVec<'s, Time, U>
-        + Send
-        + Sync
-        + 'static,
-    ) -> Stream<U> {
-        self.add_unary(step_id, kind, true, EventTimeRole::NeedsClock, build)
     }
 
     fn add_unary<U: Data>(
         &self,
         step_id: &str,
         kind: &'static str,
-        keyed_state: bool,
+        keyed_state: Option<KeyRoute>,
         event_time: EventTimeRole,
         build: impl for<'s> Fn(&mut BuildCtx<'s>, StreamVec<'s, Time, T>) -> StreamVec<'s, Time, U>
         + Send
@@ -126,5 +99,37 @@ impl<T: Data> Stream<T> {
         add_step(&self.graph, step_id, spec, build)
             .pop()
             .expect("one output was declared")
+    }
+}
+
+impl<K: Key, V: Data> KeyedStream<V, K> {
+    /// Adds a step with keyed state (snapshotted per key by recovery) built by `build`, which
+    /// sees the whole build context (to register its snapshot stream).
+    pub(crate) fn keyed_state_step<U: Data>(
+        &self,
+        step_id: &str,
+        kind: &'static str,
+        build: impl for<'s> Fn(&mut BuildCtx<'s>, StreamVec<'s, Time, (K, V)>) -> StreamVec<'s, Time, U>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Stream<U> {
+        let route = Some(route_stored::<K> as KeyRoute);
+        self.add_unary(step_id, kind, route, EventTimeRole::Unrelated, build)
+    }
+
+    /// Like [`keyed_state_step`](Self::keyed_state_step), for a step that acts on the
+    /// watermark (a clocked input must be upstream).
+    pub(crate) fn event_time_step<U: Data>(
+        &self,
+        step_id: &str,
+        kind: &'static str,
+        build: impl for<'s> Fn(&mut BuildCtx<'s>, StreamVec<'s, Time, (K, V)>) -> StreamVec<'s, Time, U>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Stream<U> {
+        let route = Some(route_stored::<K> as KeyRoute);
+        self.add_unary(step_id, kind, route, EventTimeRole::NeedsClock, build)
     }
 }

@@ -224,7 +224,7 @@ impl<K: Key, L: Data> KeyedStream<L, K> {
         let ports = std::iter::once(self.port())
             .chain(others.iter().map(|s| s.port()))
             .collect();
-        let step_spec = keyed_spec(ports, "join_all", 1, EventTimeRole::Unrelated);
+        let step_spec = keyed_spec::<K>(ports, "join_all", 1, EventTimeRole::Unrelated);
         let builder = Arc::new(move |resume| KeyJoin::new(spec, sides, resume));
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
             let tagged: Vec<_> = (0..sides)

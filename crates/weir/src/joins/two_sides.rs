@@ -10,6 +10,7 @@ use timely::dataflow::operators::vec::Map;
 use crate::dataflow::PortId;
 use crate::dataflow::flow::{EventTimeRole, StepSpec};
 use crate::engine::{BuildCtx, Time};
+use crate::key::route_stored;
 use crate::operators::KeyedProcess;
 use crate::operators::stateful::stateful_operator;
 use crate::{Data, Key, KeyedStream, Stream};
@@ -64,11 +65,11 @@ pub(crate) fn two_input_spec<K: Key, L: Data, R: Data>(
     output_count: usize,
     event_time: EventTimeRole,
 ) -> StepSpec {
-    keyed_spec(vec![left.port(), right.port()], kind, output_count, event_time)
+    keyed_spec::<K>(vec![left.port(), right.port()], kind, output_count, event_time)
 }
 
-/// The spec of a keyed step over the streams at `inputs`.
-pub(crate) fn keyed_spec(
+/// The spec of a step keyed by `K` over the streams at `inputs`.
+pub(crate) fn keyed_spec<K: Key>(
     inputs: Vec<PortId>,
     kind: &'static str,
     output_count: usize,
@@ -81,7 +82,7 @@ pub(crate) fn keyed_spec(
         list_parts: None,
         unlisted_part: None,
         is_output: false,
-        keyed_state: true,
+        keyed_state: Some(route_stored::<K>),
         event_time,
     }
 }

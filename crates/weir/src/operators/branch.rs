@@ -44,7 +44,7 @@ impl<T: Data> Stream<T> {
             list_parts: None,
             unlisted_part: None,
             is_output: false,
-            keyed_state: false,
+            keyed_state: None,
             event_time: EventTimeRole::Unrelated,
         };
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {

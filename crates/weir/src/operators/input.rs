@@ -63,7 +63,7 @@ pub(crate) fn fixed<S: FixedPartitionedSource>(
         list_parts: Some(list_parts),
         unlisted_part: Some(unlisted_part),
         is_output: false,
-        keyed_state: false,
+        keyed_state: None,
         event_time: role(clocked),
     };
     let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
@@ -110,7 +110,7 @@ pub(crate) fn dynamic<S: DynamicSource>(
         list_parts: None,
         unlisted_part: None,
         is_output: false,
-        keyed_state: false,
+        keyed_state: None,
         event_time: role(clock.is_some()),
     };
     let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {

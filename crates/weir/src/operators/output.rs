@@ -72,7 +72,7 @@ impl<T: Data> Stream<T> {
             list_parts: sink.list_parts_fn(),
             unlisted_part: None,
             is_output: true,
-            keyed_state: false,
+            keyed_state: None,
             event_time: EventTimeRole::Unrelated,
         };
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| sink.build_on(ctx));

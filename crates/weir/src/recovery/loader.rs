@@ -20,6 +20,7 @@ use crate::engine::Runtime;
 use crate::engine::{Assignment, StepStates, all_gather, step_until, worker_of};
 use crate::ids::StorePartition;
 use crate::inputs::UNREACHABLE_PART;
+use crate::key::KeyRoute;
 use crate::recovery::resume::{ResumePoint, resume_point};
 use crate::recovery::writer::WriterPlan;
 use crate::recovery::{PartitionStore, StoreRouting};
@@ -100,7 +101,7 @@ enum Delivery {
 /// How the state of one step finds its worker in this execution.
 enum Route<'a> {
     /// Keyed state: by the hash of the key, like the stateful operator's exchange.
-    Keyed,
+    Keyed(KeyRoute),
     /// Partition state: to the worker assigned the partition named by the key; for a
     /// partition nobody lists, the source decides (sinks have no say: an error).
     Partition(&'a Assignment, Option<&'a UnlistedPartFn>),
@@ -165,10 +166,10 @@ fn load_states(
         .iter()
         .enumerate()
         .filter_map(|(index, node)| {
-            let route = match assignments.get(&node.id) {
-                _ if node.keyed_state => Route::Keyed,
-                Some(assignment) => Route::Partition(assignment, node.unlisted_part.as_deref()),
-                None => return None,
+            let route = match (node.keyed_state, assignments.get(&node.id)) {
+                (Some(route), _) => Route::Keyed(route),
+                (None, Some(assignment)) => Route::Partition(assignment, node.unlisted_part.as_deref()),
+                (None, None) => return None,
             };
             Some((node.id.as_str(), (index, route)))
         })
@@ -187,7 +188,7 @@ fn load_states(
         let mut routing_error = None;
         let read = store.for_each_latest(epoch, |step, key, value| {
             let to = match routes.get(step.as_str()) {
-                Some((index, Route::Keyed)) => Some((*index, worker_of(&key, peers))),
+                Some((index, Route::Keyed(route))) => Some((*index, worker_of(route(&key), peers))),
                 Some((index, Route::Partition(assignment, judge))) => match assignment.owner_of(key.as_str())
                 {
                     Some(owner) => Some((*index, owner)),

@@ -13,6 +13,7 @@ use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use crate::Key;
 use crate::dataflow::flow::{EventTimeRole, StepSpec};
 use crate::engine::{BuildCtx, Time, enter_step};
+use crate::key::route_stored;
 use crate::operators::stateful::{keyed_state_operator, stateful_operator};
 use crate::windows::fixed_windows::FixedWindows;
 use crate::windows::key_windows::{KeyWindows, WindowEvent, WindowSpec, WindowWorker};
@@ -189,7 +190,7 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
             list_parts: None,
             unlisted_part: None,
             is_output: false,
-            keyed_state: true,
+            keyed_state: Some(route_stored::<K>),
             event_time: EventTimeRole::NeedsClock,
         };
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {

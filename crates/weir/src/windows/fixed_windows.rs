@@ -20,18 +20,27 @@ use crate::windows::key_windows::{OpenWindows, WindowEvent, WindowWorker};
 use crate::windows::{Late, Window, WindowMeta};
 use crate::{Data, Epoch, Key, Timestamp};
 
-/// An open window: its keys' accumulators, each with whether it changed in the open epoch.
+/// An open window: its keys' accumulators, each with whether it changed in the open epoch,
+/// and the most keys it held when it started closing.
 struct Open<K, A> {
     window: Window,
     keys: FxHashMap<K, (A, bool)>,
+    held: usize,
+}
+
+/// The order windows close in: by end (then start; windows restored from a run with
+/// another length need not end in the order they start).
+fn closing_order(window: &Window) -> (Timestamp, Timestamp) {
+    (window.end, window.start)
 }
 
 /// The fixed windows of one worker of a window step.
 pub(crate) struct FixedWindows<K, V, A, R> {
     worker: Arc<WindowWorker<V, A, R>>,
-    /// By start (and so by end: the windows have one length).
+    /// In their closing order.
     open: Vec<Open<K, A>>,
-    /// The map of the last window to close, empty, kept for the next to open.
+    /// The map of the last window to close, empty, kept for the next to open (sized for
+    /// the keys it held: one burst of keys does not make every later window large).
     spare: Option<FxHashMap<K, (A, bool)>>,
     changed: ChangedKeys<K>,
 }
@@ -51,11 +60,20 @@ impl<K: Key, V: Data, A: Data, R: Data> FixedWindows<K, V, A, R> {
         // In-order data mostly hits the latest window: look there first.
         let at = match self.open.last() {
             Some(last) if last.window == window => self.open.len() - 1,
-            _ => self.open.partition_point(|open| open.window.start < window.start),
+            _ => self
+                .open
+                .partition_point(|open| closing_order(&open.window) < closing_order(&window)),
         };
         if self.open.get(at).is_none_or(|open| open.window != window) {
             let keys = self.spare.take().unwrap_or_default();
-            self.open.insert(at, Open { window, keys });
+            self.open.insert(
+                at,
+                Open {
+                    window,
+                    keys,
+                    held: 0,
+                },
+            );
         }
         &mut self.open[at]
     }
@@ -138,6 +156,7 @@ impl<K: Key, V: Data, A: Data, R: Data> FixedWindows<K, V, A, R> {
             && first.window.end <= until
         {
             let window = first.window;
+            first.held = first.held.max(first.keys.len());
             let mut record = self.changed.record();
             // (An `ExtractIf` dropped early keeps the rest.)
             for (key, (acc, _)) in first.keys.extract_if(|_, _| true).take(*fuel) {
@@ -154,7 +173,9 @@ impl<K: Key, V: Data, A: Data, R: Data> FixedWindows<K, V, A, R> {
                 }
             }
             if first.keys.is_empty() {
-                self.spare = Some(self.open.remove(0).keys);
+                let Open { mut keys, held, .. } = self.open.remove(0);
+                keys.shrink_to(held);
+                self.spare = Some(keys);
             }
         }
     }

@@ -161,3 +161,19 @@ fn snapshots_hold_a_key_s_open_windows_delete_a_key_without_and_restore() {
         [("a".to_string(), 10, 1)]
     );
 }
+
+#[test]
+fn a_restored_window_of_another_length_does_not_hold_back_shorter_ones() {
+    let mut windows = counting(false);
+    let long = OpenWindows::from_windows([(Window { start: 0, end: 100 }, 3)].into_iter());
+    windows.restore("old".to_string(), long);
+    windows.on_batch(items(&[("a", 15)]), at(0), &mut |_| {});
+    assert!(windows.timer_due(at(20)));
+    let fired = fire(&mut windows, 20, &mut { usize::MAX });
+    assert_eq!(fired, [("a".to_string(), 10, 1)]);
+    assert!(!windows.timer_due(at(99)));
+    assert_eq!(
+        fire(&mut windows, 100, &mut { usize::MAX }),
+        [("old".to_string(), 0, 3)]
+    );
+}

@@ -11,6 +11,7 @@ mod execution_modes;
 mod input_changes;
 mod joins;
 mod keyed_operators;
+mod nexmark;
 /// The `files_by_ctime` example's source, compiled here too so tests can poll it directly.
 #[path = "../../examples/files_by_ctime/numbers_by_ctime.rs"]
 mod numbers_by_ctime;

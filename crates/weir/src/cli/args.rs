@@ -67,6 +67,12 @@ pub struct RuntimeArgs {
 }
 
 impl RuntimeArgs {
+    /// Workers in the whole cluster: `-w` times the processes (`-p`, or the `-a` list).
+    pub fn total_workers(&self) -> usize {
+        let listed = self.addresses.as_ref().map(|a| a.split(';').count());
+        self.workers_per_process * self.processes.or(listed).unwrap_or(1)
+    }
+
     fn recovery_config(&self) -> Result<Option<RecoveryConfig>, Error> {
         let Some(directory) = &self.recovery_directory else {
             return Ok(None);

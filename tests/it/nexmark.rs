@@ -1,0 +1,171 @@
+//! The `nexmark` example against an oracle: the events it dumps (`--dump-events`, the
+//! `nexmark` crate's serde form) are read back and each query is recomputed over them in
+//! memory, without weir; the result files must hold exactly those lines, under one worker,
+//! a local cluster of 2 processes × 2 workers, and SIGKILLs with a resume from a store.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use nexmark::event::Event;
+
+use crate::support::{
+    children_of, example, kill, output_lines, part_files, run_with_limit, wait_exit, wait_until,
+};
+use crate::windows_oracle::assert_same;
+
+/// The result lines of `query` over `events`, computed directly.
+fn oracle(query: &str, events: &[Event]) -> Vec<String> {
+    let bids = events.iter().filter_map(|event| match event {
+        Event::Bid(bid) => Some(bid),
+        _ => None,
+    });
+    let mut lines: Vec<String> = match query {
+        "q0" => bids
+            .map(|b| {
+                let fields = [
+                    b.auction.to_string(),
+                    b.bidder.to_string(),
+                    b.price.to_string(),
+                    b.channel.clone(),
+                    b.url.clone(),
+                    b.date_time.to_string(),
+                    b.extra.clone(),
+                ];
+                fields.join("\t")
+            })
+            .collect(),
+        "q1" => bids
+            .map(|b| {
+                format!(
+                    "{}\t{}\t{:.3}\t{}",
+                    b.auction,
+                    b.bidder,
+                    b.price as f64 * 0.908,
+                    b.date_time
+                )
+            })
+            .collect(),
+        "q2" => bids
+            .filter(|b| b.auction.is_multiple_of(123))
+            .map(|b| format!("{}\t{}", b.auction, b.price))
+            .collect(),
+        other => panic!("no oracle for {other}"),
+    };
+    lines.sort();
+    lines
+}
+
+fn path(dir: &Path) -> &str {
+    dir.to_str().expect("a UTF-8 temporary path")
+}
+
+/// Runs the example to completion (it must succeed).
+fn run_to_end(args: &[&str]) {
+    let output = run_with_limit(&example("nexmark"), args, Duration::from_secs(300));
+    assert!(
+        output.status.success(),
+        "nexmark {args:?} failed ({}): {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The events of a dump, one per line, in order; each offset once.
+fn dumped(path: &Path, events: usize) -> Vec<Event> {
+    let text = std::fs::read_to_string(path).expect("the dump");
+    let parsed: Vec<Event> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a dumped event"))
+        .collect();
+    assert_eq!(parsed.len(), events, "every event once in the dump");
+    parsed
+}
+
+#[test]
+fn every_query_writes_the_oracle_s_lines_on_one_worker_and_on_two_processes_of_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let dump = dir.path().join("events.jsonl");
+    let mut dumped_events = None;
+    for query in ["q0", "q1", "q2"] {
+        for cluster in [&["-w", "1"][..], &["-p", "2", "-w", "2"]] {
+            let out = tempfile::tempdir().unwrap();
+            let mut args = vec!["--query", query, "--events", "6000", "--partitions", "4"];
+            args.extend([
+                "--output",
+                path(out.path()),
+                "--dump-events",
+                path(&dump),
+                "-s",
+                "0.05",
+            ]);
+            args.extend(cluster);
+            run_to_end(&args);
+            let events = dumped(&dump, 6000);
+            // The same events whatever the cluster.
+            assert!(dumped_events.get_or_insert_with(|| events.clone()) == &events);
+            let what = format!("{query} {cluster:?}");
+            assert_same(&what, &output_lines(out.path()), &oracle(query, &events));
+        }
+    }
+}
+
+#[test]
+fn a_query_killed_twice_resumes_to_exactly_the_oracle_s_lines() {
+    let (out, store, dump) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    weir::recovery::init(store.path(), 3).unwrap();
+    let dump = dump.path().join("events.jsonl");
+    let (o, r) = (path(out.path()), path(store.path()));
+    let common = [
+        "--query",
+        "q0",
+        "--events",
+        "400000",
+        "--partitions",
+        "4",
+        "--output",
+        o,
+        "-r",
+        r,
+    ];
+    let spawn = |extra: &[&str]| {
+        Command::new(example("nexmark"))
+            .args(common.iter().chain(extra))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start nexmark")
+    };
+    let written = || part_files(out.path()).values().map(Vec::len).sum::<usize>();
+
+    // One process of 2 workers, SIGKILLed once it wrote results.
+    let mut child = spawn(&["-s", "0.05", "-w", "2"]);
+    wait_until("results", Duration::from_secs(60), || written() > 0);
+    kill(child.id(), libc::SIGKILL);
+    assert_eq!(wait_exit(&mut child, Duration::from_secs(30)).0, None, "killed");
+
+    // A local cluster of 2 processes resumes; one is SIGKILLed once it wrote more.
+    let before = written();
+    let mut launcher = spawn(&["-s", "0.05", "-p", "2", "-w", "1"]);
+    wait_until("more results", Duration::from_secs(60), || written() > before);
+    let children = children_of(launcher.id());
+    assert_eq!(children.len(), 2, "the launcher's processes: {children:?}");
+    kill(children[1], libc::SIGKILL);
+    let (code, _) = wait_exit(&mut launcher, Duration::from_secs(60));
+    assert_ne!(code, Some(0), "the launcher reports the killed process");
+
+    // Three workers finish from the store, and dump the events for the oracle.
+    let mut last: Vec<&str> = common.to_vec();
+    last.extend(["-s", "0.05", "-w", "3", "--dump-events", path(&dump)]);
+    run_to_end(&last);
+    let events = dumped(&dump, 400_000);
+    assert_same(
+        "q0 after two kills",
+        &output_lines(out.path()),
+        &oracle("q0", &events),
+    );
+}

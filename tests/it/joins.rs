@@ -69,11 +69,17 @@ fn oracle(items: &[Tagged], insert: JoinInsert, emit: JoinEmit, kind: &str) -> V
     for &(key, is_left, value) in items {
         let (l, r) = held.entry(key).or_default();
         let side = if is_left { l } else { r };
-        match insert {
-            JoinInsert::First if !side.is_empty() => {}
-            JoinInsert::Last => *side = vec![value],
-            _ => side.push(value),
-        }
+        let kept = match insert {
+            JoinInsert::First if !side.is_empty() => false,
+            JoinInsert::Last => {
+                *side = vec![value];
+                true
+            }
+            _ => {
+                side.push(value);
+                true
+            }
+        };
         let (l, r) = held.get_mut(&key).unwrap();
         match emit {
             JoinEmit::Complete if ready(l, r) => {
@@ -82,6 +88,11 @@ fn oracle(items: &[Tagged], insert: JoinInsert, emit: JoinEmit, kind: &str) -> V
                 r.clear();
             }
             JoinEmit::Running if ready(l, r) => combos(key, l, r, &mut out),
+            // The new value with the other side's values.
+            JoinEmit::New if kept && ready(l, r) => match is_left {
+                true => combos(key, &vec![value], r, &mut out),
+                false => combos(key, l, &vec![value], &mut out),
+            },
             _ => {}
         }
     }
@@ -127,16 +138,29 @@ fn final_joins_match_the_oracle_on_any_worker_count() {
 }
 
 #[test]
-fn complete_and_running_joins_match_the_oracle_in_arrival_order() {
+fn complete_running_and_new_joins_match_the_oracle_in_arrival_order() {
     let items = tagged(5, 150);
     for (spec, kind) in specs() {
         for insert in INSERTS {
-            for emit in [JoinEmit::Complete, JoinEmit::Running] {
+            for emit in [JoinEmit::Complete, JoinEmit::Running, JoinEmit::New] {
                 let expected = oracle(&items, insert, emit, kind);
                 let got = run_join(&items, spec.insert(insert).emit(emit), RunConfig::threads(1), 1);
                 assert_eq!(got, expected, "{kind} {insert:?} {emit:?}");
             }
         }
+    }
+}
+
+#[test]
+fn a_streaming_inner_join_emits_each_pair_once_on_any_worker_count() {
+    // Each pair when its later value arrives: which one that is depends on timing, the
+    // pairs do not.
+    let items = tagged(4, 300);
+    let expected = oracle(&items, JoinInsert::Product, JoinEmit::Final, "inner");
+    let spec = JoinSpec::inner().insert(JoinInsert::Product).emit(JoinEmit::New);
+    for workers in [1, 3] {
+        let config = RunConfig::threads(workers).with_epoch_interval(Duration::from_millis(2));
+        assert_eq!(run_join(&items, spec, config, 7), expected, "{workers} workers");
     }
 }
 

@@ -27,15 +27,17 @@ struct KeyJoin<V> {
     held: Held<V>,
 }
 
-fn insert<T>(values: &mut Vec<T>, value: T, mode: JoinInsert) {
+/// Keeps `value` as `mode` says; whether it was kept.
+fn insert<T>(values: &mut Vec<T>, value: T, mode: JoinInsert) -> bool {
     match mode {
-        JoinInsert::First if !values.is_empty() => {}
+        JoinInsert::First if !values.is_empty() => return false,
         JoinInsert::First | JoinInsert::Product => values.push(value),
         JoinInsert::Last => {
             values.clear();
             values.push(value);
         }
     }
+    true
 }
 
 impl<V: Data> KeyJoin<V> {
@@ -58,13 +60,15 @@ impl<V: Data> KeyJoin<V> {
         }
     }
 
-    /// Emits every combination of the held values, a side without any as `None`.
-    fn emit_all(&self, ctx: &mut Ctx<'_, Vec<Option<V>>>) {
+    /// Emits every combination of the held values, a side without any as `None`; with
+    /// `only`, a side index, just those with that side's last value.
+    fn emit_all(&self, ctx: &mut Ctx<'_, Vec<Option<V>>>, only: Option<usize>) {
         let mut combinations: Vec<Vec<Option<V>>> = vec![Vec::new()];
-        for side in &self.held.sides {
-            let choices: Vec<Option<V>> = match side.is_empty() {
-                true => vec![None],
-                false => side.iter().cloned().map(Some).collect(),
+        for (index, side) in self.held.sides.iter().enumerate() {
+            let choices: Vec<Option<V>> = match (side.last(), only == Some(index)) {
+                (None, _) => vec![None],
+                (Some(last), true) => vec![Some(last.clone())],
+                (Some(_), false) => side.iter().cloned().map(Some).collect(),
             };
             combinations = combinations
                 .into_iter()
@@ -94,13 +98,14 @@ impl<V: Data> KeyedProcess for KeyJoin<V> {
     type State = Held<V>;
 
     fn on_item(&mut self, ctx: &mut Ctx<'_, Self::Out>, (side, value): (usize, V)) -> Retention {
-        insert(&mut self.held.sides[side], value, self.spec.insert);
+        let kept = insert(&mut self.held.sides[side], value, self.spec.insert);
         match self.spec.emit {
             JoinEmit::Complete if self.ready() => {
-                self.emit_all(ctx);
+                self.emit_all(ctx, None);
                 self.held.sides.iter_mut().for_each(Vec::clear);
             }
-            JoinEmit::Running if self.ready() => self.emit_all(ctx),
+            JoinEmit::Running if self.ready() => self.emit_all(ctx, None),
+            JoinEmit::New if kept && self.ready() => self.emit_all(ctx, Some(side)),
             _ => {}
         }
         self.retention()
@@ -108,7 +113,7 @@ impl<V: Data> KeyedProcess for KeyJoin<V> {
 
     fn on_eof(&mut self, ctx: &mut Ctx<'_, Self::Out>) -> Retention {
         if self.spec.emit == JoinEmit::Final && self.ready() {
-            self.emit_all(ctx);
+            self.emit_all(ctx, None);
             return Retention::Discard;
         }
         Retention::Keep

@@ -32,6 +32,12 @@ pub enum JoinEmit {
     /// After every value, once the sides the kind needs are present (the key keeps its
     /// values).
     Running,
+    /// After every value the key keeps, the combinations it makes with the values held on
+    /// the other sides, once the sides the kind needs are present: each combination once,
+    /// when its last value arrives (the key keeps its values). With
+    /// [`JoinInsert::Product`] this is a streaming inner join. (In an outer join a value
+    /// emitted with `None` is not taken back when the other side arrives.)
+    New,
 }
 
 /// Which sides must be present to emit.

@@ -1,11 +1,19 @@
 //! The Nexmark queries: each builds its steps on the event stream and returns result lines
 //! (fields tab-separated, as the generator wrote them, timestamps in epoch milliseconds),
-//! keyed for a partitioned sink such as `FileSink`.
+//! keyed for a partitioned sink such as `FileSink`. Windows are aligned to the Unix epoch.
 
 use std::str::FromStr;
 
-use nexmark::event::{Bid, Event};
-use weir::{KeyedStream, Stream};
+use nexmark::event::{Auction, Bid, Event, Person};
+use weir::{KeyedStream, Stream, Timestamp};
+
+mod joins;
+mod selection;
+mod windows;
+
+pub use joins::{q3, q8};
+pub use selection::{EUROS_PER_DOLLAR, q0, q1, q2};
+pub use windows::{q7, q11};
 
 /// Result lines, each keyed by the text a partitioned sink routes it by.
 pub type Lines = KeyedStream<String, String>;
@@ -19,11 +27,27 @@ pub enum Query {
     Q1,
     /// Selection: the bids of every 123rd auction.
     Q2,
+    /// Local item suggestion: auctions of category 10 with their seller in OR, ID or CA.
+    Q3,
+    /// Highest bid: the highest bids of each tumbling 10 s window.
+    Q7,
+    /// Monitor new users: persons who opened an auction in the 10 s window they registered in.
+    Q8,
+    /// User sessions: each bidder's bids per session (10 s gap).
+    Q11,
 }
 
 impl Query {
     /// Every query, in order.
-    pub const ALL: [Query; 3] = [Query::Q0, Query::Q1, Query::Q2];
+    pub const ALL: [Query; 7] = [
+        Query::Q0,
+        Query::Q1,
+        Query::Q2,
+        Query::Q3,
+        Query::Q7,
+        Query::Q8,
+        Query::Q11,
+    ];
 
     /// Adds the query's steps after `events`.
     pub fn build(self, events: &Stream<Event>) -> Lines {
@@ -31,6 +55,10 @@ impl Query {
             Query::Q0 => q0(events),
             Query::Q1 => q1(events),
             Query::Q2 => q2(events),
+            Query::Q3 => q3(events),
+            Query::Q7 => q7(events),
+            Query::Q8 => q8(events),
+            Query::Q11 => q11(events),
         }
     }
 
@@ -40,6 +68,10 @@ impl Query {
             Query::Q0 => "q0",
             Query::Q1 => "q1",
             Query::Q2 => "q2",
+            Query::Q3 => "q3",
+            Query::Q7 => "q7",
+            Query::Q8 => "q8",
+            Query::Q11 => "q11",
         }
     }
 }
@@ -65,38 +97,23 @@ fn bids(events: &Stream<Event>) -> Stream<Bid> {
     })
 }
 
-/// q0, pass-through: `auction bidder price channel url date_time extra` of every bid, keyed
-/// by auction.
-pub fn q0(events: &Stream<Event>) -> Lines {
-    bids(events).map("q0", |b: Bid| {
-        let line = format!(
-            "{}\t{}\t{}\t{}\t{}\t{}\t{}",
-            b.auction, b.bidder, b.price, b.channel, b.url, b.date_time, b.extra
-        );
-        (b.auction.to_string(), line)
+/// The auctions among the events.
+fn auctions(events: &Stream<Event>) -> Stream<Auction> {
+    events.filter_map("auctions", |event| match event {
+        Event::Auction(auction) => Some(auction),
+        _ => None,
     })
 }
 
-/// Dollars to euros in q1.
-pub const EUROS_PER_DOLLAR: f64 = 0.908;
-
-/// q1, currency conversion: `auction bidder price_eur date_time` of every bid, keyed by
-/// auction, `price_eur = price * 0.908` with 3 decimals (rounded like `printf("%.3f")`:
-/// from the exact binary value, ties to even).
-pub fn q1(events: &Stream<Event>) -> Lines {
-    bids(events).map("q1", |b: Bid| {
-        let euros = b.price as f64 * EUROS_PER_DOLLAR;
-        let line = format!("{}\t{}\t{euros:.3}\t{}", b.auction, b.bidder, b.date_time);
-        (b.auction.to_string(), line)
+/// The persons among the events.
+fn persons(events: &Stream<Event>) -> Stream<Person> {
+    events.filter_map("persons", |event| match event {
+        Event::Person(person) => Some(person),
+        _ => None,
     })
 }
 
-/// q2, selection: `auction price` of the bids on auctions whose id is a multiple of 123,
-/// keyed by auction.
-pub fn q2(events: &Stream<Event>) -> Lines {
-    bids(events)
-        .filter("q2_select", |b: &Bid| b.auction.is_multiple_of(123))
-        .map("q2", |b: Bid| {
-            (b.auction.to_string(), format!("{}\t{}", b.auction, b.price))
-        })
+/// Event time of a generated timestamp.
+fn ms(date_time: u64) -> Timestamp {
+    date_time as Timestamp
 }

@@ -1,0 +1,61 @@
+//! q7 and q11: event-time windows over bids.
+
+use std::time::Duration;
+
+use nexmark::event::{Bid, Event};
+use weir::Stream;
+use weir::windows::Windower;
+
+use super::{Lines, bids, ms};
+
+/// The highest price in a window and every bid at it.
+type Highest = (usize, Vec<Bid>);
+
+/// Keeps the highest bids of `highest` and `bid`.
+fn outbid((price, mut bids): Highest, bid: Bid) -> Highest {
+    if bid.price > price || bids.is_empty() {
+        (bid.price, vec![bid])
+    } else {
+        if bid.price == price {
+            bids.push(bid);
+        }
+        (price, bids)
+    }
+}
+
+/// q7, highest bid: `window_end auction bidder price` for the highest bid of each tumbling
+/// 10 s window, every one of them on a tie, keyed by auction. One window step for all bids
+/// (keyed by `()`: it runs on one worker).
+pub fn q7(events: &Stream<Event>) -> Lines {
+    let highest = bids(events).key_on("q7_all", |_: &Bid| ()).fold_window(
+        "q7_window",
+        |b: &Bid| ms(b.date_time),
+        Windower::tumbling(Duration::from_secs(10)),
+        || (0, Vec::new()),
+        outbid,
+        |a: Highest, b: Highest| b.1.into_iter().fold(a, outbid),
+    );
+    highest.down.flat_map("q7", |((), (window, (_, bids)))| {
+        bids.into_iter().map(move |b| {
+            let line = format!("{}\t{}\t{}\t{}", window.end, b.auction, b.bidder, b.price);
+            (b.auction.to_string(), line)
+        })
+    })
+}
+
+/// q11, user sessions: `bidder bid_count session_start session_end` for each session of a
+/// bidder's bids (bids at most 10 s apart), keyed by bidder; a session starts at its first
+/// bid and ends 10 s after its last.
+pub fn q11(events: &Stream<Event>) -> Lines {
+    let sessions = bids(events)
+        .key_on("q11_bidder", |b: &Bid| b.bidder)
+        .count_window(
+            "q11_session",
+            |b: &Bid| ms(b.date_time),
+            Windower::session(Duration::from_secs(10)),
+        );
+    sessions.down.map("q11", |(bidder, (session, count))| {
+        let line = format!("{bidder}\t{count}\t{}\t{}", session.start, session.end);
+        (bidder.to_string(), line)
+    })
+}

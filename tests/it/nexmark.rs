@@ -75,6 +75,30 @@ fn oracle(query: &str, events: &[Event]) -> Vec<String> {
                 })
                 .collect()
         }
+        "q5" => {
+            // Hopping windows [k·2 s, k·2 s + 10 s) holding each bid.
+            let mut windows: BTreeMap<u64, BTreeMap<usize, u64>> = BTreeMap::new();
+            for b in bids {
+                let last = b.date_time / 2_000 * 2_000;
+                for start in (0..5).map(|k| last.saturating_sub(k * 2_000)) {
+                    if start + WINDOW > b.date_time {
+                        *windows
+                            .entry(start + WINDOW)
+                            .or_default()
+                            .entry(b.auction)
+                            .or_default() += 1;
+                    }
+                }
+            }
+            let mut lines = Vec::new();
+            for (end, counts) in windows {
+                let top = counts.values().max().unwrap();
+                for (auction, n) in counts.iter().filter(|(_, n)| *n == top) {
+                    lines.push(format!("{end}\t{auction}\t{n}"));
+                }
+            }
+            lines
+        }
         "q7" => {
             let mut windows: BTreeMap<u64, Vec<_>> = BTreeMap::new();
             for b in bids {
@@ -160,7 +184,7 @@ fn every_query_writes_the_oracle_s_lines_on_one_worker_and_on_two_processes_of_t
     let dump = dir.path().join("events.jsonl");
     let events = EVENTS.to_string();
     let mut oracle_events: Option<Vec<Event>> = None;
-    for query in ["q0", "q1", "q2", "q3", "q7", "q8", "q11"] {
+    for query in ["q0", "q1", "q2", "q3", "q5", "q7", "q8", "q11"] {
         for cluster in [&["-w", "1"][..], &["-p", "2", "-w", "2"]] {
             let out = tempfile::tempdir().unwrap();
             let mut args = vec!["--query", query, "--events", &events, "--partitions", "4"];

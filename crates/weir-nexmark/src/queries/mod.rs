@@ -13,7 +13,7 @@ mod windows;
 
 pub use joins::{q3, q8};
 pub use selection::{EUROS_PER_DOLLAR, q0, q1, q2};
-pub use windows::{q7, q11};
+pub use windows::{q5, q7, q11};
 
 /// Result lines, each keyed by the text a partitioned sink routes it by.
 pub type Lines = KeyedStream<String, String>;
@@ -29,6 +29,8 @@ pub enum Query {
     Q2,
     /// Local item suggestion: auctions of category 10 with their seller in OR, ID or CA.
     Q3,
+    /// Hot items: the auctions with the most bids in each sliding window.
+    Q5,
     /// Highest bid: the highest bids of each tumbling 10 s window.
     Q7,
     /// Monitor new users: persons who opened an auction in the 10 s window they registered in.
@@ -39,11 +41,12 @@ pub enum Query {
 
 impl Query {
     /// Every query, in order.
-    pub const ALL: [Query; 7] = [
+    pub const ALL: [Query; 8] = [
         Query::Q0,
         Query::Q1,
         Query::Q2,
         Query::Q3,
+        Query::Q5,
         Query::Q7,
         Query::Q8,
         Query::Q11,
@@ -56,6 +59,7 @@ impl Query {
             Query::Q1 => q1(events),
             Query::Q2 => q2(events),
             Query::Q3 => q3(events),
+            Query::Q5 => q5(events),
             Query::Q7 => q7(events),
             Query::Q8 => q8(events),
             Query::Q11 => q11(events),
@@ -69,6 +73,7 @@ impl Query {
             Query::Q1 => "q1",
             Query::Q2 => "q2",
             Query::Q3 => "q3",
+            Query::Q5 => "q5",
             Query::Q7 => "q7",
             Query::Q8 => "q8",
             Query::Q11 => "q11",

@@ -1,0 +1,138 @@
+//! Nexmark, `cargo bench --bench nexmark [-- --json PATH]` (release): each query of
+//! `weir_nexmark` over EVENTS generated events (default 1 M) in 4 partitions, results
+//! counted and dropped, at 1 and 2 workers with recovery off, and at 1 worker with
+//! recovery on (1 s epochs); beside them, in the same run, the generator alone (one thread
+//! generating the same events, no weir), so the runtime's overhead is a visible ratio.
+//! Each figure is the best of RUNS runs (default 2). Prints a table; `--json PATH` also
+//! writes the figures for comparing commits.
+
+use std::time::{Duration, Instant};
+
+use weir::{Dataflow, RunConfig};
+use weir_nexmark::{NexmarkSource, NullSink, Query};
+
+const PARTITIONS: usize = 4;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    let value = std::env::var(name).ok().and_then(|v| v.parse().ok());
+    value.unwrap_or(default)
+}
+
+/// Seconds to generate `events` events in one thread, without weir.
+fn generator_only(events: u64) -> Duration {
+    let source = NexmarkSource::new(Some(events), PARTITIONS);
+    let start = Instant::now();
+    let generated = source.events().map(|e| std::hint::black_box(e)).count();
+    assert_eq!(generated as u64, events);
+    start.elapsed()
+}
+
+/// One run of `query`: its wall time and result count.
+fn run(query: Query, events: u64, workers: usize, recovery: bool) -> (Duration, u64) {
+    let store = tempfile::tempdir().unwrap();
+    let mut config = RunConfig::threads(workers).with_epoch_interval(Duration::from_secs(1));
+    if recovery {
+        weir::recovery::init(store.path(), PARTITIONS).unwrap();
+        config = config.with_recovery(store.path());
+    }
+    let mut flow = Dataflow::new(&format!("nexmark_{}", query.name()));
+    let source = NexmarkSource::new(Some(events), PARTITIONS);
+    let input = flow.input_with_clock("events", source, NexmarkSource::clock());
+    let sink = NullSink::new();
+    query.build(&input.on_time).output("count", sink.clone());
+    let start = Instant::now();
+    weir::run(flow, config).expect("the query runs");
+    (start.elapsed(), sink.count())
+}
+
+/// Events per second of the best of `runs` runs of `measure`.
+fn best(runs: usize, events: u64, mut measure: impl FnMut() -> Duration) -> f64 {
+    let fastest = (0..runs).map(|_| measure()).min().expect("at least one run");
+    events as f64 / fastest.as_secs_f64()
+}
+
+struct Row {
+    query: &'static str,
+    results: u64,
+    one: f64,
+    two: f64,
+    recovering: f64,
+}
+
+fn main() {
+    let events: u64 = env_or("EVENTS", 1_000_000);
+    let runs: usize = env_or("RUNS", 2).max(1);
+    let args: Vec<String> = std::env::args().collect();
+    let json = args
+        .iter()
+        .position(|a| a == "--json")
+        .and_then(|i| args.get(i + 1));
+    let generator = best(runs, events, || generator_only(events));
+    println!(
+        "nexmark: {events} events, {PARTITIONS} partitions, best of {runs}; generator alone \
+         {:.2} M events/s (one thread)",
+        generator / 1e6
+    );
+    println!(
+        "{:<5} {:>9} {:>14} {:>10} {:>14} {:>10} {:>16} {:>10}",
+        "query",
+        "results",
+        "1 worker ev/s",
+        "vs gen",
+        "2 workers ev/s",
+        "per worker",
+        "1 w + recovery",
+        "cost"
+    );
+    let mut rows = Vec::new();
+    for query in Query::ALL {
+        let mut results = 0;
+        let mut timed = |workers, recovery| {
+            best(runs, events, || {
+                let (took, count) = run(query, events, workers, recovery);
+                results = count;
+                took
+            })
+        };
+        let (one, two, recovering) = (timed(1, false), timed(2, false), timed(1, true));
+        println!(
+            "{:<5} {results:>9} {:>14.0} {:>10.2} {:>14.0} {:>10.0} {:>16.0} {:>9.1}%",
+            query.name(),
+            one,
+            one / generator,
+            two,
+            two / 2.0,
+            recovering,
+            (1.0 - recovering / one) * 100.0
+        );
+        let query = query.name();
+        rows.push(Row {
+            query,
+            results,
+            one,
+            two,
+            recovering,
+        });
+    }
+    if let Some(path) = json {
+        let queries: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "query": r.query,
+                    "results": r.results,
+                    "events_per_sec_1_worker": r.one,
+                    "events_per_sec_2_workers": r.two,
+                    "events_per_sec_1_worker_recovery": r.recovering,
+                })
+            })
+            .collect();
+        let figures = serde_json::json!({
+            "events": events,
+            "partitions": PARTITIONS,
+            "generator_events_per_sec": generator,
+            "queries": queries,
+        });
+        std::fs::write(path, format!("{figures}\n")).expect("write the JSON figures");
+    }
+}

@@ -25,7 +25,7 @@ use weir_nexmark::{NexmarkSource, NullSink, Query};
 /// Runs one Nexmark query.
 #[derive(Parser)]
 struct Args {
-    /// The query: q0, q1, q2, q3, q5, q7, q8 or q11.
+    /// The query: q0, q1, q2, q3, q4, q5, q7, q8, q9 or q11.
     #[arg(long)]
     query: Query,
     /// How many events to generate.

@@ -7,10 +7,12 @@ use std::str::FromStr;
 use nexmark::event::{Auction, Bid, Event, Person};
 use weir::{KeyedStream, Stream, Timestamp};
 
+mod auctions;
 mod joins;
 mod selection;
 mod windows;
 
+pub use auctions::{q4, q9};
 pub use joins::{q3, q8};
 pub use selection::{EUROS_PER_DOLLAR, q0, q1, q2};
 pub use windows::{q5, q7, q11};
@@ -29,26 +31,32 @@ pub enum Query {
     Q2,
     /// Local item suggestion: auctions of category 10 with their seller in OR, ID or CA.
     Q3,
+    /// Average price per category: of auctions' final prices.
+    Q4,
     /// Hot items: the auctions with the most bids in each sliding window.
     Q5,
     /// Highest bid: the highest bids of each tumbling 10 s window.
     Q7,
     /// Monitor new users: persons who opened an auction in the 10 s window they registered in.
     Q8,
+    /// Winning bids: each auction's highest bid within its lifetime.
+    Q9,
     /// User sessions: each bidder's bids per session (10 s gap).
     Q11,
 }
 
 impl Query {
     /// Every query, in order.
-    pub const ALL: [Query; 8] = [
+    pub const ALL: [Query; 10] = [
         Query::Q0,
         Query::Q1,
         Query::Q2,
         Query::Q3,
+        Query::Q4,
         Query::Q5,
         Query::Q7,
         Query::Q8,
+        Query::Q9,
         Query::Q11,
     ];
 
@@ -59,9 +67,11 @@ impl Query {
             Query::Q1 => q1(events),
             Query::Q2 => q2(events),
             Query::Q3 => q3(events),
+            Query::Q4 => q4(events),
             Query::Q5 => q5(events),
             Query::Q7 => q7(events),
             Query::Q8 => q8(events),
+            Query::Q9 => q9(events),
             Query::Q11 => q11(events),
         }
     }
@@ -73,9 +83,11 @@ impl Query {
             Query::Q1 => "q1",
             Query::Q2 => "q2",
             Query::Q3 => "q3",
+            Query::Q4 => "q4",
             Query::Q5 => "q5",
             Query::Q7 => "q7",
             Query::Q8 => "q8",
+            Query::Q9 => "q9",
             Query::Q11 => "q11",
         }
     }

@@ -1,0 +1,60 @@
+//! q4 and q9: auctions with the bids made during their lifetime.
+
+use std::cmp::Reverse;
+
+use nexmark::event::{Auction, Bid, Event};
+use weir::joins::{JoinEmit, JoinInsert, JoinSpec};
+use weir::{KeyedStream, Stream};
+
+use super::{Lines, auctions, bids};
+
+/// A bid within its auction's lifetime, ordered so the greatest wins: the highest price,
+/// then the earliest bid, then the lowest bidder id.
+type Candidate = (usize, Reverse<u64>, Reverse<usize>);
+
+/// Every bid made within its auction's lifetime (`date_time <= bid <= expires`, bounds
+/// inclusive), with the auction's category, keyed by auction. A streaming inner join on the
+/// auction id: each (auction, bid) pair once, whichever arrives first; the join keeps an
+/// auction's bids for the whole run.
+fn valid_bids(events: &Stream<Event>) -> KeyedStream<(usize, Candidate), usize> {
+    let opened = auctions(events).key_on("auction_id", |a: &Auction| a.id);
+    let offers = bids(events).key_on("bid_auction", |b: &Bid| b.auction);
+    let spec = JoinSpec::inner().insert(JoinInsert::Product).emit(JoinEmit::New);
+    opened
+        .join("auction_bids", &offers, spec)
+        .filter_map("lifetime", |(id, pair)| match pair {
+            (Some(a), Some(b)) if a.date_time <= b.date_time && b.date_time <= a.expires => Some((
+                id,
+                (a.category, (b.price, Reverse(b.date_time), Reverse(b.bidder))),
+            )),
+            _ => None,
+        })
+}
+
+/// q9, winning bids: `auction_id bidder price` for each auction with a bid in its lifetime:
+/// the highest such bid (on a tie of price the earliest, then the lowest bidder id), at the
+/// end of the input, keyed by auction.
+pub fn q9(events: &Stream<Event>) -> Lines {
+    valid_bids(events)
+        .map_value("q9_candidate", |(_, candidate)| candidate)
+        .max_final("q9_winner")
+        .map("q9", |(auction, (price, _, Reverse(bidder)))| {
+            (auction.to_string(), format!("{auction}\t{bidder}\t{price}"))
+        })
+}
+
+/// q4, average price per category: `category avg_final_price` at the end of the input,
+/// keyed by category. An auction's final price is its highest bid within its lifetime;
+/// auctions without one do not count; the average has 3 decimals (rounded like
+/// `printf("%.3f")`).
+pub fn q4(events: &Stream<Event>) -> Lines {
+    valid_bids(events)
+        .max_final("q4_final_price")
+        .key_on("q4_category", |(_, (category, _))| *category)
+        .map_value("q4_price", |(_, (_, (price, _, _)))| price as u64)
+        .fold_final("q4_sum", || (0u64, 0u64), |(n, sum), price| (n + 1, sum + price))
+        .map("q4", |(category, (n, sum))| {
+            let average = sum as f64 / n as f64;
+            (category.to_string(), format!("{category}\t{average:.3}"))
+        })
+}

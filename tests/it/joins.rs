@@ -164,6 +164,35 @@ fn a_streaming_inner_join_emits_each_pair_once_on_any_worker_count() {
     }
 }
 
+#[test]
+fn a_one_to_many_join_keeps_the_many_side_only_until_joined() {
+    // The first left value of a key with every right value of it, whatever the order.
+    let items = tagged(4, 300);
+    let mut firsts: BTreeMap<u32, i64> = BTreeMap::new();
+    for &(key, is_left, value) in &items {
+        if is_left {
+            firsts.entry(key).or_insert(value);
+        }
+    }
+    let mut expected: Vec<Joined> = items
+        .iter()
+        .filter(|(key, is_left, _)| !is_left && firsts.contains_key(key))
+        .map(|&(key, _, value)| (key, (Some(firsts[&key]), Some(value))))
+        .collect();
+    expected.sort();
+    assert!(!expected.is_empty());
+    let spec = JoinSpec::inner()
+        .insert(JoinInsert::First)
+        .insert_right(JoinInsert::UntilJoined)
+        .emit(JoinEmit::New);
+    for workers in [1, 3] {
+        let config = RunConfig::threads(workers).with_epoch_interval(Duration::from_millis(2));
+        // In input order, a key's first left value is its first on any worker count: one
+        // source partition, and a key's values stay in order.
+        assert_eq!(run_join(&items, spec, config, 7), expected, "{workers} workers");
+    }
+}
+
 /// (timestamp, key, value), in timestamp order per source.
 type Stamped = (Timestamp, u32, i64);
 /// A clocked input of in-order `items`, read `batch` at a time, keyed by their key.

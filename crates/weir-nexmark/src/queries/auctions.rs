@@ -14,12 +14,15 @@ type Candidate = (usize, Reverse<u64>, Reverse<usize>);
 
 /// Every bid made within its auction's lifetime (`date_time <= bid <= expires`, bounds
 /// inclusive), with the auction's category, keyed by auction. A streaming inner join on the
-/// auction id: each (auction, bid) pair once, whichever arrives first; the join keeps an
-/// auction's bids for the whole run.
+/// auction id: each (auction, bid) pair once, whichever arrives first. The join keeps the
+/// auction, and a bid only until it met its auction (bids that arrive first wait).
 fn valid_bids(events: &Stream<Event>) -> KeyedStream<(usize, Candidate), usize> {
     let opened = auctions(events).key_on("auction_id", |a: &Auction| a.id);
     let offers = bids(events).key_on("bid_auction", |b: &Bid| b.auction);
-    let spec = JoinSpec::inner().insert(JoinInsert::Product).emit(JoinEmit::New);
+    let spec = JoinSpec::inner()
+        .insert(JoinInsert::First)
+        .insert_right(JoinInsert::UntilJoined)
+        .emit(JoinEmit::New);
     opened
         .join("auction_bids", &offers, spec)
         .filter_map("lifetime", |(id, pair)| match pair {

@@ -31,7 +31,7 @@ struct KeyJoin<V> {
 fn insert<T>(values: &mut Vec<T>, value: T, mode: JoinInsert) -> bool {
     match mode {
         JoinInsert::First if !values.is_empty() => return false,
-        JoinInsert::First | JoinInsert::Product => values.push(value),
+        JoinInsert::First | JoinInsert::Product | JoinInsert::UntilJoined => values.push(value),
         JoinInsert::Last => {
             values.clear();
             values.push(value);
@@ -84,6 +84,23 @@ impl<V: Data> KeyJoin<V> {
         combinations.into_iter().for_each(|c| ctx.emit(c));
     }
 
+    /// Drops the values of `UntilJoined` sides that were in the combinations just emitted:
+    /// with `only` (the side whose new value was emitted), that side's new value and the
+    /// other sides' values.
+    fn forget_joined(&mut self, only: Option<usize>) {
+        for (index, side) in self.held.sides.iter_mut().enumerate() {
+            if self.spec.insert_of(index) != JoinInsert::UntilJoined {
+                continue;
+            }
+            match only == Some(index) {
+                true => {
+                    side.pop();
+                }
+                false => side.clear(),
+            }
+        }
+    }
+
     fn retention(&self) -> Retention {
         match self.held.sides.iter().all(Vec::is_empty) {
             true => Retention::Discard,
@@ -98,15 +115,21 @@ impl<V: Data> KeyedProcess for KeyJoin<V> {
     type State = Held<V>;
 
     fn on_item(&mut self, ctx: &mut Ctx<'_, Self::Out>, (side, value): (usize, V)) -> Retention {
-        let kept = insert(&mut self.held.sides[side], value, self.spec.insert);
-        match self.spec.emit {
+        let kept = insert(&mut self.held.sides[side], value, self.spec.insert_of(side));
+        // Which combinations were emitted: all (`Some(None)`), or those of the new value.
+        let emitted = match self.spec.emit {
             JoinEmit::Complete if self.ready() => {
                 self.emit_all(ctx, None);
                 self.held.sides.iter_mut().for_each(Vec::clear);
+                None
             }
-            JoinEmit::Running if self.ready() => self.emit_all(ctx, None),
-            JoinEmit::New if kept && self.ready() => self.emit_all(ctx, Some(side)),
-            _ => {}
+            JoinEmit::Running if self.ready() => Some(None),
+            JoinEmit::New if kept && self.ready() => Some(Some(side)),
+            _ => None,
+        };
+        if let Some(only) = emitted {
+            self.emit_all(ctx, only);
+            self.forget_joined(only);
         }
         self.retention()
     }
@@ -114,6 +137,7 @@ impl<V: Data> KeyedProcess for KeyJoin<V> {
     fn on_eof(&mut self, ctx: &mut Ctx<'_, Self::Out>) -> Retention {
         if self.spec.emit == JoinEmit::Final && self.ready() {
             self.emit_all(ctx, None);
+            self.forget_joined(None);
             return Retention::Discard;
         }
         Retention::Keep

@@ -20,6 +20,10 @@ pub enum JoinInsert {
     Last,
     /// Every value of a side: emits the cross product.
     Product,
+    /// Every value of a side until it is part of an emitted combination, then none of them:
+    /// for the many side of a one-to-many join whose one side arrives once (see
+    /// [`JoinSpec::insert_right`]), its state stays small.
+    UntilJoined,
 }
 
 /// When a key emits.
@@ -57,6 +61,8 @@ pub enum JoinKind {
 pub struct JoinSpec {
     pub(crate) kind: JoinKind,
     pub(crate) insert: JoinInsert,
+    /// The right side's insert mode, if not `insert`.
+    pub(crate) insert_right: Option<JoinInsert>,
     pub(crate) emit: JoinEmit,
 }
 
@@ -65,6 +71,7 @@ impl JoinSpec {
         JoinSpec {
             kind,
             insert: JoinInsert::Last,
+            insert_right: None,
             emit: JoinEmit::Complete,
         }
     }
@@ -88,6 +95,22 @@ impl JoinSpec {
     pub fn insert(mut self, insert: JoinInsert) -> Self {
         self.insert = insert;
         self
+    }
+
+    /// Which values a key keeps of the right side (the second stream) of a two-stream
+    /// join, if not what [`insert`](Self::insert) says: for example the first auction and
+    /// each bid only until it joined it (`insert(First).insert_right(UntilJoined)`).
+    pub fn insert_right(mut self, insert: JoinInsert) -> Self {
+        self.insert_right = Some(insert);
+        self
+    }
+
+    /// The insert mode of side `side` (0: left).
+    pub(crate) fn insert_of(&self, side: usize) -> JoinInsert {
+        match (side, self.insert_right) {
+            (1, Some(insert)) => insert,
+            _ => self.insert,
+        }
     }
 
     /// When a key emits.

@@ -17,19 +17,23 @@ type Candidate = (usize, Reverse<u64>, Reverse<usize>);
 /// auction id: each (auction, bid) pair once, whichever arrives first. The join keeps the
 /// auction, and a bid only until it met its auction (bids that arrive first wait).
 fn valid_bids(events: &Stream<Event>) -> KeyedStream<(usize, Candidate), usize> {
-    let opened = auctions(events).key_on("auction_id", |a: &Auction| a.id);
-    let offers = bids(events).key_on("bid_auction", |b: &Bid| b.auction);
+    // Only the fields the query reads go through the join (no strings to copy).
+    let opened = auctions(events)
+        .key_on("auction_id", |a: &Auction| a.id)
+        .map_value("lifetime", |a: Auction| (a.date_time, a.expires, a.category));
+    let offers = bids(events)
+        .key_on("bid_auction", |b: &Bid| b.auction)
+        .map_value("offer", |b: Bid| (b.price, b.date_time, b.bidder));
     let spec = JoinSpec::inner()
         .insert(JoinInsert::First)
         .insert_right(JoinInsert::UntilJoined)
         .emit(JoinEmit::New);
     opened
         .join("auction_bids", &offers, spec)
-        .filter_map("lifetime", |(id, pair)| match pair {
-            (Some(a), Some(b)) if a.date_time <= b.date_time && b.date_time <= a.expires => Some((
-                id,
-                (a.category, (b.price, Reverse(b.date_time), Reverse(b.bidder))),
-            )),
+        .filter_map("in_lifetime", |(id, pair)| match pair {
+            (Some((opens, expires, category)), Some((price, at, bidder))) if opens <= at && at <= expires => {
+                Some((id, (category, (price, Reverse(at), Reverse(bidder)))))
+            }
             _ => None,
         })
 }

@@ -397,3 +397,59 @@ fn tumbling_windows_close_at_their_end_and_later_items_start_the_next() {
     assert_eq!(got.source_late, [(-1, "j".to_owned(), 3), (9, "k".to_owned(), 4)]);
     assert_eq!(got.rows("sum"), &res(&[("k", 0, 10, 1), ("k", 10, 20, 10)]));
 }
+
+#[test]
+fn window_results_windowed_again_are_on_time_whatever_the_worker_count() {
+    // Per key, a count per tumbling 100 ms window; then, per window, the greatest count. A
+    // result happens at its window's last millisecond and is sent at that watermark, so
+    // the second window step finds none late.
+    let wait = 50;
+    let parts = oracle::out_of_order(41, 3, 600, 12, wait);
+    let on_time = oracle::split_late(&parts, wait).on_time;
+    let mut counts: std::collections::BTreeMap<(i64, &str), u64> = Default::default();
+    for (ts, key, _) in &on_time {
+        *counts.entry((ts.div_euclid(100) * 100 + 100, key)).or_default() += 1;
+    }
+    let mut greatest: std::collections::BTreeMap<i64, u64> = Default::default();
+    for ((end, _), n) in counts {
+        let top = greatest.entry(end).or_default();
+        *top = (*top).max(n);
+    }
+    let expected: Vec<(i64, u64)> = greatest.into_iter().collect();
+    for workers in [1, 3] {
+        let mut flow = Dataflow::new("windows_of_windows");
+        let clock = EventClock::new(|x: &Item| x.0, Duration::from_millis(wait as u64));
+        let input = flow.input_with_clock("in", Parts::new(&parts, 41), clock);
+        let tumbling = Windower::tumbling(Duration::from_millis(100));
+        let counts = input.on_time.key_on("key", |x: &Item| x.1.clone()).count_window(
+            "count",
+            |x: &Item| x.0,
+            tumbling,
+        );
+        let per_window = counts
+            .down
+            .key_on("all", |_: &(String, (Window, u64))| ())
+            .fold_window(
+                "greatest",
+                |(_, (window, _)): &(String, (Window, u64))| window.end - 1,
+                tumbling,
+                || 0u64,
+                |top, (_, (_, n))| top.max(n),
+                u64::max,
+            );
+        let (out, late) = (TestingSink::new(), TestingSink::new());
+        per_window
+            .down
+            .map("row", |((), (window, top))| (window.end, top))
+            .output("out", out.clone());
+        per_window.late.output("late", late.clone());
+        let config = RunConfig::threads(workers).with_epoch_interval(Duration::from_millis(3));
+        weir::run(flow, config).unwrap();
+        assert_eq!(
+            late.items().len(),
+            0,
+            "{workers} workers: no result is late downstream"
+        );
+        assert_eq!(out.sorted(), expected, "{workers} workers");
+    }
+}

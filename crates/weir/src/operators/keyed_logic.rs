@@ -10,7 +10,7 @@ use crate::operators::changed_keys::{ChangedKeys, SnapshotsDone, snapshot_rows};
 use crate::operators::key_table::KeyTable;
 use crate::operators::key_timers::{Armed, KeyTimers};
 use crate::operators::keyed_process::{Ctx, KeyedProcess};
-use crate::operators::keyed_state::KeyedState;
+use crate::operators::keyed_state::{KeyedState, TimedEmit};
 use crate::operators::stateful::Retention;
 use crate::recovery::encode;
 use crate::{Epoch, Key, Timestamp};
@@ -231,7 +231,8 @@ where
     /// processing timer `now` reached, at most `fuel` keys (one unit each), in key order.
     /// The due keys are taken before any is called, so a key that re-arms a timer that is
     /// already due fires again on the next call, not in this one.
-    fn fire_timers(&mut self, clocks: Clocks, fuel: &mut usize, emit: &mut impl FnMut((K, L::Out))) {
+    fn fire_timers(&mut self, clocks: Clocks, fuel: &mut usize, emit: &mut TimedEmit<'_, K, L::Out>) {
+        let emit = &mut |item| emit(None, item);
         let mut due = self.timers.take_due(clocks.watermark, clocks.now, fuel);
         due.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         self.warm(due.iter().map(|(key, _)| key));
@@ -261,7 +262,8 @@ where
     /// At the end of the input, for every key in key order: fires its event timer if it has
     /// one (the watermark is at its end), then calls `on_eof`; at most `fuel` keys per
     /// call. `true` once every key was called.
-    fn finish(&mut self, clocks: Clocks, fuel: &mut usize, emit: &mut impl FnMut((K, L::Out))) -> bool {
+    fn finish(&mut self, clocks: Clocks, fuel: &mut usize, emit: &mut TimedEmit<'_, K, L::Out>) -> bool {
+        let emit = &mut |item| emit(None, item);
         let entries = &self.entries;
         let ending = self.ending.get_or_insert_with(|| {
             let mut keys: Vec<K> = entries.iter().map(|(key, _)| key.clone()).collect();

@@ -39,7 +39,7 @@ fn fire(
     fuel: &mut usize,
 ) -> Vec<(String, u32)> {
     let mut fired = Vec::new();
-    keyed.fire_timers(clocks(), fuel, &mut |item| fired.push(item));
+    keyed.fire_timers(clocks(), fuel, &mut |_, item| fired.push(item));
     fired
 }
 
@@ -93,7 +93,7 @@ fn stale_deadlines_do_not_pile_up() {
         ..clocks()
     };
     let mut fuel = usize::MAX;
-    keyed.fire_timers(at(99_999), &mut fuel, &mut |_| {});
+    keyed.fire_timers(at(99_999), &mut fuel, &mut |_, _| {});
     assert_eq!(
         keyed
             .entries

@@ -8,7 +8,11 @@ use serde::de::DeserializeOwned;
 
 use crate::operators::changed_keys::SnapshotsDone;
 use crate::operators::keyed_logic::Clocks;
-use crate::{Epoch, Key};
+use crate::{Epoch, Key, Timestamp};
+
+/// Where a state sends what its timers emit: each item with the event time it happens at
+/// (`None`: the time of the call), sent at that watermark.
+pub(crate) type TimedEmit<'a, K, O> = dyn FnMut(Option<Timestamp>, (K, O)) + 'a;
 
 /// The keys of one worker of a stateful step.
 pub(crate) trait KeyedState<K: Key, V>: 'static {
@@ -27,14 +31,20 @@ pub(crate) trait KeyedState<K: Key, V>: 'static {
     fn timer_due(&self, clocks: Clocks) -> bool;
 
     /// Fires the timers due under `clocks`, one unit of `fuel` each, as far as it goes.
-    fn fire_timers(&mut self, clocks: Clocks, fuel: &mut usize, emit: &mut impl FnMut((K, Self::Out)));
+    fn fire_timers(&mut self, clocks: Clocks, fuel: &mut usize, emit: &mut TimedEmit<'_, K, Self::Out>);
 
     /// The earliest processing-time timer.
     fn next_processing_timer(&self) -> Option<SystemTime>;
 
     /// At the end of the input, closes out every key, one unit of `fuel` each, as far as it
     /// goes: `true` once every key was.
-    fn finish(&mut self, clocks: Clocks, fuel: &mut usize, emit: &mut impl FnMut((K, Self::Out))) -> bool;
+    fn finish(&mut self, clocks: Clocks, fuel: &mut usize, emit: &mut TimedEmit<'_, K, Self::Out>) -> bool;
+
+    /// The least event time at which a timer may still emit (see [`TimedEmit`]): the core
+    /// holds its output's watermark there, so what it emits then is not behind it.
+    fn output_hold(&self) -> Option<Timestamp> {
+        None
+    }
 
     /// Starts changing state in `epoch`; first returns the snapshots of an earlier epoch
     /// that is complete (its keys' state must be captured before later items apply).

@@ -58,7 +58,7 @@ pub use fold_final::Folding;
 pub use inspect_debug::Seen;
 pub(crate) use keyed_logic::Clocks;
 pub use keyed_process::{Ctx, KeyedProcess};
-pub(crate) use keyed_state::KeyedState;
+pub(crate) use keyed_state::{KeyedState, TimedEmit};
 pub use output::{Dynamic, Partitioned, Sink};
 pub use stateful::{Retention, StatefulLogic};
 pub use stateful_map::MapWithState;

@@ -16,8 +16,8 @@ use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use crate::Key;
 use crate::dataflow::KeyedStream;
 use crate::engine::{
-    BuildCtx, EpochQueue, QueuedWatermarks, Time, at, decode_watermark, enter_step, frontier_epoch,
-    frontier_meet, received_epoch, received_inner,
+    BuildCtx, EpochQueue, QueuedWatermarks, Time, at, decode_watermark, encode_watermark, enter_step,
+    frontier_epoch, frontier_meet, received_epoch, received_inner,
 };
 use crate::operators::changed_keys::SnapshotsDone;
 use crate::operators::keyed_logic::{Clocks, KeyedLogic};
@@ -288,9 +288,6 @@ where
             {
                 emit_snapshots(scap, keyed.enter_epoch(epoch, step.id.as_str()));
                 applied = applied.max(epoch);
-                let time = dcap.delayed(&at(epoch, dcap.time().inner));
-                let mut session = data.session(&time);
-                let mut emit = |item| session.give(item);
                 // Timers due by the time this epoch's items happen fire before them.
                 let before = Clocks {
                     epoch,
@@ -298,8 +295,15 @@ where
                     now: step.processing_time(epoch),
                 };
                 if keyed.timer_due(before) {
-                    keyed.fire_timers(before, &mut fuel, &mut emit);
+                    let mut fired = Vec::new();
+                    keyed.fire_timers(before, &mut fuel, &mut |ts, item| fired.push((ts, item)));
+                    for (time, mut items) in timed_runs(dcap, epoch, fired) {
+                        data.session(&dcap.delayed(&time)).give_container(&mut items);
+                    }
                 }
+                let time = dcap.delayed(&at(epoch, dcap.time().inner));
+                let mut session = data.session(&time);
+                let mut emit = |item| session.give(item);
                 while fuel > 0
                     && let Some((inner, batch)) = batches.pop_front()
                 {
@@ -324,6 +328,9 @@ where
                 Some(meet) => {
                     emit_snapshots(scap, keyed.close_epoch_before(Some(meet.outer), step.id.as_str()));
                     let hold = queued.hold(meet);
+                    // Not past what a timer may still emit at, nor back.
+                    let timers = keyed.output_hold().map_or(u64::MAX, encode_watermark);
+                    let hold = at(hold.outer, hold.inner.min(timers).max(dcap.time().inner));
                     dcap.downgrade(&hold);
                     scap.downgrade(&hold);
                     let clocks = Clocks {
@@ -333,8 +340,11 @@ where
                     };
                     if keyed.timer_due(clocks) {
                         emit_snapshots(scap, keyed.enter_epoch(meet.outer, step.id.as_str()));
-                        let mut session = data.session(&*dcap);
-                        keyed.fire_timers(clocks, &mut fuel, &mut |item| session.give(item));
+                        let mut fired = Vec::new();
+                        keyed.fire_timers(clocks, &mut fuel, &mut |ts, item| fired.push((ts, item)));
+                        for (time, mut items) in timed_runs(dcap, meet.outer, fired) {
+                            data.session(&dcap.delayed(&time)).give_container(&mut items);
+                        }
                     }
                     // Timers still due (out of fuel, or re-armed when already due) run on the
                     // next activation, after the rest of the worker had its turn. Event timers
@@ -358,11 +368,11 @@ where
                         watermark: Timestamp::MAX,
                         now: step.processing_time(last),
                     };
-                    let done = {
-                        let time = dcap.delayed(&at(last, dcap.time().inner));
-                        let mut session = data.session(&time);
-                        keyed.finish(clocks, &mut fuel, &mut |item| session.give(item))
-                    };
+                    let mut fired = Vec::new();
+                    let done = keyed.finish(clocks, &mut fuel, &mut |ts, item| fired.push((ts, item)));
+                    for (time, mut items) in timed_runs(dcap, last, fired) {
+                        data.session(&dcap.delayed(&time)).give_container(&mut items);
+                    }
                     if !done {
                         activator.activate();
                         return;
@@ -377,4 +387,24 @@ where
     });
     ctx.add_snapshots(snap_stream);
     data_stream
+}
+
+/// Timer outputs in runs of one time, in order: an item with an event time goes at that
+/// watermark, one without at the capability's, in `epoch` (never below the capability).
+fn timed_runs<T>(
+    cap: &Capability<Time>,
+    epoch: Epoch,
+    fired: Vec<(Option<Timestamp>, T)>,
+) -> Vec<(Time, Vec<T>)> {
+    let floor = cap.time().inner;
+    let mut runs: Vec<(Time, Vec<T>)> = Vec::new();
+    for (ts, item) in fired {
+        let inner = ts.map_or(floor, |ts| encode_watermark(ts).max(floor));
+        let time = at(epoch.max(cap.time().outer), inner);
+        match runs.last_mut() {
+            Some((last, items)) if *last == time => items.push(item),
+            _ => runs.push((time, vec![item])),
+        }
+    }
+    runs
 }

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 
 use rustc_hash::FxHashMap;
 
-use crate::operators::{ChangedKeys, Clocks, KeyedState, SnapshotsDone, snapshot_rows};
+use crate::operators::{ChangedKeys, Clocks, KeyedState, SnapshotsDone, TimedEmit, snapshot_rows};
 use crate::recovery::encode;
 use crate::windows::key_windows::{OpenWindows, WindowEvent, WindowWorker};
 use crate::windows::{Late, Window, WindowMeta};
@@ -148,14 +148,15 @@ impl<K: Key, V: Data, A: Data, R: Data> FixedWindows<K, V, A, R> {
     }
 
     /// Closes the windows whose end is at most `until`, in order, one unit of `fuel` per
-    /// key's window.
-    fn close(&mut self, until: Timestamp, fuel: &mut usize, emit: &mut impl FnMut((K, WindowEvent<R, V>))) {
+    /// key's window. A window's results happen at its last millisecond, `end - 1`.
+    fn close(&mut self, until: Timestamp, fuel: &mut usize, emit: &mut TimedEmit<'_, K, WindowEvent<R, V>>) {
         let worker = self.worker.clone();
         while *fuel > 0
             && let Some(first) = self.open.first_mut()
             && first.window.end <= until
         {
             let window = first.window;
+            let at = Some(window.end - 1);
             first.held = first.held.max(first.keys.len());
             let mut record = self.changed.record();
             // (An `ExtractIf` dropped early keeps the rest.)
@@ -166,10 +167,10 @@ impl<K: Key, V: Data, A: Data, R: Data> FixedWindows<K, V, A, R> {
                 }
                 let result = (worker.spec.finish)(acc, &window);
                 if worker.meta {
-                    emit((key.clone(), WindowEvent::Result(window, result)));
-                    emit((key, WindowEvent::Meta(WindowMeta::Closed(window))));
+                    emit(at, (key.clone(), WindowEvent::Result(window, result)));
+                    emit(at, (key, WindowEvent::Meta(WindowMeta::Closed(window))));
                 } else {
-                    emit((key, WindowEvent::Result(window, result)));
+                    emit(at, (key, WindowEvent::Result(window, result)));
                 }
             }
             if first.keys.is_empty() {
@@ -224,8 +225,13 @@ impl<K: Key, V: Data, A: Data, R: Data> KeyedState<K, V> for FixedWindows<K, V, 
             .is_some_and(|open| open.window.end <= clocks.watermark)
     }
 
-    fn fire_timers(&mut self, clocks: Clocks, fuel: &mut usize, emit: &mut impl FnMut((K, Self::Out))) {
+    fn fire_timers(&mut self, clocks: Clocks, fuel: &mut usize, emit: &mut TimedEmit<'_, K, Self::Out>) {
         self.close(clocks.watermark, fuel, emit);
+    }
+
+    /// The first open window's last millisecond: its results happen then.
+    fn output_hold(&self) -> Option<Timestamp> {
+        self.open.first().map(|open| open.window.end - 1)
     }
 
     fn next_processing_timer(&self) -> Option<SystemTime> {
@@ -233,7 +239,7 @@ impl<K: Key, V: Data, A: Data, R: Data> KeyedState<K, V> for FixedWindows<K, V, 
     }
 
     /// The input ended, and with it event time: every window closes.
-    fn finish(&mut self, _: Clocks, fuel: &mut usize, emit: &mut impl FnMut((K, Self::Out))) -> bool {
+    fn finish(&mut self, _: Clocks, fuel: &mut usize, emit: &mut TimedEmit<'_, K, Self::Out>) -> bool {
         self.close(Timestamp::MAX, fuel, emit);
         self.open.is_empty()
     }

@@ -54,7 +54,16 @@ fn results(events: Vec<(String, WindowEvent<u64, Timestamp>)>) -> Vec<(String, T
 
 fn fire(windows: &mut Counts, watermark: Timestamp, fuel: &mut usize) -> Vec<(String, Timestamp, u64)> {
     let mut events = Vec::new();
-    windows.fire_timers(at(watermark), fuel, &mut |event| events.push(event));
+    windows.fire_timers(at(watermark), fuel, &mut |at, (key, event)| {
+        if let WindowEvent::Result(window, _) = &event {
+            assert_eq!(
+                at,
+                Some(window.end - 1),
+                "a result happens at its window's end - 1"
+            );
+        }
+        events.push((key, event));
+    });
     results(events)
 }
 
@@ -92,7 +101,7 @@ fn a_window_closes_for_all_its_keys_when_the_watermark_reaches_its_end_within_th
     let mut fuel = usize::MAX;
     let ended = {
         let mut events = Vec::new();
-        assert!(windows.finish(at(Timestamp::MAX), &mut fuel, &mut |e| events.push(e)));
+        assert!(windows.finish(at(Timestamp::MAX), &mut fuel, &mut |_, e| events.push(e)));
         results(events)
     };
     assert_eq!(

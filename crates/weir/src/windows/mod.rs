@@ -13,6 +13,12 @@
 //! in between, or stamped differently from the source's clock (then, which items are late
 //! depends on timing).
 //!
+//! The result of a tumbling or sliding window happens at its last millisecond, `end - 1`:
+//! the step holds its output's watermark there until the window closes, so a window step
+//! downstream that stamps results with `|(w, _)| w.end - 1` finds none late (two-stage
+//! aggregations: per key, then over keys). Session results are sent at the watermark that
+//! closed them, and are late to a window step downstream.
+//!
 //! ```
 //! use std::time::Duration;
 //! use weir::inputs::EventClock;

@@ -1,11 +1,10 @@
 //! q5, q7 and q11: event-time windows over bids.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use nexmark::event::{Bid, Event};
 use weir::Stream;
-use weir::windows::Windower;
+use weir::windows::{Window, Windower};
 
 use super::{Lines, bids, ms};
 
@@ -61,33 +60,54 @@ pub fn q11(events: &Stream<Event>) -> Lines {
     })
 }
 
-/// Bids per auction in one window.
-type Counts = BTreeMap<usize, u64>;
+/// The greatest bid count in a window and the auctions that have it.
+type Hottest = (u64, Vec<usize>);
+
+/// Keeps the auctions with the most bids of `hottest` and `auction` with `count` bids.
+fn hotter((top, mut auctions): Hottest, (auction, count): (usize, u64)) -> Hottest {
+    if count > top {
+        return (count, vec![auction]);
+    }
+    if count == top {
+        auctions.push(auction);
+    }
+    (top, auctions)
+}
 
 /// q5, hot items: `window_end auction bid_count` for the auction(s) with the most bids in
 /// each hopping window of 10 s sliding every 2 s (every one on a tie), keyed by auction.
-/// One window step for all bids, counting per auction in each window (keyed by `()`: it
-/// runs on one worker; a per-auction count first needs windows over window results, which
-/// the runtime does not offer yet).
+/// Two stages: bids are counted per auction and window (partitioned by auction); then,
+/// per window, the counts meet in one step (keyed by `()`), a tumbling 2 s window over
+/// each count's event time, its window's last millisecond.
 pub fn q5(events: &Stream<Event>) -> Lines {
-    let counts = bids(events).key_on("q5_all", |_: &Bid| ()).fold_window(
-        "q5_window",
-        |b: &Bid| ms(b.date_time),
-        Windower::sliding(Duration::from_secs(10), Duration::from_secs(2)),
-        Counts::new,
-        |mut counts: Counts, b: Bid| {
-            *counts.entry(b.auction).or_default() += 1;
-            counts
-        },
-        |mut a: Counts, b: Counts| {
-            b.into_iter()
-                .for_each(|(auction, n)| *a.entry(auction).or_default() += n);
-            a
-        },
-    );
-    counts.down.flat_map("q5", |((), (window, counts))| {
-        let top = counts.values().copied().max().unwrap_or(0);
-        let hot = counts.into_iter().filter(move |(_, n)| *n == top);
-        hot.map(move |(auction, n)| (auction.to_string(), format!("{}\t{auction}\t{n}", window.end)))
+    let counts = bids(events)
+        .key_on("q5_auction", |b: &Bid| b.auction)
+        .count_window(
+            "q5_count",
+            |b: &Bid| ms(b.date_time),
+            Windower::sliding(Duration::from_secs(10), Duration::from_secs(2)),
+        );
+    let hottest = counts
+        .down
+        .key_on("q5_all", |_: &(usize, (Window, u64))| ())
+        .map_value("q5_counted", |(auction, (window, count))| {
+            (window, (auction, count))
+        })
+        .fold_window(
+            "q5_hottest",
+            |(window, _): &(Window, (usize, u64))| window.end - 1,
+            Windower::tumbling(Duration::from_secs(2)),
+            || (0, Vec::new()),
+            |hottest, (_, counted)| hotter(hottest, counted),
+            |a: Hottest, (top, auctions): Hottest| {
+                auctions
+                    .into_iter()
+                    .fold(a, |acc, auction| hotter(acc, (auction, top)))
+            },
+        );
+    hottest.down.flat_map("q5", |((), (window, (count, auctions)))| {
+        auctions
+            .into_iter()
+            .map(move |auction| (auction.to_string(), format!("{}\t{auction}\t{count}", window.end)))
     })
 }

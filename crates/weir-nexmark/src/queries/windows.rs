@@ -23,18 +23,39 @@ fn outbid((price, mut bids): Highest, bid: Bid) -> Highest {
     }
 }
 
+/// The highest bids of both.
+fn merge_highest(a: Highest, b: Highest) -> Highest {
+    b.1.into_iter().fold(a, outbid)
+}
+
 /// q7, highest bid: `window_end auction bidder price` for the highest bid of each tumbling
-/// 10 s window, every one of them on a tie, keyed by auction. One window step for all bids
-/// (keyed by `()`: it runs on one worker).
+/// 10 s window, every one of them on a tie, keyed by auction. Two stages: the highest bids
+/// per auction and window (partitioned by auction), then per window over those (keyed by
+/// `()`), a tumbling window over each result's event time, its window's last millisecond.
 pub fn q7(events: &Stream<Event>) -> Lines {
-    let highest = bids(events).key_on("q7_all", |_: &Bid| ()).fold_window(
-        "q7_window",
-        |b: &Bid| ms(b.date_time),
-        Windower::tumbling(Duration::from_secs(10)),
-        || (0, Vec::new()),
-        outbid,
-        |a: Highest, b: Highest| b.1.into_iter().fold(a, outbid),
-    );
+    let tumbling = Windower::tumbling(Duration::from_secs(10));
+    let per_auction = bids(events)
+        .key_on("q7_auction", |b: &Bid| b.auction)
+        .fold_window(
+            "q7_per_auction",
+            |b: &Bid| ms(b.date_time),
+            tumbling,
+            || (0, Vec::new()),
+            outbid,
+            merge_highest,
+        );
+    let highest = per_auction
+        .down
+        .key_on("q7_all", |_: &(usize, (Window, Highest))| ())
+        .map_value("q7_highest", |(_, highest)| highest)
+        .fold_window(
+            "q7_window",
+            |(window, _): &(Window, Highest)| window.end - 1,
+            tumbling,
+            || (0, Vec::new()),
+            |acc, (_, highest)| merge_highest(acc, highest),
+            merge_highest,
+        );
     highest.down.flat_map("q7", |((), (window, (_, bids)))| {
         bids.into_iter().map(move |b| {
             let line = format!("{}\t{}\t{}\t{}", window.end, b.auction, b.bidder, b.price);

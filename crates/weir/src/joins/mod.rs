@@ -99,7 +99,8 @@ impl JoinSpec {
 
     /// Which values a key keeps of the right side (the second stream) of a two-stream
     /// join, if not what [`insert`](Self::insert) says: for example the first auction and
-    /// each bid only until it joined it (`insert(First).insert_right(UntilJoined)`).
+    /// each bid only until it joined it (`insert(First).insert_right(UntilJoined)`). In
+    /// [`join_all`](crate::KeyedStream::join_all) it is the first of the other streams.
     pub fn insert_right(mut self, insert: JoinInsert) -> Self {
         self.insert_right = Some(insert);
         self

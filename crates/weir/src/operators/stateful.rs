@@ -327,12 +327,16 @@ where
             match frontier_meet(&frontier) {
                 Some(meet) => {
                     emit_snapshots(scap, keyed.close_epoch_before(Some(meet.outer), step.id.as_str()));
-                    let hold = queued.hold(meet);
-                    // Not past what a timer may still emit at, nor back.
-                    let timers = keyed.output_hold().map_or(u64::MAX, encode_watermark);
-                    let hold = at(hold.outer, hold.inner.min(timers).max(dcap.time().inner));
-                    dcap.downgrade(&hold);
-                    scap.downgrade(&hold);
+                    // Not past the frontier, a queued batch or what a timer may still emit
+                    // at; never back.
+                    let hold = |keyed: &S, dcap: &Capability<Time>| {
+                        let hold = queued.hold(meet);
+                        let timers = keyed.output_hold().map_or(u64::MAX, encode_watermark);
+                        at(hold.outer, hold.inner.min(timers).max(dcap.time().inner))
+                    };
+                    let held = hold(&keyed, dcap);
+                    dcap.downgrade(&held);
+                    scap.downgrade(&held);
                     let clocks = Clocks {
                         epoch: meet.outer,
                         watermark: queued.watermark(&frontier),
@@ -345,6 +349,10 @@ where
                         for (time, mut items) in timed_runs(dcap, meet.outer, fired) {
                             data.session(&dcap.delayed(&time)).give_container(&mut items);
                         }
+                        // What fired no longer holds the output back.
+                        let held = hold(&keyed, dcap);
+                        dcap.downgrade(&held);
+                        scap.downgrade(&held);
                     }
                     // Timers still due (out of fuel, or re-armed when already due) run on the
                     // next activation, after the rest of the worker had its turn. Event timers

@@ -140,19 +140,13 @@ fn weir_wordcount(lines: &Arc<Vec<String>>, workers: usize, idiomatic: bool) -> 
     (elapsed, result)
 }
 
-/// The sum of `counts` into `sink`: (distinct words, words).
-fn add_counts(sink: &Mutex<(u64, u64)>, counts: &HashMap<String, u64>) {
-    let mut t = sink.lock().unwrap();
-    t.0 += counts.len() as u64;
-    t.1 += counts.values().sum::<u64>();
-}
-
 /// Counted words, as timely operators build them.
 type Counted = timely::container::CapacityContainerBuilder<Vec<(String, u64)>>;
 
-/// The hand-written timely word count with a per-worker combiner: each worker counts its
-/// lines' words, then the counts cross the exchange.
-fn timely_combined(lines: &Arc<Vec<String>>, workers: usize) -> (Duration, (u64, u64)) {
+/// The hand-written timely word count. Naive: every word crosses the exchange. With
+/// `combine`: each worker counts its lines' words first (allocating a word only the first
+/// time it sees it), then the counts cross the exchange.
+fn timely_wordcount(lines: &Arc<Vec<String>>, workers: usize, combine: bool) -> (Duration, (u64, u64)) {
     let total = Arc::new(Mutex::new((0u64, 0u64)));
     let (lines, sink) = (lines.clone(), total.clone());
     let start = Instant::now();
@@ -163,37 +157,16 @@ fn timely_combined(lines: &Arc<Vec<String>>, workers: usize) -> (Duration, (u64,
     };
     timely::execute(config, move |worker| {
         let (index, peers) = (worker.index(), worker.peers());
+        // Lines when combining, else words.
         let mut input = InputHandleVec::<u64, String>::new();
         let sink = sink.clone();
         worker.dataflow::<u64, _, _>(|scope| {
-            let lines: StreamVec<'_, u64, String> = scope.input_from(&mut input);
-            let local = lines.unary_frontier::<Counted, _, _, _>(Pipeline, "combine", |_, _| {
-                let mut counts: HashMap<String, u64> = HashMap::new();
-                let mut cap = None;
-                move |(input, frontier), output| {
-                    input.for_each(|time, data| {
-                        if cap.is_none() {
-                            cap = time.retain_least(0);
-                        }
-                        for line in data.drain(..) {
-                            for word in line.split_whitespace() {
-                                match counts.get_mut(word) {
-                                    Some(n) => *n += 1,
-                                    None => {
-                                        counts.insert(word.to_owned(), 1);
-                                    }
-                                }
-                            }
-                        }
-                    });
-                    if frontier.is_empty()
-                        && let Some(cap) = cap.take()
-                    {
-                        output.session(&cap).give_iterator(counts.drain());
-                    }
-                }
-            });
-            local.unary_frontier::<Counted, _, _, _>(
+            let texts: StreamVec<'_, u64, String> = scope.input_from(&mut input);
+            let counted = match combine {
+                true => combined(texts),
+                false => texts.map(|word| (word, 1u64)),
+            };
+            counted.unary_frontier::<Counted, _, _, _>(
                 Exchange::new(|(w, _): &(String, u64)| xxhash_rust::xxh3::xxh3_64(w.as_bytes())),
                 "count",
                 |_, _| {
@@ -205,7 +178,9 @@ fn timely_combined(lines: &Arc<Vec<String>>, workers: usize) -> (Duration, (u64,
                             }
                         });
                         if frontier.is_empty() && !counts.is_empty() {
-                            add_counts(&sink, &counts);
+                            let mut t = sink.lock().unwrap();
+                            t.0 += counts.len() as u64;
+                            t.1 += counts.values().sum::<u64>();
                             counts.clear();
                         }
                     }
@@ -213,7 +188,12 @@ fn timely_combined(lines: &Arc<Vec<String>>, workers: usize) -> (Duration, (u64,
             );
         });
         for line in lines.iter().skip(index).step_by(peers) {
-            input.send(line.clone());
+            match combine {
+                true => input.send(line.clone()),
+                false => line
+                    .split_whitespace()
+                    .for_each(|word| input.send(word.to_owned())),
+            }
         }
         drop(input);
     })
@@ -223,54 +203,34 @@ fn timely_combined(lines: &Arc<Vec<String>>, workers: usize) -> (Duration, (u64,
     (elapsed, result)
 }
 
-/// The naive hand-written timely word count: every word crosses the exchange.
-fn timely_wordcount(lines: &Arc<Vec<String>>, workers: usize) -> (Duration, (u64, u64)) {
-    let total = Arc::new(Mutex::new((0u64, 0u64)));
-    let (lines, sink) = (lines.clone(), total.clone());
-    let start = Instant::now();
-    let config = if workers == 1 {
-        timely::Config::thread()
-    } else {
-        timely::Config::process(workers)
-    };
-    timely::execute(config, move |worker| {
-        let (index, peers) = (worker.index(), worker.peers());
-        let mut input = InputHandleVec::<u64, String>::new();
-        let sink = sink.clone();
-        worker.dataflow::<u64, _, _>(|scope| {
-            let words: StreamVec<'_, u64, String> = scope.input_from(&mut input);
-            words
-                .map(|word| (word, 1u64))
-                .unary_frontier::<timely::container::CapacityContainerBuilder<Vec<(String, u64)>>, _, _, _>(
-                    Exchange::new(|(w, _): &(String, u64)| xxhash_rust::xxh3::xxh3_64(w.as_bytes())),
-                    "count",
-                    |_, _| {
-                        let mut counts: HashMap<String, u64> = HashMap::new();
-                        move |(input, frontier), _output| {
-                            input.for_each(|_, data| {
-                                for (word, n) in data.drain(..) {
-                                    *counts.entry(word).or_default() += n;
-                                }
-                            });
-                            if frontier.is_empty() && !counts.is_empty() {
-                                add_counts(&sink, &counts);
-                                counts.clear();
+/// Each worker's word counts of `lines`, sent once its input ended.
+fn combined<'s>(lines: StreamVec<'s, u64, String>) -> StreamVec<'s, u64, (String, u64)> {
+    lines.unary_frontier::<Counted, _, _, _>(Pipeline, "combine", |_, _| {
+        let mut counts: HashMap<String, u64> = HashMap::new();
+        let mut cap = None;
+        move |(input, frontier), output| {
+            input.for_each(|time, data| {
+                if cap.is_none() {
+                    cap = time.retain_least(0);
+                }
+                for line in data.drain(..) {
+                    for word in line.split_whitespace() {
+                        match counts.get_mut(word) {
+                            Some(n) => *n += 1,
+                            None => {
+                                counts.insert(word.to_owned(), 1);
                             }
                         }
-                    },
-                );
-        });
-        for line in lines.iter().skip(index).step_by(peers) {
-            for word in line.split_whitespace() {
-                input.send(word.to_owned());
+                    }
+                }
+            });
+            if frontier.is_empty()
+                && let Some(cap) = cap.take()
+            {
+                output.session(&cap).give_iterator(counts.drain());
             }
         }
-        drop(input);
     })
-    .expect("timely run");
-    let elapsed = start.elapsed();
-    let result = *total.lock().unwrap();
-    (elapsed, result)
 }
 
 /// User + system CPU time of this process so far.
@@ -308,13 +268,13 @@ fn main() {
     let words = (lines.len() * WORDS_PER_LINE) as f64;
     println!("wordcount: {words} words, {DISTINCT} distinct, best of {RUNS} runs");
     for workers in [1, 2] {
-        let (t_timely, c_timely, r_timely) = best(|| timely_wordcount(&lines, workers));
+        let (t_timely, c_timely, r_timely) = best(|| timely_wordcount(&lines, workers, false));
         let rate = |t: Duration| words / t.as_secs_f64() / 1e6;
         println!(
             "workers={workers}: hand-written timely {:.2} M words/s ({t_timely:.2?} wall, {c_timely:.2?} CPU)",
             rate(t_timely)
         );
-        let (t_combined, c_combined, r_combined) = best(|| timely_combined(&lines, workers));
+        let (t_combined, c_combined, r_combined) = best(|| timely_wordcount(&lines, workers, true));
         assert_eq!(
             r_combined, r_timely,
             "both timely programs must count the same words"

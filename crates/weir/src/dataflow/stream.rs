@@ -104,32 +104,19 @@ impl<T: Data> Stream<T> {
 
 impl<K: Key, V: Data> KeyedStream<V, K> {
     /// Adds a step with keyed state (snapshotted per key by recovery) built by `build`, which
-    /// sees the whole build context (to register its snapshot stream).
+    /// sees the whole build context (to register its snapshot stream); `event_time` says
+    /// whether it acts on the watermark (then a clocked input must be upstream).
     pub(crate) fn keyed_state_step<U: Data>(
         &self,
         step_id: &str,
         kind: &'static str,
+        event_time: EventTimeRole,
         build: impl for<'s> Fn(&mut BuildCtx<'s>, StreamVec<'s, Time, (K, V)>) -> StreamVec<'s, Time, U>
         + Send
         + Sync
         + 'static,
     ) -> Stream<U> {
         let route = Some(route_stored::<K> as KeyRoute);
-        self.add_unary(step_id, kind, route, EventTimeRole::Unrelated, build)
-    }
-
-    /// Like [`keyed_state_step`](Self::keyed_state_step), for a step that acts on the
-    /// watermark (a clocked input must be upstream).
-    pub(crate) fn event_time_step<U: Data>(
-        &self,
-        step_id: &str,
-        kind: &'static str,
-        build: impl for<'s> Fn(&mut BuildCtx<'s>, StreamVec<'s, Time, (K, V)>) -> StreamVec<'s, Time, U>
-        + Send
-        + Sync
-        + 'static,
-    ) -> Stream<U> {
-        let route = Some(route_stored::<K> as KeyRoute);
-        self.add_unary(step_id, kind, route, EventTimeRole::NeedsClock, build)
+        self.add_unary(step_id, kind, route, event_time, build)
     }
 }

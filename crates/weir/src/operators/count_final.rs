@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::Data;
 use crate::Key;
 use crate::dataflow::KeyedStream;
+use crate::dataflow::flow::EventTimeRole;
 use crate::operators::reduce_final::reduce_core;
 
 impl<K: Key, V: Data> KeyedStream<V, K> {
@@ -26,7 +27,7 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
     /// assert_eq!(out.sorted(), vec![("x".to_string(), 2), ("y".to_string(), 1)]);
     /// ```
     pub fn count_final(&self, step_id: &str) -> KeyedStream<u64, K> {
-        self.keyed_state_step(step_id, "count_final", |ctx, input| {
+        self.keyed_state_step(step_id, "count_final", EventTimeRole::Unrelated, |ctx, input| {
             reduce_core(ctx, input, |_: V| 1u64, Arc::new(|a: u64, b: u64| a + b))
         })
     }

@@ -6,14 +6,14 @@ use std::time::SystemTime;
 
 use smallvec::{SmallVec, smallvec};
 
-use crate::operators::changed_keys::{ChangedKeys, SnapshotsDone, snapshot_rows};
+use crate::operators::changed_keys::ChangedKeys;
 use crate::operators::key_table::KeyTable;
 use crate::operators::key_timers::{Armed, KeyTimers};
 use crate::operators::keyed_process::{Ctx, KeyedProcess};
 use crate::operators::keyed_state::{KeyedState, TimedEmit};
 use crate::operators::stateful::Retention;
 use crate::recovery::encode;
-use crate::{Epoch, Key, Timestamp};
+use crate::{BoxError, Epoch, Key, Timestamp};
 
 /// What a call sees of time: the epoch, the watermark and processing time.
 #[derive(Debug, Clone, Copy)]
@@ -115,32 +115,9 @@ where
         clocks: Clocks,
         emit: &mut impl FnMut((K, L::Out)),
     ) {
-        let (builder, mut new) = (&self.builder, false);
-        let entry = self.entries.get_or_insert_with(&key, || {
-            new = true;
-            Entry::new(builder(None))
+        self.call(key, clocks, emit, true, |logic, held, ctx| {
+            Some((held, logic.on_item(ctx, value)))
         });
-        // A new key holds no deadline yet, whatever its logic asks for.
-        let before = if new {
-            Armed::default()
-        } else {
-            wanted(&entry.logic)
-        };
-        let retention = entry.logic.on_item(&mut context(&mut self.out, clocks), value);
-        for value in self.out.drain(..) {
-            emit((key.clone(), value));
-        }
-        if settle(
-            &key,
-            entry,
-            before,
-            retention,
-            &mut self.timers,
-            self.changed.record(),
-        ) {
-            self.entries.remove(&key);
-        }
-        self.compact_timers();
     }
 
     /// Drops stale deadlines once they outnumber the live keys (amortised: a rebuild costs
@@ -155,20 +132,34 @@ where
         }
     }
 
-    /// Calls `logic` (a timer or end-of-input call) on `key` if it is live, with the
-    /// deadlines the key holds; unless it declined (`None`), emits what it said and settles
-    /// the key with the deadlines it held before, as `logic` returned them.
+    /// Calls `logic` on `key` with the deadlines the key holds, if the key is live (or,
+    /// with `create`, made live: a new key holds no deadline, whatever its logic asks for);
+    /// unless it declined (`None`), emits what it said and settles the key with the
+    /// deadlines it held before, as `logic` returned them.
     fn call(
         &mut self,
         key: K,
         clocks: Clocks,
         emit: &mut impl FnMut((K, L::Out)),
+        create: bool,
         logic: impl FnOnce(&mut L, Armed, &mut Ctx<'_, L::Out>) -> Option<(Armed, Retention)>,
     ) {
-        let Some(entry) = self.entries.get_mut(&key) else {
-            return;
+        let (builder, mut new) = (&self.builder, false);
+        let entry = match create {
+            true => self.entries.get_or_insert_with(&key, || {
+                new = true;
+                Entry::new(builder(None))
+            }),
+            false => match self.entries.get_mut(&key) {
+                Some(entry) => entry,
+                None => return,
+            },
         };
-        let held = wanted(&entry.logic);
+        let held = if new {
+            Armed::default()
+        } else {
+            wanted(&entry.logic)
+        };
         let ctx = &mut context(&mut self.out, clocks);
         let Some((before, retention)) = logic(&mut entry.logic, held, ctx) else {
             return;
@@ -187,17 +178,6 @@ where
             self.entries.remove(&key);
         }
         self.compact_timers();
-    }
-
-    /// The snapshot rows of the keys that changed in a completed epoch.
-    fn snapshot(&mut self, step: &str, done: Option<(Epoch, Vec<K>)>) -> SnapshotsDone {
-        snapshot_rows(step, done, |key| match self.entries.get_mut(key) {
-            Some(entry) => {
-                entry.dirty = false;
-                Ok(Some(encode(&entry.logic.snapshot())?))
-            }
-            None => Ok(None),
-        })
     }
 }
 
@@ -243,7 +223,7 @@ where
             while let Some((_, more)) = due.next_if(|(next, _)| *next == key) {
                 fired.push(more);
             }
-            self.call(key, clocks, emit, |logic, held, ctx| {
+            self.call(key, clocks, emit, false, |logic, held, ctx| {
                 // Fire the deadlines the key still holds (the others are stale): they are
                 // used up, so the call holds only the others.
                 let event = held.event.filter(|at| fired.iter().any(|f| f.event == Some(*at)));
@@ -280,11 +260,11 @@ where
         let done = ending.is_empty();
         for key in batch {
             // Its event deadline is used up (it stays in the timers, stale).
-            self.call(key.clone(), clocks, emit, |logic, held, ctx| {
+            self.call(key.clone(), clocks, emit, false, |logic, held, ctx| {
                 let before = Armed { event: None, ..held };
                 held.event.map(|_| (before, logic.on_timer(ctx)))
             });
-            self.call(key, clocks, emit, |logic, held, ctx| {
+            self.call(key, clocks, emit, false, |logic, held, ctx| {
                 Some((held, logic.on_eof(ctx)))
             });
         }
@@ -301,14 +281,18 @@ where
         self.timers.next_processing()
     }
 
-    fn enter_epoch(&mut self, epoch: Epoch, step: &str) -> SnapshotsDone {
-        let done = self.changed.enter(epoch);
-        self.snapshot(step, done)
+    fn changed(&mut self) -> &mut ChangedKeys<K> {
+        &mut self.changed
     }
 
-    fn close_epoch_before(&mut self, frontier: Option<Epoch>, step: &str) -> SnapshotsDone {
-        let done = self.changed.close_before(frontier);
-        self.snapshot(step, done)
+    fn key_snapshot(&mut self, key: &K) -> Result<Option<Vec<u8>>, BoxError> {
+        match self.entries.get_mut(key) {
+            Some(entry) => {
+                entry.dirty = false;
+                Ok(Some(encode(&entry.logic.snapshot())?))
+            }
+            None => Ok(None),
+        }
     }
 }
 

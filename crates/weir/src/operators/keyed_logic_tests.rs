@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::operators::StatefulLogic;
+use crate::operators::changed_keys::SnapshotsDone;
 
 fn clocks() -> Clocks {
     Clocks {

@@ -6,9 +6,9 @@ use std::time::SystemTime;
 
 use serde::de::DeserializeOwned;
 
-use crate::operators::changed_keys::SnapshotsDone;
+use crate::operators::changed_keys::{ChangedKeys, SnapshotsDone, snapshot_rows};
 use crate::operators::keyed_logic::Clocks;
-use crate::{Epoch, Key, Timestamp};
+use crate::{BoxError, Epoch, Key, Timestamp};
 
 /// Where a state sends what its timers emit: each item with the event time it happens at
 /// (`None`: the time of the call), sent at that watermark.
@@ -46,10 +46,23 @@ pub(crate) trait KeyedState<K: Key, V>: 'static {
         None
     }
 
+    /// The keys changed in the open epoch.
+    fn changed(&mut self) -> &mut ChangedKeys<K>;
+
+    /// A changed key's snapshot, its encoded state (`None`: it has none, delete it); the key
+    /// no longer counts as changed.
+    fn key_snapshot(&mut self, key: &K) -> Result<Option<Vec<u8>>, BoxError>;
+
     /// Starts changing state in `epoch`; first returns the snapshots of an earlier epoch
     /// that is complete (its keys' state must be captured before later items apply).
-    fn enter_epoch(&mut self, epoch: Epoch, step: &str) -> SnapshotsDone;
+    fn enter_epoch(&mut self, epoch: Epoch, step: &str) -> SnapshotsDone {
+        let done = self.changed().enter(epoch);
+        snapshot_rows(step, done, |key| self.key_snapshot(key))
+    }
 
     /// The snapshots of the open epoch if the frontier has passed it.
-    fn close_epoch_before(&mut self, frontier: Option<Epoch>, step: &str) -> SnapshotsDone;
+    fn close_epoch_before(&mut self, frontier: Option<Epoch>, step: &str) -> SnapshotsDone {
+        let done = self.changed().close_before(frontier);
+        snapshot_rows(step, done, |key| self.key_snapshot(key))
+    }
 }

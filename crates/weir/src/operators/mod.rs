@@ -30,6 +30,7 @@ mod key_on;
 mod key_rm;
 mod key_table;
 mod key_timers;
+pub(crate) mod keyed_core;
 mod keyed_logic;
 mod keyed_process;
 mod keyed_state;
@@ -52,7 +53,7 @@ mod stateful_map;
 mod unique;
 
 pub use branch::Branch;
-pub(crate) use changed_keys::{ChangedKeys, SnapshotsDone, snapshot_rows};
+pub(crate) use changed_keys::ChangedKeys;
 pub use collect::Collecting;
 pub use fold_final::Folding;
 pub use inspect_debug::Seen;

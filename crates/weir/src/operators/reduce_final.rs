@@ -8,6 +8,7 @@ use timely::dataflow::StreamVec;
 use crate::Data;
 use crate::Key;
 use crate::dataflow::KeyedStream;
+use crate::dataflow::flow::EventTimeRole;
 use crate::engine::BuildCtx;
 use crate::engine::Time;
 use crate::operators::combine::combine_per_epoch;
@@ -37,9 +38,12 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
         reducer: impl Fn(V, V) -> V + Send + Sync + 'static,
     ) -> KeyedStream<V, K> {
         let reducer = Arc::new(reducer);
-        self.keyed_state_step(step_id, "reduce_final", move |ctx, input| {
-            reduce_core(ctx, input, |v| v, reducer.clone())
-        })
+        self.keyed_state_step(
+            step_id,
+            "reduce_final",
+            EventTimeRole::Unrelated,
+            move |ctx, input| reduce_core(ctx, input, |v| v, reducer.clone()),
+        )
     }
 }
 

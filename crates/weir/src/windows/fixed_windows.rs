@@ -14,11 +14,11 @@ use std::time::SystemTime;
 
 use rustc_hash::FxHashMap;
 
-use crate::operators::{ChangedKeys, Clocks, KeyedState, SnapshotsDone, TimedEmit, snapshot_rows};
+use crate::operators::{ChangedKeys, Clocks, KeyedState, TimedEmit};
 use crate::recovery::encode;
 use crate::windows::key_windows::{OpenWindows, WindowEvent, WindowWorker};
 use crate::windows::{Late, Window, WindowMeta};
-use crate::{Data, Epoch, Key, Timestamp};
+use crate::{BoxError, Data, Key, Timestamp};
 
 /// An open window: its keys' accumulators, each with whether it changed in the open epoch,
 /// and the most keys it held when it started closing.
@@ -190,17 +190,6 @@ impl<K: Key, V: Data, A: Data, R: Data> FixedWindows<K, V, A, R> {
         });
         OpenWindows::from_windows(windows)
     }
-
-    /// The snapshot rows of the keys that changed in a completed epoch.
-    fn snapshot(&mut self, step: &str, done: Option<(Epoch, Vec<K>)>) -> SnapshotsDone {
-        snapshot_rows(step, done, |key| {
-            let windows = self.open_windows(key);
-            match windows.is_empty() {
-                true => Ok(None),
-                false => Ok(Some(encode(&windows)?)),
-            }
-        })
-    }
 }
 
 impl<K: Key, V: Data, A: Data, R: Data> KeyedState<K, V> for FixedWindows<K, V, A, R> {
@@ -244,14 +233,16 @@ impl<K: Key, V: Data, A: Data, R: Data> KeyedState<K, V> for FixedWindows<K, V, 
         self.open.is_empty()
     }
 
-    fn enter_epoch(&mut self, epoch: Epoch, step: &str) -> SnapshotsDone {
-        let done = self.changed.enter(epoch);
-        self.snapshot(step, done)
+    fn changed(&mut self) -> &mut ChangedKeys<K> {
+        &mut self.changed
     }
 
-    fn close_epoch_before(&mut self, frontier: Option<Epoch>, step: &str) -> SnapshotsDone {
-        let done = self.changed.close_before(frontier);
-        self.snapshot(step, done)
+    fn key_snapshot(&mut self, key: &K) -> Result<Option<Vec<u8>>, BoxError> {
+        let windows = self.open_windows(key);
+        match windows.is_empty() {
+            true => Ok(None),
+            false => Ok(Some(encode(&windows)?)),
+        }
     }
 }
 

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::dataflow::flow::EventTimeRole;
 use crate::engine::passed;
 use crate::operators::stateful::stateful_operator;
 use crate::operators::{Ctx, KeyedProcess, Retention};
@@ -95,8 +96,11 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
             timestamp: timestamp.clone(),
             held: resume.unwrap_or(Unsorted(Vec::new())),
         });
-        self.event_time_step(step_id, "sort_by_time", move |ctx, input| {
-            stateful_operator(ctx, input, builder.clone())
-        })
+        self.keyed_state_step(
+            step_id,
+            "sort_by_time",
+            EventTimeRole::NeedsClock,
+            move |ctx, input| stateful_operator(ctx, input, builder.clone()),
+        )
     }
 }

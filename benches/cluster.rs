@@ -37,7 +37,7 @@ fn wordcount(args: &[OsString]) -> std::process::ExitCode {
         .flat_map("split", |line: String| {
             line.split_whitespace().map(str::to_owned).collect::<Vec<_>>()
         })
-        .key_on("key", |word: &String| word.clone())
+        .as_keys("key")
         .stateful_map("running_count", |seen: Option<u64>, _word: String| {
             let n = seen.unwrap_or(0) + 1;
             (Some(n), n)

@@ -6,7 +6,7 @@
 //! source's partitions, in the batches the source hands weir. The runtime's overhead is
 //! the ratio to the second (which includes what a source must do anyway: hold a batch of
 //! events before handing it on).
-//! Each figure is the best of RUNS runs (default 2). Prints a table; `--json PATH` also
+//! Each figure is the best of RUNS runs (default 2); QUERIES=q0,q4 runs only those. Prints a table; `--json PATH` also
 //! writes the figures for comparing commits.
 
 use std::time::{Duration, Instant};
@@ -123,7 +123,11 @@ fn main() {
         "cost"
     );
     let mut rows = Vec::new();
-    for query in Query::ALL {
+    let chosen: Vec<Query> = match std::env::var("QUERIES") {
+        Ok(names) => names.split(',').map(|q| q.parse().unwrap()).collect(),
+        Err(_) => Query::ALL.to_vec(),
+    };
+    for query in chosen {
         let mut results = 0;
         let mut timed = |workers, recovery| {
             best(runs, events, || {

@@ -5,7 +5,8 @@
 //! cargo run --release --example nexmark -- --query q0 --events 10000000 --sink null -w 2
 //! ```
 //! Results go to `part-N` files in `--output`, one line per result, fields tab-separated
-//! (see each query's docs in `weir_nexmark`), or are counted and dropped (`--sink null`).
+//! (see each query's docs in `weir_nexmark`), or are counted and dropped unformatted
+//! (`--sink null`).
 //! `--dump-events FILE` writes every generated event once, one JSON line each in the
 //! `nexmark` crate's serde form, so another tool can recompute the answers. The events
 //! depend only on `--events` and `--partitions` (default: the cluster's worker count; keep
@@ -20,7 +21,7 @@ use clap::Parser;
 use weir::Dataflow;
 use weir::cli::RuntimeArgs;
 use weir::connectors::FileSink;
-use weir_nexmark::{NexmarkSource, NullSink, Query};
+use weir_nexmark::{NexmarkSource, NullSink, Query, lines};
 
 /// Runs one Nexmark query.
 #[derive(Parser)]
@@ -73,11 +74,11 @@ fn main() -> ExitCode {
     }
     let mut flow = Dataflow::new(&format!("nexmark_{}", args.query.name()));
     let events = flow.input_with_clock("events", source, NexmarkSource::clock());
-    let lines = args.query.build(&events.on_time);
+    let rows = args.query.build(&events.on_time);
     let null = NullSink::new();
     match &args.output {
-        Some(dir) => lines.output("write", FileSink::new(dir)),
-        None => lines.output("count", null.clone()),
+        Some(dir) => lines(&rows, "format").output("write", FileSink::new(dir)),
+        None => rows.output("count", null.clone()),
     }
     let code = weir::cli::main_with(flow, runtime);
     if args.sink.is_some() && runtime.processes.is_none() {

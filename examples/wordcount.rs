@@ -46,13 +46,13 @@ fn main() -> ExitCode {
         .flat_map("split", |line: String| {
             line.split_whitespace().map(str::to_owned).collect::<Vec<_>>()
         })
-        .key_on("key", |word: &String| word.clone());
+        .as_keys("key");
     let visibility = match args.visible_when_durable {
         true => Visibility::WhenDurable,
         false => Visibility::Immediate,
     };
     let counts = if args.running {
-        words.stateful_map("running_count", |seen: Option<u64>, _word: String| {
+        words.stateful_map("running_count", |seen: Option<u64>, _word: ()| {
             let n = seen.unwrap_or(0) + 1;
             (Some(n), n)
         })

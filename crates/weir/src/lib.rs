@@ -14,7 +14,7 @@
 //!     .flat_map("split", |line: String| {
 //!         line.split_whitespace().map(str::to_owned).collect::<Vec<_>>()
 //!     })
-//!     .key_on("key", |word: &String| word.clone())
+//!     .as_keys("key")
 //!     .count_final("count")
 //!     .output("write", counts.clone());
 //! weir::run(flow, RunConfig::threads(2)).unwrap();

@@ -6,7 +6,7 @@ use nexmark::event::{Auction, Bid, Event};
 use weir::joins::{JoinEmit, JoinInsert, JoinSpec};
 use weir::{KeyedStream, Stream};
 
-use super::{Lines, auctions, bids};
+use super::{Row, Rows, auctions, bids};
 
 /// A bid within its auction's lifetime, ordered so the greatest wins: the highest price,
 /// then the earliest bid, then the lowest bidder id.
@@ -41,27 +41,34 @@ fn valid_bids(events: &Stream<Event>) -> KeyedStream<(usize, Candidate), usize> 
 /// q9, winning bids: `auction_id bidder price` for each auction with a bid in its lifetime:
 /// the highest such bid (on a tie of price the earliest, then the lowest bidder id), at the
 /// end of the input, keyed by auction.
-pub fn q9(events: &Stream<Event>) -> Lines {
+pub fn q9(events: &Stream<Event>) -> Rows {
     valid_bids(events)
         .map_value("q9_candidate", |(_, candidate)| candidate)
         .max_final("q9_winner")
         .map("q9", |(auction, (price, _, Reverse(bidder)))| {
-            (auction.to_string(), format!("{auction}\t{bidder}\t{price}"))
+            let row = Row::Q9 {
+                auction_id: auction,
+                bidder,
+                price,
+            };
+            (auction, row)
         })
 }
 
 /// q4, average price per category: `category avg_final_price` at the end of the input,
 /// keyed by category. An auction's final price is its highest bid within its lifetime;
-/// auctions without one do not count; the average has 3 decimals (rounded like
-/// `printf("%.3f")`).
-pub fn q4(events: &Stream<Event>) -> Lines {
+/// auctions without one do not count.
+pub fn q4(events: &Stream<Event>) -> Rows {
     valid_bids(events)
         .max_final("q4_final_price")
         .key_on("q4_category", |(_, (category, _))| *category)
         .map_value("q4_price", |(_, (_, (price, _, _)))| price as u64)
         .fold_final("q4_sum", || (0u64, 0u64), |(n, sum), price| (n + 1, sum + price))
         .map("q4", |(category, (n, sum))| {
-            let average = sum as f64 / n as f64;
-            (category.to_string(), format!("{category}\t{average:.3}"))
+            let row = Row::Q4 {
+                category,
+                avg_final_price: sum as f64 / n as f64,
+            };
+            (category, row)
         })
 }

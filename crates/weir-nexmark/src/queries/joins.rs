@@ -7,7 +7,7 @@ use weir::Stream;
 use weir::joins::{JoinEmit, JoinInsert, JoinKind, JoinSpec};
 use weir::windows::Windower;
 
-use super::{Lines, auctions, ms, persons};
+use super::{Row, Rows, auctions, ms, persons};
 
 /// The states q3 looks for, in the generator's (lower) case.
 const Q3_STATES: [&str; 3] = ["or", "id", "ca"];
@@ -16,7 +16,7 @@ const Q3_STATES: [&str; 3] = ["or", "id", "ca"];
 /// whose seller lives in Oregon, Idaho or California (states compared case-insensitively),
 /// keyed by auction. A streaming inner join on the seller: each pair once, when the later
 /// of the two arrives; persons and their auctions are kept for the whole run.
-pub fn q3(events: &Stream<Event>) -> Lines {
+pub fn q3(events: &Stream<Event>) -> Rows {
     let sellers = persons(events)
         .filter("q3_state", |p: &Person| {
             Q3_STATES.iter().any(|s| p.state.eq_ignore_ascii_case(s))
@@ -31,8 +31,14 @@ pub fn q3(events: &Stream<Event>) -> Lines {
     sellers
         .join("q3_join", &items, spec)
         .filter_map("q3", |(_, pair)| match pair {
-            (Some((name, city, state)), Some(auction)) => {
-                Some((auction.to_string(), format!("{name}\t{city}\t{state}\t{auction}")))
+            (Some((name, city, state)), Some(auction_id)) => {
+                let row = Row::Q3 {
+                    name,
+                    city,
+                    state,
+                    auction_id,
+                };
+                Some((auction_id, row))
             }
             _ => None,
         })
@@ -41,7 +47,7 @@ pub fn q3(events: &Stream<Event>) -> Lines {
 /// q8, monitor new users: `window_start person_id name` for each person who registered and
 /// opened an auction in the same tumbling 10 s window, once per person and window, keyed
 /// by person.
-pub fn q8(events: &Stream<Event>) -> Lines {
+pub fn q8(events: &Stream<Event>) -> Rows {
     let registered = persons(events)
         .key_on("q8_person", |p: &Person| p.id)
         .map_value("q8_name", |p: Person| (ms(p.date_time), p.name));
@@ -58,6 +64,11 @@ pub fn q8(events: &Stream<Event>) -> Lines {
     );
     windows.down.filter_map("q8", |(person, (window, pairs))| {
         let name = pairs.into_iter().find_map(|(left, _)| left)?.1;
-        Some((person.to_string(), format!("{}\t{person}\t{name}", window.start)))
+        let row = Row::Q8 {
+            window_start: window.start,
+            person_id: person,
+            name,
+        };
+        Some((person, row))
     })
 }

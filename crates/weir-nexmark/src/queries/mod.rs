@@ -1,24 +1,23 @@
-//! The Nexmark queries: each builds its steps on the event stream and returns result lines
-//! (fields tab-separated, as the generator wrote them, timestamps in epoch milliseconds),
-//! keyed for a partitioned sink such as `FileSink`. Windows are aligned to the Unix epoch.
+//! The Nexmark queries: each builds its steps on the event stream and returns its results
+//! as typed [`Row`]s (their `Display` is the result line), keyed by the id a partitioned
+//! sink routes them by. Windows are aligned to the Unix epoch.
 
 use std::str::FromStr;
 
 use nexmark::event::{Auction, Bid, Event, Person};
-use weir::{KeyedStream, Stream, Timestamp};
+use weir::{Stream, Timestamp};
 
 mod auctions;
 mod joins;
+mod row;
 mod selection;
 mod windows;
 
 pub use auctions::{q4, q9};
 pub use joins::{q3, q8};
+pub use row::{Row, Rows, lines};
 pub use selection::{EUROS_PER_DOLLAR, q0, q1, q2};
 pub use windows::{q5, q7, q11};
-
-/// Result lines, each keyed by the text a partitioned sink routes it by.
-pub type Lines = KeyedStream<String, String>;
 
 /// A Nexmark query this crate implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,7 +60,7 @@ impl Query {
     ];
 
     /// Adds the query's steps after `events`.
-    pub fn build(self, events: &Stream<Event>) -> Lines {
+    pub fn build(self, events: &Stream<Event>) -> Rows {
         match self {
             Query::Q0 => q0(events),
             Query::Q1 => q1(events),

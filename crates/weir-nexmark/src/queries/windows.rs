@@ -6,7 +6,7 @@ use nexmark::event::{Bid, Event};
 use weir::Stream;
 use weir::windows::{Window, Windower};
 
-use super::{Lines, bids, ms};
+use super::{Row, Rows, bids, ms};
 
 /// The highest price in a window and every bid at it.
 type Highest = (usize, Vec<Bid>);
@@ -32,7 +32,7 @@ fn merge_highest(a: Highest, b: Highest) -> Highest {
 /// 10 s window, every one of them on a tie, keyed by auction. Two stages: the highest bids
 /// per auction and window (partitioned by auction), then per window over those (keyed by
 /// `()`), a tumbling window over each result's event time, its window's last millisecond.
-pub fn q7(events: &Stream<Event>) -> Lines {
+pub fn q7(events: &Stream<Event>) -> Rows {
     let tumbling = Windower::tumbling(Duration::from_secs(10));
     let per_auction = bids(events)
         .key_on("q7_auction", |b: &Bid| b.auction)
@@ -58,8 +58,13 @@ pub fn q7(events: &Stream<Event>) -> Lines {
         );
     highest.down.flat_map("q7", |((), (window, (_, bids)))| {
         bids.into_iter().map(move |b| {
-            let line = format!("{}\t{}\t{}\t{}", window.end, b.auction, b.bidder, b.price);
-            (b.auction.to_string(), line)
+            let row = Row::Q7 {
+                window_end: window.end,
+                auction: b.auction,
+                bidder: b.bidder,
+                price: b.price,
+            };
+            (b.auction, row)
         })
     })
 }
@@ -67,7 +72,7 @@ pub fn q7(events: &Stream<Event>) -> Lines {
 /// q11, user sessions: `bidder bid_count session_start session_end` for each session of a
 /// bidder's bids (bids at most 10 s apart), keyed by bidder; a session starts at its first
 /// bid and ends 10 s after its last.
-pub fn q11(events: &Stream<Event>) -> Lines {
+pub fn q11(events: &Stream<Event>) -> Rows {
     let sessions = bids(events)
         .key_on("q11_bidder", |b: &Bid| b.bidder)
         .count_window(
@@ -76,8 +81,13 @@ pub fn q11(events: &Stream<Event>) -> Lines {
             Windower::session(Duration::from_secs(10)),
         );
     sessions.down.map("q11", |(bidder, (session, count))| {
-        let line = format!("{bidder}\t{count}\t{}\t{}", session.start, session.end);
-        (bidder.to_string(), line)
+        let row = Row::Q11 {
+            bidder,
+            bid_count: count,
+            session_start: session.start,
+            session_end: session.end,
+        };
+        (bidder, row)
     })
 }
 
@@ -100,7 +110,7 @@ fn hotter((top, mut auctions): Hottest, (auction, count): (usize, u64)) -> Hotte
 /// Two stages: bids are counted per auction and window (partitioned by auction); then,
 /// per window, the counts meet in one step (keyed by `()`), a tumbling 2 s window over
 /// each count's event time, its window's last millisecond.
-pub fn q5(events: &Stream<Event>) -> Lines {
+pub fn q5(events: &Stream<Event>) -> Rows {
     let counts = bids(events)
         .key_on("q5_auction", |b: &Bid| b.auction)
         .count_window(
@@ -127,8 +137,13 @@ pub fn q5(events: &Stream<Event>) -> Lines {
             },
         );
     hottest.down.flat_map("q5", |((), (window, (count, auctions)))| {
-        auctions
-            .into_iter()
-            .map(move |auction| (auction.to_string(), format!("{}\t{auction}\t{count}", window.end)))
+        auctions.into_iter().map(move |auction| {
+            let row = Row::Q5 {
+                window_end: window.end,
+                auction,
+                bid_count: count,
+            };
+            (auction, row)
+        })
     })
 }

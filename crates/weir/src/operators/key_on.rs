@@ -1,4 +1,4 @@
-//! `key_on`: attach a key to every item, making a keyed stream.
+//! `key_on` and `as_keys`: attach a key to every item, making a keyed stream.
 
 use std::sync::Arc;
 
@@ -32,6 +32,30 @@ impl<T: Data> Stream<T> {
             per_batch(step, input, move |data, out| {
                 out.extend(data.drain(..).map(|item| (key_fn(&item), item)))
             })
+        })
+    }
+}
+
+impl<K: Key> Stream<K> {
+    /// Makes every item its own key, with no value: the keyed stream of a word count or a
+    /// distinct count, without cloning each item into a key as `key_on` would.
+    ///
+    /// ```
+    /// use weir::testing::{run_main, TestingSink, TestingSource};
+    /// use weir::Dataflow;
+    ///
+    /// let mut flow = Dataflow::new("as_keys");
+    /// let out = TestingSink::new();
+    /// flow.input("in", TestingSource::new(["x", "y", "x"].map(String::from)))
+    ///     .as_keys("word")
+    ///     .count_final("count")
+    ///     .output("out", out.clone());
+    /// run_main(flow).unwrap();
+    /// assert_eq!(out.sorted(), vec![("x".to_string(), 2), ("y".to_string(), 1)]);
+    /// ```
+    pub fn as_keys(&self, step_id: &str) -> KeyedStream<(), K> {
+        self.unary_step(step_id, "as_keys", |step, input| {
+            per_batch(step, input, |data, out| out.extend(data.drain(..).map(|key| (key, ()))))
         })
     }
 }

@@ -38,7 +38,7 @@ fn wordcount(args: &[OsString]) -> std::process::ExitCode {
             line.split_whitespace().map(str::to_owned).collect::<Vec<_>>()
         })
         .as_keys("key")
-        .stateful_map("running_count", |seen: Option<u64>, _word: String| {
+        .stateful_map("running_count", |seen: Option<u64>, _word: ()| {
             let n = seen.unwrap_or(0) + 1;
             (Some(n), n)
         })

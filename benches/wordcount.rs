@@ -234,7 +234,10 @@ fn cpu_time() -> Duration {
 
 /// The best of `RUNS` (env, default 3) runs: wall time, CPU time, and the (checked) result.
 fn best(mut run: impl FnMut() -> (Duration, (u64, u64))) -> (Duration, Duration, (u64, u64)) {
-    let count = std::env::var("RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
+    let count = std::env::var("RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
     let runs: Vec<_> = (0..count)
         .map(|_| {
             let cpu = cpu_time();

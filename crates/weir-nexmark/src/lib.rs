@@ -27,7 +27,5 @@ mod queries;
 mod source;
 
 pub use null_sink::NullSink;
-pub use queries::{
-    EUROS_PER_DOLLAR, Query, Row, Rows, lines, q0, q1, q2, q3, q4, q5, q7, q8, q9, q11,
-};
+pub use queries::{EUROS_PER_DOLLAR, Query, Row, Rows, lines, q0, q1, q2, q3, q4, q5, q7, q8, q9, q11};
 pub use source::{BASE_TIME_MS, NexmarkPart, NexmarkSource};

@@ -55,7 +55,9 @@ impl<K: Key> Stream<K> {
     /// ```
     pub fn as_keys(&self, step_id: &str) -> KeyedStream<(), K> {
         self.unary_step(step_id, "as_keys", |step, input| {
-            per_batch(step, input, |data, out| out.extend(data.drain(..).map(|key| (key, ()))))
+            per_batch(step, input, |data, out| {
+                out.extend(data.drain(..).map(|key| (key, ())))
+            })
         })
     }
 }

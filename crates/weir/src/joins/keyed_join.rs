@@ -101,6 +101,22 @@ impl<V: Data> KeyJoin<V> {
         }
     }
 
+    /// Whether forgetting after the new value of `side` joined forgets that value and
+    /// nothing else: its side keeps values only until joined, and no other such side holds
+    /// any.
+    fn forgets_only(&self, side: usize) -> bool {
+        let until_joined = |index| self.spec.insert_of(index) == JoinInsert::UntilJoined;
+        until_joined(side)
+            && (self.held.sides.iter().enumerate())
+                .all(|(index, values)| index == side || !until_joined(index) || values.is_empty())
+    }
+
+    /// Whether no side that keeps values until joined holds any.
+    fn forgets_nothing(&self) -> bool {
+        (self.held.sides.iter().enumerate())
+            .all(|(index, values)| self.spec.insert_of(index) != JoinInsert::UntilJoined || values.is_empty())
+    }
+
     fn retention(&self) -> Retention {
         match self.held.sides.iter().all(Vec::is_empty) {
             true => Retention::Discard,
@@ -116,11 +132,15 @@ impl<V: Data> KeyedProcess for KeyJoin<V> {
 
     fn on_item(&mut self, ctx: &mut Ctx<'_, Self::Out>, (side, value): (usize, V)) -> Retention {
         let kept = insert(&mut self.held.sides[side], value, self.spec.insert_of(side));
+        // Whether the state ends as it was: nothing kept, or a value forgotten as soon as
+        // it joined while no other side held values to forget.
+        let mut unchanged = !kept;
         // Which combinations were emitted: all (`Some(None)`), or those of the new value.
         let emitted = match self.spec.emit {
             JoinEmit::Complete if self.ready() => {
                 self.emit_all(ctx, None);
                 self.held.sides.iter_mut().for_each(Vec::clear);
+                unchanged = false;
                 None
             }
             JoinEmit::Running if self.ready() => Some(None),
@@ -128,10 +148,17 @@ impl<V: Data> KeyedProcess for KeyJoin<V> {
             _ => None,
         };
         if let Some(only) = emitted {
+            unchanged = match only {
+                Some(side) => self.forgets_only(side),
+                None => unchanged && self.forgets_nothing(),
+            };
             self.emit_all(ctx, only);
             self.forget_joined(only);
         }
-        self.retention()
+        match self.retention() {
+            Retention::Keep if unchanged => Retention::Unchanged,
+            retention => retention,
+        }
     }
 
     fn on_eof(&mut self, ctx: &mut Ctx<'_, Self::Out>) -> Retention {
@@ -140,7 +167,7 @@ impl<V: Data> KeyedProcess for KeyJoin<V> {
             self.forget_joined(None);
             return Retention::Discard;
         }
-        Retention::Keep
+        Retention::Unchanged
     }
 
     fn snapshot(&self) -> Held<V> {
@@ -291,5 +318,31 @@ mod tests {
         join.on_item(&mut ctx, (2, 3));
         assert_eq!(out, vec![vec![Some(1), Some(2), Some(3)]]);
         assert_eq!(KeyJoin::new(spec, 1, Some(held)).held.sides, vec![vec![1]]);
+    }
+
+    #[test]
+    fn a_join_says_unchanged_only_when_its_held_values_are_as_they_were() {
+        // Left: the first value; right: values until joined; each new pair once.
+        let spec = JoinSpec::inner()
+            .insert(JoinInsert::First)
+            .insert_right(JoinInsert::UntilJoined)
+            .emit(JoinEmit::New);
+        let mut join = KeyJoin::new(spec, 2, None);
+        let mut out = Vec::new();
+        let mut ctx = Ctx {
+            out: &mut out,
+            epoch: 0,
+            watermark: 0,
+            now: SystemTime::UNIX_EPOCH,
+        };
+        // A right value waits: changed. The left one joins it and forgets it: changed.
+        assert_eq!(join.on_item(&mut ctx, (1, 10)), Retention::Keep);
+        assert_eq!(join.on_item(&mut ctx, (0, 1)), Retention::Keep);
+        // A right value joins at once and is forgotten; a second left value is not kept.
+        assert_eq!(join.on_item(&mut ctx, (1, 11)), Retention::Unchanged);
+        assert_eq!(join.on_item(&mut ctx, (0, 2)), Retention::Unchanged);
+        assert_eq!(join.on_eof(&mut ctx), Retention::Unchanged);
+        assert_eq!(out, vec![vec![Some(1), Some(10)], vec![Some(1), Some(11)]]);
+        assert_eq!(join.held.sides, vec![vec![1], vec![]]);
     }
 }

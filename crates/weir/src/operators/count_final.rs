@@ -28,7 +28,13 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
     /// ```
     pub fn count_final(&self, step_id: &str) -> KeyedStream<u64, K> {
         self.keyed_state_step(step_id, "count_final", EventTimeRole::Unrelated, |ctx, input| {
-            reduce_core(ctx, input, |_: V| 1u64, Arc::new(|a: u64, b: u64| a + b))
+            reduce_core(
+                ctx,
+                input,
+                |_: V| 1u64,
+                Arc::new(|a: u64, b: u64| a + b),
+                |_, _| false,
+            )
         })
     }
 }

@@ -58,8 +58,9 @@ pub(crate) struct KeyedLogic<K, L: KeyedProcess, B> {
     ending: Option<Vec<K>>,
 }
 
-/// After a call of `key`'s logic: marks the key changed, arms the deadlines it asks for
-/// that it did not hold `before` the call, and says whether it is to be forgotten.
+/// After a call of `key`'s logic: marks the key changed (unless the call left its state and
+/// deadlines as they were), arms the deadlines it asks for that it did not hold `before`
+/// the call, and says whether it is to be forgotten.
 fn settle<K: Key, L: KeyedProcess>(
     key: &K,
     entry: &mut Entry<L>,
@@ -68,13 +69,16 @@ fn settle<K: Key, L: KeyedProcess>(
     timers: &mut KeyTimers<K>,
     dirty_keys: Option<&mut Vec<K>>,
 ) -> bool {
-    if let Some(dirty_keys) = dirty_keys
+    let after = wanted(&entry.logic);
+    let changed = retention != Retention::Unchanged || after != before;
+    if changed
+        && let Some(dirty_keys) = dirty_keys
         && !std::mem::replace(&mut entry.dirty, true)
     {
         dirty_keys.push(key.clone());
     }
-    if retention == Retention::Keep {
-        timers.arm(key, before, wanted(&entry.logic));
+    if retention != Retention::Discard {
+        timers.arm(key, before, after);
     }
     retention == Retention::Discard
 }

@@ -136,3 +136,67 @@ fn due_timers_fire_once_per_call_within_the_fuel_and_mark_keys_dirty() {
     );
     assert_eq!(keyed.next_processing_timer(), Some(SystemTime::UNIX_EPOCH));
 }
+
+/// Keeps the largest value seen; says `Unchanged` when a value does not beat it. A value of
+/// 0 asks for an event timer at 0 (a change of its timers only).
+struct Largest {
+    max: u32,
+    timer: bool,
+}
+
+impl KeyedProcess for Largest {
+    type In = u32;
+    type Out = ();
+    type State = u32;
+    fn on_item(&mut self, _: &mut Ctx<'_, ()>, value: u32) -> Retention {
+        if value == 0 {
+            self.timer = true;
+            return Retention::Unchanged;
+        }
+        if value <= self.max {
+            return Retention::Unchanged;
+        }
+        self.max = value;
+        Retention::Keep
+    }
+    fn event_timer(&self) -> Option<Timestamp> {
+        self.timer.then_some(0)
+    }
+    fn snapshot(&self) -> u32 {
+        self.max
+    }
+}
+
+#[test]
+fn keys_left_unchanged_are_not_snapshotted_unless_their_timers_changed() {
+    let builder = |s: Option<u32>| Largest {
+        max: s.unwrap_or(0),
+        timer: false,
+    };
+    let mut keyed = KeyedLogic::new(Arc::new(builder), true);
+    keyed.enter_epoch(0, "s").unwrap();
+    for (key, value) in [("a", 5), ("b", 7)] {
+        keyed.on_item(key.to_string(), value, clocks(), &mut |_| {});
+    }
+    assert_eq!(
+        snapshotted_keys(keyed.close_epoch_before(Some(1), "s")),
+        ["a", "b"]
+    );
+    keyed.enter_epoch(1, "s").unwrap();
+    for (key, value) in [("a", 3), ("b", 9), ("c", 1), ("a", 5)] {
+        keyed.on_item(key.to_string(), value, clocks(), &mut |_| {});
+    }
+    assert_eq!(
+        snapshotted_keys(keyed.close_epoch_before(Some(2), "s")),
+        ["b", "c"],
+        "a's values did not beat its maximum"
+    );
+    keyed.enter_epoch(2, "s").unwrap();
+    keyed.on_item("a".to_string(), 0, clocks(), &mut |_| {});
+    keyed.on_item("b".to_string(), 1, clocks(), &mut |_| {});
+    assert_eq!(
+        snapshotted_keys(keyed.close_epoch_before(Some(3), "s")),
+        ["a"],
+        "a's timer changed"
+    );
+}

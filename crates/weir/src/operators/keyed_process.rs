@@ -65,15 +65,15 @@ pub trait KeyedProcess: 'static {
     /// processing time reaches [`processing_timer`](KeyedProcess::processing_timer).
     fn on_timer(&mut self, ctx: &mut Ctx<'_, Self::Out>) -> Retention {
         let _ = ctx;
-        Retention::Keep
+        Retention::Unchanged
     }
 
     /// Called for every key when the input ends (after the last event timers fired). By
-    /// default the state is kept, so a later execution that resumes with more input
-    /// continues from it.
+    /// default the state is kept as it is, so a later execution that resumes with more
+    /// input continues from it.
     fn on_eof(&mut self, ctx: &mut Ctx<'_, Self::Out>) -> Retention {
         let _ = ctx;
-        Retention::Keep
+        Retention::Unchanged
     }
 
     /// The event time at which to call [`on_timer`](KeyedProcess::on_timer), if any.

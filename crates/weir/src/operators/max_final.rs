@@ -20,6 +20,6 @@ impl<K: Key, V: Data + Ord> KeyedStream<V, K> {
     /// assert_eq!(out.items(), vec![("a".to_string(), 9)]);
     /// ```
     pub fn max_final(&self, step_id: &str) -> KeyedStream<V, K> {
-        self.reduce_final(step_id, std::cmp::max)
+        self.reduce_final_leaving(step_id, std::cmp::max, |acc, value| value < acc)
     }
 }

@@ -20,6 +20,6 @@ impl<K: Key, V: Data + Ord> KeyedStream<V, K> {
     /// assert_eq!(out.items(), vec![("a".to_string(), 3)]);
     /// ```
     pub fn min_final(&self, step_id: &str) -> KeyedStream<V, K> {
-        self.reduce_final(step_id, std::cmp::min)
+        self.reduce_final_leaving(step_id, std::cmp::min, |acc, value| value > acc)
     }
 }

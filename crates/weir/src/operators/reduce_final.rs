@@ -1,6 +1,5 @@
 //! `reduce_final`: combine the values of each key with an associative function, at the end.
 
-use std::marker::PhantomData;
 use std::sync::Arc;
 
 use timely::dataflow::StreamVec;
@@ -12,8 +11,8 @@ use crate::dataflow::flow::EventTimeRole;
 use crate::engine::BuildCtx;
 use crate::engine::Time;
 use crate::operators::combine::combine_per_epoch;
-use crate::operators::fold_final::Folding;
 use crate::operators::stateful::stateful_operator;
+use crate::operators::{Retention, StatefulLogic};
 
 impl<K: Key, V: Data> KeyedStream<V, K> {
     /// Combines each key's values with `reducer` and emits one `(key, result)` per key when
@@ -37,23 +36,91 @@ impl<K: Key, V: Data> KeyedStream<V, K> {
         step_id: &str,
         reducer: impl Fn(V, V) -> V + Send + Sync + 'static,
     ) -> KeyedStream<V, K> {
-        let reducer = Arc::new(reducer);
+        self.reduce_final_leaving(step_id, reducer, |_, _| false)
+    }
+
+    /// `reduce_final` where `leaves(acc, value)` says that reducing `acc` with `value` gives
+    /// `acc` back exactly (nothing new to snapshot).
+    pub(crate) fn reduce_final_leaving(
+        &self,
+        step_id: &str,
+        reducer: impl Fn(V, V) -> V + Send + Sync + 'static,
+        leaves: impl Fn(&V, &V) -> bool + Send + Sync + 'static,
+    ) -> KeyedStream<V, K> {
+        let (reducer, leaves) = (Arc::new(reducer), Arc::new(leaves));
         self.keyed_state_step(
             step_id,
             "reduce_final",
             EventTimeRole::Unrelated,
-            move |ctx, input| reduce_core(ctx, input, |v| v, reducer.clone()),
+            move |ctx, input| {
+                let leaves = leaves.clone();
+                reduce_core(
+                    ctx,
+                    input,
+                    |v| v,
+                    reducer.clone(),
+                    move |acc: &V, v: &V| leaves(acc, v),
+                )
+            },
         )
     }
 }
 
+/// The per-key logic of `reduce_core`: the accumulator (`None` until the first value), the
+/// reducer, and whether a value leaves an accumulator exactly as it is (then the key is
+/// not snapshotted again).
+struct Reducing<A, R, L> {
+    acc: Option<A>,
+    reducer: Arc<R>,
+    leaves: Arc<L>,
+}
+
+impl<A, R, L> StatefulLogic for Reducing<A, R, L>
+where
+    A: Data,
+    R: Fn(A, A) -> A + 'static,
+    L: Fn(&A, &A) -> bool + 'static,
+{
+    type In = A;
+    type Out = A;
+    type State = Option<A>;
+
+    fn on_item(&mut self, value: A, _out: &mut Vec<A>) -> Retention {
+        match self.acc.take() {
+            Some(acc) if (self.leaves)(&acc, &value) => {
+                self.acc = Some(acc);
+                Retention::Unchanged
+            }
+            Some(acc) => {
+                self.acc = Some((self.reducer)(acc, value));
+                Retention::Keep
+            }
+            None => {
+                self.acc = Some(value);
+                Retention::Keep
+            }
+        }
+    }
+
+    fn on_eof(&mut self, out: &mut Vec<A>) -> Retention {
+        out.extend(self.acc.take());
+        Retention::Discard
+    }
+
+    fn snapshot(&self) -> Option<A> {
+        self.acc.clone()
+    }
+}
+
 /// Lifts each value into an accumulator, pre-combines per worker and epoch, then reduces
-/// per key after the exchange.
+/// per key after the exchange. `leaves(acc, value)`: reducing `acc` with `value` gives
+/// `acc` back exactly (a maximum not beaten), so the key has nothing new to snapshot.
 pub(crate) fn reduce_core<'s, K, V, A, R>(
     ctx: &mut BuildCtx<'s>,
     input: StreamVec<'s, Time, (K, V)>,
     lift: impl Fn(V) -> A + 'static,
     reducer: Arc<R>,
+    leaves: impl Fn(&A, &A) -> bool + Send + Sync + 'static,
 ) -> StreamVec<'s, Time, (K, A)>
 where
     K: Key,
@@ -62,20 +129,11 @@ where
     R: Fn(A, A) -> A + Send + Sync + 'static,
 {
     let combined = combine_per_epoch(ctx.step(), input, lift, reducer.clone());
-    // The first value of a key becomes its accumulator.
-    let folder = Arc::new(move |acc: Option<A>, value: A| {
-        Some(match acc {
-            Some(acc) => reducer(acc, value),
-            None => value,
-        })
+    let leaves = Arc::new(leaves);
+    let builder = Arc::new(move |resume: Option<Option<A>>| Reducing {
+        acc: resume.flatten(),
+        reducer: reducer.clone(),
+        leaves: leaves.clone(),
     });
-    let builder = Arc::new(move |resume: Option<Option<A>>| Folding {
-        acc: Some(resume.flatten()),
-        folder: folder.clone(),
-        _input: PhantomData,
-    });
-    let flattened = stateful_operator(ctx, combined, builder);
-    crate::operators::per_batch::per_batch(ctx.step(), flattened, |data: &mut Vec<(K, Option<A>)>, out| {
-        out.extend(data.drain(..).filter_map(|(key, value)| value.map(|v| (key, v))))
-    })
+    stateful_operator(ctx, combined, builder)
 }

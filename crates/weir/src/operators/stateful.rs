@@ -24,6 +24,11 @@ pub enum Retention {
     Keep,
     /// Drop the state; the next item of this key starts afresh.
     Discard,
+    /// Keep the state, which this call left exactly as it was (its timers may change): the
+    /// key is not snapshotted for this call. A promise — a change behind it would be lost
+    /// on resume — that saves a snapshot row per key and epoch when most items change
+    /// nothing (a maximum not beaten, a value already held).
+    Unchanged,
 }
 
 /// Per-key logic of a [`stateful`](crate::Stream::stateful) step.
@@ -45,14 +50,14 @@ pub trait StatefulLogic: 'static {
     /// Called once the wall-clock time of [`notify_at`](StatefulLogic::notify_at) passes.
     fn on_notify(&mut self, out: &mut Vec<Self::Out>) -> Retention {
         let _ = out;
-        Retention::Keep
+        Retention::Unchanged
     }
 
-    /// Called for every key when the input ends. By default the state is kept, so a later
-    /// execution that resumes with more input continues from it.
+    /// Called for every key when the input ends. By default the state is kept as it is, so
+    /// a later execution that resumes with more input continues from it.
     fn on_eof(&mut self, out: &mut Vec<Self::Out>) -> Retention {
         let _ = out;
-        Retention::Keep
+        Retention::Unchanged
     }
 
     /// When to call [`on_notify`](StatefulLogic::on_notify), if ever. Asked after every call.

@@ -7,9 +7,11 @@
 //! - `routing`: which store partition and which worker commit each snapshot row.
 //! - `loader`: at start-up, reads the store once and sends each state to its worker.
 //! - `writer`: the operator that makes each epoch's snapshots durable.
+//! - `committer`: the writer's thread, which does its SQLite work.
 //! - `inspect`: the report behind `weir recovery inspect`, and the resume epoch the local
 //!   launcher reads after a failure.
 
+mod committer;
 mod fence;
 mod inspect;
 pub(crate) mod loader;

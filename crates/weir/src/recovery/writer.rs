@@ -11,6 +11,7 @@ use timely::dataflow::operators::core::Concatenate;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
 use crate::engine::{BuildCtx, EpochQueue, Time, at, enter_step, frontier_epoch, received_epoch};
+use crate::recovery::committer::{Committer, CommitterPlan, Done, Job};
 use crate::recovery::resume::gc_epoch;
 use crate::recovery::{PartitionStore, SnapshotRow, StoreRouting};
 use crate::{Epoch, Error};
@@ -37,12 +38,14 @@ pub(crate) struct WriterPlan {
     pub backup_epochs: u64,
 }
 
-/// Routes every snapshot to the owner of its partition and writes it there.
+/// Routes every snapshot to the owner of its partition and has it written there.
 ///
 /// The writer holds a capability at its input frontier until the rows of every completed
 /// epoch are committed (one transaction per partition, rows sorted, plus the partition's
 /// new frontier), so nothing downstream of the probe sees an epoch complete before it is
 /// durable on every worker. The probe it feeds is the one sources read for backpressure.
+/// The SQLite work runs on the writer's [`Committer`] thread, in order, while the worker
+/// goes on with later epochs; the thread wakes the writer when a job is done.
 ///
 /// Commits are `synchronous = NORMAL`: an OS crash may lose a partition's last commits.
 /// So every [`SYNC_EVERY`] epochs or [`SYNC_INTERVAL`] (and at the end) the writer syncs
@@ -61,15 +64,16 @@ pub(crate) fn build_writer(ctx: &mut BuildCtx<'_>, plan: WriterPlan) {
     // The outputs carry no data: only their frontiers matter.
     let (_, committed) = op.new_output::<Vec<()>>();
     let (_, synced) = op.new_output::<Vec<()>>();
-    let mut writer = Writer {
-        me: step.worker,
-        committed: plan.resume_epoch,
-        synced: plan.resume_epoch,
-        swept: 0,
-        pending: EpochQueue::new(),
-        plan,
-        last_sync: Instant::now(),
-        synced_everywhere: step.on_disk().clone(),
+    let activator = scope
+        .worker()
+        .sync_activator_for(op.operator_info().address.to_vec());
+    let (committer, epochs) = plan.split(step.worker);
+    let mut writer = match Committer::start(committer, activator) {
+        Ok(committer) => Some(Writer::new(committer, epochs, step.on_disk().clone())),
+        Err(err) => {
+            step.fail_with(err);
+            None
+        }
     };
     let name: Rc<str> = Rc::from("recovery_writer");
     let failed = step.clone();
@@ -78,6 +82,7 @@ pub(crate) fn build_writer(ctx: &mut BuildCtx<'_>, plan: WriterPlan) {
         let mut committed_cap = capabilities.pop();
         move |frontiers| {
             let _in_step = enter_step(&name);
+            let Some(writer) = writer.as_mut() else { return };
             input.for_each(|cap, rows| {
                 writer.pending.at(received_epoch(cap.stamp())).append(rows);
             });
@@ -89,98 +94,162 @@ pub(crate) fn build_writer(ctx: &mut BuildCtx<'_>, plan: WriterPlan) {
             if failed.has_failed() {
                 return;
             }
-            let frontier = frontier_epoch(&frontiers[0].frontier());
-            if let Err(err) = writer.advance(frontier, committed.time().outer) {
+            if let Err(err) = writer.advance(frontier_epoch(&frontiers[0].frontier())) {
                 failed.fail_with(err);
                 return;
             }
-            match frontier {
-                Some(epoch) => {
-                    committed.downgrade(&at(epoch, 0));
-                    synced.downgrade(&at((writer.synced + 1).max(synced.time().outer), 0));
-                }
-                None => (committed_cap, synced_cap) = (None, None),
+            if writer.drained() {
+                (committed_cap, synced_cap) = (None, None);
+                return;
             }
+            committed.downgrade(&at((writer.committed + 1).max(committed.time().outer), 0));
+            synced.downgrade(&at((writer.synced + 1).max(synced.time().outer), 0));
         }
     });
     committed.probe_with(step.probe());
     synced.probe_with(step.on_disk());
 }
 
-/// One worker's writer: its partitions, and how far it has committed, synced and swept.
+/// The epochs a writer starts from.
+struct WriterEpochs {
+    resume_epoch: Epoch,
+    backup_epochs: u64,
+}
+
+impl WriterPlan {
+    /// What the committer thread takes, and what the writer keeps.
+    fn split(self, worker: usize) -> (CommitterPlan, WriterEpochs) {
+        let committer = CommitterPlan {
+            stores: self.stores,
+            routing: self.routing,
+            execution: self.execution,
+            worker,
+        };
+        let epochs = WriterEpochs {
+            resume_epoch: self.resume_epoch,
+            backup_epochs: self.backup_epochs,
+        };
+        (committer, epochs)
+    }
+}
+
+/// One worker's writer: what it has sent its committer, and what the committer has done.
 struct Writer {
-    plan: WriterPlan,
-    me: usize,
-    /// Rows received, by epoch, not yet committed.
+    committer: Committer,
+    backup_epochs: u64,
+    /// Rows received, by epoch, not yet sent.
     pending: EpochQueue<Vec<SnapshotRow>>,
-    /// Every epoch up to this one is committed in this worker's partitions.
+    /// The latest input frontier seen: every epoch before it is complete.
+    seen: Epoch,
+    /// Every epoch up to this one is sent to be committed...
+    requested: Epoch,
+    /// ...and up to this one committed in this worker's partitions.
     committed: Epoch,
-    /// Every epoch up to this one is on disk in this worker's partitions.
+    /// Every epoch up to this one is sent to be synced...
+    sync_requested: Epoch,
+    /// ...and up to this one on disk in this worker's partitions.
     synced: Epoch,
-    /// Garbage was last collected up to this epoch.
+    /// Jobs sent and not done yet.
+    in_flight: usize,
+    /// The input ended and the last commit and sync are sent.
+    final_sent: bool,
+    /// Garbage is being collected up to this epoch.
     swept: Epoch,
-    /// When the partitions were last synced.
+    /// When a sync was last sent.
     last_sync: Instant,
     /// How far every writer of the cluster has synced.
     synced_everywhere: ProbeHandle<Time>,
 }
 
 impl Writer {
-    /// Commits the epochs the input `frontier` has passed (everything at the end; `held`
-    /// is the writer's capability time), syncs when due, and collects garbage behind what
-    /// every partition has on disk.
-    fn advance(&mut self, frontier: Option<Epoch>, held: Epoch) -> Result<(), Error> {
-        let done_through = match frontier {
-            Some(f) => f.saturating_sub(1),
-            None => self.pending.last_epoch().unwrap_or(0).max(held),
-        };
-        // At the end the writer may never have seen the last epoch: it records that its
-        // partitions are finished, which resume counts as holding every epoch.
-        let finished = frontier.is_none();
-        if done_through > self.committed || finished {
-            self.commit(done_through, finished)?;
-            self.committed = self.committed.max(done_through);
+    fn new(committer: Committer, epochs: WriterEpochs, synced_everywhere: ProbeHandle<Time>) -> Writer {
+        let resumed = epochs.resume_epoch;
+        Writer {
+            committer,
+            backup_epochs: epochs.backup_epochs,
+            pending: EpochQueue::new(),
+            seen: resumed,
+            requested: resumed,
+            committed: resumed,
+            sync_requested: resumed,
+            synced: resumed,
+            in_flight: 0,
+            final_sent: false,
+            swept: 0,
+            last_sync: Instant::now(),
+            synced_everywhere,
         }
-        let due = self.committed >= self.synced + SYNC_EVERY
-            || (self.committed > self.synced && self.last_sync.elapsed() >= SYNC_INTERVAL);
+    }
+
+    /// Whether the input ended and everything is committed and synced.
+    fn drained(&self) -> bool {
+        self.final_sent && self.in_flight == 0
+    }
+
+    fn send(&mut self, job: Job) {
+        self.in_flight += 1;
+        self.committer.send(job);
+    }
+
+    /// Takes in what the committer did, then sends it the epochs the input `frontier` has
+    /// passed (everything at the end), a sync when due, and garbage collection behind what
+    /// every partition has on disk.
+    fn advance(&mut self, frontier: Option<Epoch>) -> Result<(), Error> {
+        for done in self.committer.done()? {
+            self.in_flight -= 1;
+            match done {
+                Done::Committed(epoch) => self.committed = self.committed.max(epoch),
+                Done::Synced(epoch) => self.synced = self.synced.max(epoch),
+                Done::Collected => {}
+            }
+        }
+        if self.final_sent {
+            return Ok(());
+        }
+        // At the end the writer may never have received the last epoch's rows: it records
+        // that its partitions are finished, which resume counts as holding every epoch.
+        let finished = frontier.is_none();
+        let through = match frontier {
+            Some(f) => {
+                self.seen = self.seen.max(f);
+                f.saturating_sub(1)
+            }
+            None => self.pending.last_epoch().unwrap_or(0).max(self.seen),
+        };
+        if through > self.requested || finished {
+            let rows = self
+                .pending
+                .take_complete(Some(through + 1))
+                .into_iter()
+                .flat_map(|(epoch, rows)| {
+                    rows.into_iter()
+                        .map(move |(step, key, value)| (epoch, step, key, value))
+                })
+                .collect();
+            self.send(Job::Commit {
+                rows,
+                through,
+                finished,
+            });
+            self.requested = self.requested.max(through);
+        }
+        let due = self.requested >= self.sync_requested + SYNC_EVERY
+            || (self.requested > self.sync_requested && self.last_sync.elapsed() >= SYNC_INTERVAL);
         if finished || due {
-            self.plan.stores.iter_mut().try_for_each(|s| s.sync())?;
-            self.synced = self.committed;
+            self.send(Job::Sync {
+                through: self.requested,
+            });
+            self.sync_requested = self.requested;
             self.last_sync = Instant::now();
         }
-        debug_assert!(self.synced <= self.committed, "only committed epochs are synced");
+        self.final_sent = finished;
         let on_disk = self
             .synced_everywhere
             .with_frontier(|f| frontier_epoch(&f).map_or(self.synced, |e| e.saturating_sub(1)));
-        let gc = gc_epoch(on_disk, self.plan.backup_epochs);
-        if gc >= self.swept + SWEEP_EVERY.max(self.plan.backup_epochs) {
-            self.plan
-                .stores
-                .iter_mut()
-                .try_for_each(|s| s.collect_garbage(self.plan.execution, gc))?;
+        let gc = gc_epoch(on_disk, self.backup_epochs);
+        if gc >= self.swept + SWEEP_EVERY.max(self.backup_epochs) {
+            self.send(Job::Collect { gc });
             self.swept = gc;
-        }
-        Ok(())
-    }
-
-    /// Writes the rows of every epoch `<= through` into this worker's partitions, one
-    /// transaction per partition.
-    fn commit(&mut self, through: Epoch, finished: bool) -> Result<(), Error> {
-        let rows = self
-            .pending
-            .take_complete(Some(through + 1))
-            .into_iter()
-            .flat_map(|(epoch, rows)| {
-                rows.into_iter()
-                    .map(move |(step, key, value)| (epoch, step, key, value))
-            });
-        let plan = &mut self.plan;
-        let mine: Vec<_> = plan.stores.iter().map(|s| s.partition).collect();
-        let mut grouped = plan.routing.group(&mine, rows, self.me)?;
-        for store in &mut plan.stores {
-            let mut rows = grouped.remove(&store.partition).unwrap_or_default();
-            rows.sort_unstable_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
-            store.commit(plan.execution, self.me, &rows, through, finished)?;
         }
         Ok(())
     }

@@ -1,0 +1,174 @@
+//! The committer: one thread per recovery writer that owns the writer's store partitions
+//! and does their SQLite work (commits, syncs, garbage collection) in the order it is
+//! sent, so the worker thread keeps processing the next epoch while one is written.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::thread::JoinHandle;
+
+use timely::scheduling::SyncActivator;
+
+use crate::recovery::store::StoredRow;
+use crate::recovery::{PartitionStore, StoreRouting};
+use crate::{Epoch, Error};
+
+/// Work for the committer.
+pub(crate) enum Job {
+    /// Write the rows of every epoch `<= through` (one transaction per partition, rows
+    /// sorted) and record `through` as the partitions' frontier; `finished`: the input ended.
+    Commit {
+        rows: Vec<StoredRow>,
+        through: Epoch,
+        finished: bool,
+    },
+    /// Make every commit so far survive an OS crash.
+    Sync { through: Epoch },
+    /// Delete snapshots superseded at or before `gc`.
+    Collect { gc: Epoch },
+}
+
+/// A job done: the epoch its `through` named (`Collect` reports its `gc`).
+pub(crate) enum Done {
+    Committed(Epoch),
+    Synced(Epoch),
+    Collected,
+}
+
+/// What the committer thread needs to write.
+pub(crate) struct CommitterPlan {
+    pub stores: Vec<PartitionStore>,
+    pub routing: StoreRouting,
+    pub execution: u64,
+    /// The worker whose writer this is.
+    pub worker: usize,
+}
+
+/// The writer's handle on its committer thread.
+pub(crate) struct Committer {
+    jobs: Option<Sender<Job>>,
+    done: Receiver<Result<Done, Error>>,
+    /// Tells the thread to drop the jobs still queued (the writer failed or was dropped).
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Committer {
+    /// Starts the thread; it activates the writer (`activator`) after every job.
+    pub(crate) fn start(plan: CommitterPlan, activator: SyncActivator) -> Result<Committer, Error> {
+        let (jobs, queue) = mpsc::channel();
+        let (report, done) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopped = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("weir-committer-{}", plan.worker))
+            .spawn(move || run(plan, queue, report, activator, stopped))
+            .map_err(|err| Error::Recovery(format!("cannot start the recovery committer thread: {err}")))?;
+        Ok(Committer {
+            jobs: Some(jobs),
+            done,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Queues `job` (dropped if the thread stopped after an error, which [`done`] reports).
+    ///
+    /// [`done`]: Committer::done
+    pub(crate) fn send(&self, job: Job) {
+        if let Some(jobs) = &self.jobs {
+            let _ = jobs.send(job);
+        }
+    }
+
+    /// The jobs done since the last call, in order; an error if one failed or the thread
+    /// is gone.
+    pub(crate) fn done(&self) -> Result<Vec<Done>, Error> {
+        let mut done = Vec::new();
+        loop {
+            match self.done.try_recv() {
+                Ok(result) => done.push(result?),
+                Err(TryRecvError::Empty) => return Ok(done),
+                Err(TryRecvError::Disconnected) => {
+                    return Err(Error::Internal(
+                        "the recovery committer thread stopped unexpectedly".into(),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Committer {
+    /// Jobs still queued are dropped (a writer that completed has none), then the thread is
+    /// joined.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The thread: runs jobs in order until the writer drops its handle or a job fails.
+fn run(
+    mut plan: CommitterPlan,
+    queue: Receiver<Job>,
+    report: Sender<Result<Done, Error>>,
+    activator: SyncActivator,
+    stop: Arc<AtomicBool>,
+) {
+    for job in queue {
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let result = plan.execute(job);
+        let failed = result.is_err();
+        if report.send(result).is_err() {
+            return;
+        }
+        let _ = activator.activate();
+        if failed {
+            return;
+        }
+    }
+}
+
+impl CommitterPlan {
+    fn execute(&mut self, job: Job) -> Result<Done, Error> {
+        match job {
+            Job::Commit {
+                rows,
+                through,
+                finished,
+            } => {
+                self.commit(rows, through, finished)?;
+                Ok(Done::Committed(through))
+            }
+            Job::Sync { through } => {
+                self.stores.iter_mut().try_for_each(|s| s.sync())?;
+                Ok(Done::Synced(through))
+            }
+            Job::Collect { gc } => {
+                let execution = self.execution;
+                self.stores
+                    .iter_mut()
+                    .try_for_each(|s| s.collect_garbage(execution, gc))?;
+                Ok(Done::Collected)
+            }
+        }
+    }
+
+    /// Writes `rows` into this worker's partitions, one transaction per partition.
+    fn commit(&mut self, rows: Vec<StoredRow>, through: Epoch, finished: bool) -> Result<(), Error> {
+        let mine: Vec<_> = self.stores.iter().map(|s| s.partition).collect();
+        let mut grouped = self.routing.group(&mine, rows, self.worker)?;
+        for store in &mut self.stores {
+            let mut rows = grouped.remove(&store.partition).unwrap_or_default();
+            rows.sort_unstable_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
+            store.commit(self.execution, self.worker, &rows, through, finished)?;
+        }
+        Ok(())
+    }
+}

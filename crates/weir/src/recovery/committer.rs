@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::thread::JoinHandle;
+use std::time::Instant;
 
 use timely::scheduling::SyncActivator;
 
@@ -143,7 +144,16 @@ impl CommitterPlan {
                 through,
                 finished,
             } => {
+                let (start, count) = (Instant::now(), rows.len());
                 self.commit(rows, through, finished)?;
+                let took = start.elapsed();
+                tracing::debug!(
+                    worker = self.worker,
+                    epoch = through,
+                    rows = count,
+                    ?took,
+                    "committed"
+                );
                 Ok(Done::Committed(through))
             }
             Job::Sync { through } => {

@@ -8,18 +8,22 @@ use weir::windows::{Window, Windower};
 
 use super::{Row, Rows, bids, ms};
 
-/// The highest price in a window and every bid at it.
-type Highest = (usize, Vec<Bid>);
+/// What q7 keeps of a bid: its auction, bidder and price.
+type Offer = (usize, usize, usize);
 
-/// Keeps the highest bids of `highest` and `bid`.
-fn outbid((price, mut bids): Highest, bid: Bid) -> Highest {
-    if bid.price > price || bids.is_empty() {
-        (bid.price, vec![bid])
+/// The highest price in a window and every offer at it.
+type Highest = (usize, Vec<Offer>);
+
+/// Keeps the highest offers of `highest` and `offer`.
+fn outbid((price, mut offers): Highest, offer: Offer) -> Highest {
+    let offered = offer.2;
+    if offered > price || offers.is_empty() {
+        (offered, vec![offer])
     } else {
-        if bid.price == price {
-            bids.push(bid);
+        if offered == price {
+            offers.push(offer);
         }
-        (price, bids)
+        (price, offers)
     }
 }
 
@@ -32,16 +36,18 @@ fn merge_highest(a: Highest, b: Highest) -> Highest {
 /// 10 s window, every one of them on a tie, keyed by auction. Two stages: the highest bids
 /// per auction and window (partitioned by auction), then per window over those (keyed by
 /// `()`), a tumbling window over each result's event time, its window's last millisecond.
+/// Only a bid's auction, bidder, price and time enter the windows.
 pub fn q7(events: &Stream<Event>) -> Rows {
     let tumbling = Windower::tumbling(Duration::from_secs(10));
     let per_auction = bids(events)
         .key_on("q7_auction", |b: &Bid| b.auction)
+        .map_value("q7_offer", |b: Bid| (b.date_time, (b.auction, b.bidder, b.price)))
         .fold_window(
             "q7_per_auction",
-            |b: &Bid| ms(b.date_time),
+            |(at, _): &(u64, Offer)| ms(*at),
             tumbling,
             || (0, Vec::new()),
-            outbid,
+            |highest, (_, offer)| outbid(highest, offer),
             merge_highest,
         );
     let highest = per_auction
@@ -56,15 +62,15 @@ pub fn q7(events: &Stream<Event>) -> Rows {
             |acc, (_, highest)| merge_highest(acc, highest),
             merge_highest,
         );
-    highest.down.flat_map("q7", |((), (window, (_, bids)))| {
-        bids.into_iter().map(move |b| {
+    highest.down.flat_map("q7", |((), (window, (_, offers)))| {
+        offers.into_iter().map(move |(auction, bidder, price)| {
             let row = Row::Q7 {
                 window_end: window.end,
-                auction: b.auction,
-                bidder: b.bidder,
-                price: b.price,
+                auction,
+                bidder,
+                price,
             };
-            (b.auction, row)
+            (auction, row)
         })
     })
 }

@@ -2,14 +2,14 @@
 //! `weir_nexmark` over EVENTS generated events (default 1 M) in 4 partitions, results
 //! counted and dropped, at 1 and 2 workers; and the cost of recovery (1 s epochs) at 1
 //! worker over RECOVERY_EVENTS (default 4 M: several epochs, so the figure is the steady
-//! cost of snapshots, not only the end-of-input flush), runs with and without it taking
-//! turns; beside them, in the same run, the generator alone (one thread
-//! generating the same events, no weir): as an iterator, dropping each event, and as the
-//! source's partitions, in the batches the source hands weir. The runtime's overhead is
-//! the ratio to the second (which includes what a source must do anyway: hold a batch of
-//! events before handing it on).
-//! Each figure is the best of RUNS runs (default 2); QUERIES=q0,q4 runs only those. Prints a table; `--json PATH` also
-//! writes the figures for comparing commits.
+//! cost of snapshots, not only the end-of-input flush). The two runs compared (1 and 2
+//! workers; without and with recovery) take turns. Beside them, in the same run, the
+//! generator alone (one thread generating the same events, no weir): as an iterator,
+//! dropping each event, and as the source's partitions, in the batches the source hands
+//! weir. The runtime's overhead is the ratio to the second (which includes what a source
+//! must do anyway: hold a batch of events before handing it on).
+//! Each figure is the best of RUNS runs (default 2); QUERIES=q0,q4 runs only those. Prints
+//! a table; `--json PATH` also writes the figures for comparing commits.
 
 use std::time::{Duration, Instant};
 
@@ -98,16 +98,19 @@ struct Row {
     recovering: f64,
 }
 
-/// Events per second of the best of `runs` runs of `query` over `events` at 1 worker,
-/// without recovery and with it, the two taking turns so a noisy moment hits both.
-fn recovery_pair(query: Query, events: u64, runs: usize) -> (f64, f64) {
-    let (mut plain, mut recovering) = (Duration::MAX, Duration::MAX);
+/// Events per second of the best of `runs` runs of `query` over `events` in two setups
+/// `(workers, recovery)`, taking turns so a noisy moment (this machine's speed drifts by up
+/// to 2x) hits both; and the query's result count.
+fn paired(query: Query, events: u64, runs: usize, a: (usize, bool), b: (usize, bool)) -> (f64, f64, u64) {
+    let (mut first, mut second, mut results) = (Duration::MAX, Duration::MAX, 0);
     for _ in 0..runs {
-        plain = plain.min(run(query, events, 1, false).0);
-        recovering = recovering.min(run(query, events, 1, true).0);
+        let (took, count) = run(query, events, a.0, a.1);
+        first = first.min(took);
+        second = second.min(run(query, events, b.0, b.1).0);
+        results = count;
     }
     let rate = |took: Duration| events as f64 / took.as_secs_f64();
-    (rate(plain), rate(recovering))
+    (rate(first), rate(second), results)
 }
 
 fn main() {
@@ -147,16 +150,8 @@ fn main() {
         Err(_) => Query::ALL.to_vec(),
     };
     for query in chosen {
-        let mut results = 0;
-        let mut timed = |workers, recovery| {
-            best(runs, events, || {
-                let (took, count) = run(query, events, workers, recovery);
-                results = count;
-                took
-            })
-        };
-        let (one, two) = (timed(1, false), timed(2, false));
-        let (long, recovering) = recovery_pair(query, recovery_events, runs);
+        let (one, two, results) = paired(query, events, runs, (1, false), (2, false));
+        let (long, recovering, _) = paired(query, recovery_events, runs, (1, false), (1, true));
         println!(
             "{:<5} {results:>9} {:>14.0} {:>8.2} {:>14.0} {:>10.0} {:>13.0} {:>13.0} {:>5.1}%",
             query.name(),

@@ -1,5 +1,6 @@
 //! Integration tests: one binary (one link of timely) with a module per concern.
 
+mod async_sources;
 mod cluster_failures;
 mod connectors;
 mod epochs;

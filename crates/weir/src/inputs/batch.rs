@@ -10,3 +10,22 @@ pub enum Batch<T> {
     /// The partition has no more input; the runtime calls `close` and stops polling it.
     Eof,
 }
+
+impl<S, T> Batch<(S, T)> {
+    /// The items without their states, `last` set to the state of the last one (for the
+    /// resumable adapters, whose items carry where their source stands after them).
+    pub(crate) fn split_states(self, last: &mut Option<S>) -> Batch<T> {
+        match self {
+            Batch::Items(items) => {
+                let mut values = Vec::with_capacity(items.len());
+                for (state, item) in items {
+                    *last = Some(state);
+                    values.push(item);
+                }
+                Batch::Items(values)
+            }
+            Batch::Pending => Batch::Pending,
+            Batch::Eof => Batch::Eof,
+        }
+    }
+}

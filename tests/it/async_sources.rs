@@ -87,6 +87,16 @@ fn a_stream_is_read_in_batches_of_at_most_n_and_ends_with_it() {
 }
 
 #[test]
+fn a_stream_with_nothing_to_say_is_pending_after_waiting_at_most_its_timeout() {
+    let stream = futures::stream::pending::<Result<u8, std::io::Error>>();
+    let mut part = StreamPartition::new(stream, 4)
+        .unwrap()
+        .with_timeout(std::time::Duration::from_millis(5));
+    assert_eq!(part.next_batch().unwrap(), Batch::Pending);
+    assert_eq!(part.next_batch().unwrap(), Batch::Pending);
+}
+
+#[test]
 fn an_idle_async_source_does_not_hold_up_a_busy_one_in_the_same_worker() {
     // The async source says nothing until the sink saw every item of the other source.
     let (done, idle_until) = tokio::sync::oneshot::channel::<()>();
@@ -141,4 +151,63 @@ fn a_panicking_stream_stops_the_dataflow_naming_its_step_and_the_panic() {
         .output("out", TestingSink::<i32>::new());
     let err = run_main(flow).unwrap_err().to_string();
     assert!(err.contains("feed") && err.contains("no second item"), "{err}");
+}
+
+/// Total size of the files in `dir`: it grows when an epoch is committed.
+fn bytes(dir: &std::path::Path) -> u64 {
+    let files = std::fs::read_dir(dir).expect("read the directory");
+    files.map(|f| f.unwrap().metadata().unwrap().len()).sum()
+}
+
+#[test]
+fn a_seekable_iterator_partition_resumes_exactly_once_after_sigkill() {
+    use crate::support::{example, kill, output_lines, run_with_limit, wait_exit, wait_until};
+    use std::process::{Command, Stdio};
+    use std::time::Duration;
+
+    let (out, store) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    weir::recovery::init(store.path(), 3).unwrap();
+    let (o, r) = (out.path().to_str().unwrap(), store.path().to_str().unwrap());
+    let common = [
+        "--parts", "4", "--count", "300000", "--output", o, "-r", r, "-s", "0.05",
+    ];
+    let bin = example("seekable_iter");
+    for workers in ["2", "1"] {
+        let before = bytes(store.path());
+        let mut child = Command::new(&bin)
+            .args(common.iter().chain(&["-w", workers]))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until("a commit", Duration::from_secs(60), || {
+            bytes(store.path()) > before
+        });
+        kill(child.id(), libc::SIGKILL);
+        assert_eq!(wait_exit(&mut child, Duration::from_secs(30)).0, None, "killed");
+    }
+    let args: Vec<&str> = common.iter().copied().chain(["-w", "3"]).collect();
+    let done = run_with_limit(&bin, &args, Duration::from_secs(300));
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let mut lines = output_lines(out.path());
+    lines.sort();
+    let mut expected: Vec<String> = (0..4)
+        .flat_map(|p| (0..300_000).map(move |k| format!("p{p}\t{k}")))
+        .collect();
+    expected.sort();
+    assert_eq!(lines.len(), expected.len(), "every line once");
+    assert!(lines == expected, "the lines differ from the expected ones");
+}
+
+#[test]
+fn the_timer_example_ticks_as_often_as_asked() {
+    let bin = crate::support::example("timer");
+    let args = ["--interval-ms", "20", "--ticks", "3"];
+    let out = crate::support::run_with_limit(&bin, &args, std::time::Duration::from_secs(60));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let ticks: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| line.split(" at ").next().unwrap().to_owned())
+        .collect();
+    assert_eq!(ticks, ["tick 1", "tick 2", "tick 3"]);
 }

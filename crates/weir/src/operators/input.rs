@@ -25,6 +25,12 @@ use crate::{Data, Epoch, Timestamp};
 /// Delay before polling again after a partition had nothing and named no wake-up time.
 const IDLE_POLL: Duration = Duration::from_millis(1);
 
+/// When to poll a partition that had nothing again: `IDLE_POLL` after its poll returned (a
+/// poll may have waited, e.g. an async stream with a timeout).
+fn idle_until() -> Instant {
+    Instant::now() + IDLE_POLL
+}
+
 /// How often a source whose clock opted into processing-time advance or idleness looks at
 /// the time while its partitions read nothing.
 const CLOCK_TICK: Duration = Duration::from_millis(50);
@@ -302,7 +308,7 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                                 }
                             }
                             if items.is_empty() {
-                                polled.awake = awake.unwrap_or(now + IDLE_POLL);
+                                polled.awake = awake.unwrap_or_else(idle_until);
                             } else {
                                 session.give_container(&mut items);
                                 polled.awake = awake.unwrap_or(now);
@@ -316,7 +322,7 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                                 polled.clock.report(reported);
                                 polled.dirty = true;
                             }
-                            polled.awake = awake.unwrap_or(now + IDLE_POLL);
+                            polled.awake = awake.unwrap_or_else(idle_until);
                         }
                         Ok(Batch::Eof) => {
                             let mut ended = parts.swap_remove(index);

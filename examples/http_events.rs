@@ -1,0 +1,216 @@
+//! An async HTTP stream as a source: server-sent events read with hyper on weir's async
+//! runtime, resumable by event id.
+//!
+//! ```text
+//! cargo run --release --example http_events -- --url http://127.0.0.1:8080/events --limit 100
+//! ```
+//! Prints each event's `id<TAB>data`. When the server ends the response or the connection
+//! drops, the client reconnects with `Last-Event-ID` (the SSE protocol's resume) after
+//! `--backoff-ms`, doubled for each failed attempt; after `--retries` failed attempts in a row
+//! the dataflow stops with an error naming the step and the URL. The last event id is also
+//! the partition's resume state: with `-r DIR`, a resumed run asks the server for what
+//! follows the last event of the last complete epoch.
+
+use std::process::ExitCode;
+use std::time::Duration;
+
+use bytes::Bytes;
+use clap::Parser;
+use futures::{Stream, StreamExt};
+use http_body_util::{BodyExt, Empty};
+use hyper::body::Incoming;
+use hyper::{Request, Uri};
+use hyper_util::rt::TokioIo;
+use weir::cli::RuntimeArgs;
+use weir::connectors::StdOutSink;
+use weir::inputs::stream_per_partition;
+use weir::{BoxError, Dataflow};
+
+/// Reads server-sent events.
+#[derive(Parser)]
+struct Args {
+    /// The event stream, `http://host:port/path` (plain HTTP/1.1).
+    #[arg(long)]
+    url: Uri,
+    /// Stop after this many events in this run (otherwise read forever).
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Failed connection attempts in a row before giving up.
+    #[arg(long, default_value_t = 5)]
+    retries: u32,
+    /// Wait before the first retry, doubled for each further one.
+    #[arg(long, default_value_t = 200)]
+    backoff_ms: u64,
+    #[command(flatten)]
+    runtime: RuntimeArgs,
+}
+
+/// One event: its id (empty if the server sent none) and its data lines.
+type Event = (String, String);
+
+/// Where the client stands: the open response, what it has read of the current event,
+/// and the last event id seen.
+struct Reader {
+    url: Uri,
+    retries: u32,
+    backoff: Duration,
+    body: Option<Incoming>,
+    buffer: Vec<u8>,
+    id: String,
+    data: Vec<String>,
+    last_id: Option<String>,
+    /// A response ended: wait before asking for the next one.
+    ended: bool,
+}
+
+/// Opens the event stream, asking for what follows `last_id`.
+async fn connect(url: &Uri, last_id: Option<&str>) -> Result<Incoming, BoxError> {
+    let host = url.host().ok_or("the URL has no host")?;
+    let port = url.port_u16().unwrap_or(80);
+    let tcp = tokio::net::TcpStream::connect((host, port)).await?;
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tcp)).await?;
+    tokio::spawn(connection);
+    let path = url.path_and_query().map_or("/", |p| p.as_str());
+    let mut request = Request::get(path)
+        .header(hyper::header::HOST, url.authority().map_or(host, |a| a.as_str()))
+        .header(hyper::header::ACCEPT, "text/event-stream");
+    if let Some(id) = last_id {
+        request = request.header("Last-Event-ID", id);
+    }
+    let response = sender.send_request(request.body(Empty::<Bytes>::new())?).await?;
+    if !response.status().is_success() {
+        return Err(format!("the server answered {}", response.status()).into());
+    }
+    Ok(response.into_body())
+}
+
+impl Reader {
+    /// Connects, retrying with a doubling backoff; an error after `retries` failures.
+    async fn reconnect(&mut self) -> Result<(), BoxError> {
+        let mut wait = self.backoff;
+        if std::mem::take(&mut self.ended) {
+            tokio::time::sleep(wait).await;
+        }
+        for attempt in 0..=self.retries {
+            match connect(&self.url, self.last_id.as_deref()).await {
+                Ok(body) => {
+                    self.body = Some(body);
+                    return Ok(());
+                }
+                Err(err) if attempt == self.retries => {
+                    let url = &self.url;
+                    return Err(format!(
+                        "the event stream at {url} is unreachable after {attempt} retries: {err}"
+                    )
+                    .into());
+                }
+                Err(_) => {
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+            }
+        }
+        unreachable!("the last attempt returns")
+    }
+
+    /// The next complete event in the buffer, if any (SSE: `field: value` lines, an empty
+    /// line ends an event; comments and other fields are skipped).
+    fn parse_buffered(&mut self) -> Option<Event> {
+        while let Some(end) = self.buffer.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.buffer.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line);
+            let line = line.trim_end_matches(['\n', '\r']);
+            if line.is_empty() {
+                if self.data.is_empty() {
+                    continue;
+                }
+                let event = (std::mem::take(&mut self.id), self.data.join("\n"));
+                self.data.clear();
+                if !event.0.is_empty() {
+                    self.last_id = Some(event.0.clone());
+                }
+                return Some(event);
+            }
+            let (field, value) = line.split_once(':').unwrap_or((line, ""));
+            let value = value.strip_prefix(' ').unwrap_or(value).to_string();
+            match field {
+                "id" => self.id = value,
+                "data" => self.data.push(value),
+                _ => {}
+            }
+        }
+        None
+    }
+
+    /// The next event, reconnecting whenever the response ends or breaks.
+    async fn next_event(&mut self) -> Result<Event, BoxError> {
+        loop {
+            if let Some(event) = self.parse_buffered() {
+                return Ok(event);
+            }
+            let Some(body) = self.body.as_mut() else {
+                self.reconnect().await?;
+                continue;
+            };
+            match body.frame().await {
+                Some(Ok(frame)) => {
+                    if let Some(bytes) = frame.data_ref() {
+                        self.buffer.extend_from_slice(bytes);
+                    }
+                }
+                // The response ended or broke: what was half read of an event is dropped,
+                // and the server resends it after the last complete one.
+                Some(Err(_)) | None => {
+                    self.body = None;
+                    self.ended = true;
+                    self.buffer.clear();
+                    self.data.clear();
+                    self.id.clear();
+                }
+            }
+        }
+    }
+}
+
+/// The events after `last_id`, each with its id as the resume state.
+fn events(
+    args: &Args,
+    last_id: Option<String>,
+) -> impl Stream<Item = Result<(String, Event), BoxError>> + use<> {
+    let reader = Reader {
+        url: args.url.clone(),
+        retries: args.retries,
+        backoff: Duration::from_millis(args.backoff_ms),
+        body: None,
+        buffer: Vec::new(),
+        id: String::new(),
+        data: Vec::new(),
+        last_id,
+        ended: false,
+    };
+    let events = futures::stream::unfold(Some(reader), |reader| async move {
+        let mut reader = reader?;
+        match reader.next_event().await {
+            Ok(event) => Some((Ok((event.0.clone(), event)), Some(reader))),
+            Err(err) => Some((Err(err), None)),
+        }
+    });
+    events.take(args.limit.unwrap_or(usize::MAX))
+}
+
+fn main() -> ExitCode {
+    let args = std::sync::Arc::new(Args::parse());
+    let mut flow = Dataflow::new("http_events");
+    let reading = args.clone();
+    let source = stream_per_partition(["events"], move |_, last_id: Option<String>| {
+        events(&reading, last_id)
+    });
+    flow.input("events", source)
+        .map("format", |(id, data): Event| format!("{id}\t{data}"))
+        .output("print", StdOutSink::default());
+    weir::cli::main_with(flow, &args.runtime)
+}
+
+// The allocator of weir's examples and benchmarks (a user's choice; see the README).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -211,3 +211,42 @@ fn the_timer_example_ticks_as_often_as_asked() {
         .collect();
     assert_eq!(ticks, ["tick 1", "tick 2", "tick 3"]);
 }
+
+#[test]
+fn resumable_getters_and_streams_snapshot_the_state_of_their_last_item() {
+    use weir::inputs::{ResumableGetter, ResumableStream, StatefulSourcePartition};
+
+    // A getter over 0..5 whose state after k is k + 1, built from a resume state.
+    let getter = |next: Option<u32>| {
+        let mut k = next.unwrap_or(0);
+        ResumableGetter::new(
+            move || {
+                let item = (k < 5).then(|| (k + 1, k));
+                k += 1;
+                Ok(Poll::Ready(item))
+            },
+            2,
+        )
+    };
+    let mut part = getter(None);
+    assert_eq!(part.snapshot(), None);
+    assert_eq!(part.next_batch().unwrap(), Batch::Items(vec![0, 1]));
+    assert_eq!(part.snapshot(), Some(2));
+    let mut resumed = getter(part.snapshot());
+    assert_eq!(resumed.next_batch().unwrap(), Batch::Items(vec![2, 3]));
+    assert_eq!(resumed.next_batch().unwrap(), Batch::Items(vec![4]));
+    assert_eq!(resumed.next_batch().unwrap(), Batch::Eof);
+    assert_eq!(resumed.snapshot(), Some(5));
+
+    let stream = futures::stream::iter([Ok::<_, std::io::Error>((10, 'a')), Ok((20, 'b'))]);
+    let mut part = ResumableStream::new(stream, 1).unwrap();
+    let mut read = Vec::new();
+    while read.len() < 2 {
+        if let Batch::Items(items) = part.next_batch().unwrap() {
+            assert_eq!(items.len(), 1);
+            read.extend(items);
+            assert_eq!(part.snapshot(), Some(read.len() as i32 * 10));
+        }
+    }
+    assert_eq!(read, ['a', 'b']);
+}

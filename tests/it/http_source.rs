@@ -124,3 +124,28 @@ fn a_server_gone_for_good_gives_retries_then_an_error_naming_the_step_and_url() 
         "{stderr}"
     );
 }
+
+#[test]
+fn a_run_with_a_recovery_store_resumes_after_the_last_event_it_read() {
+    let server = EventServer::start(100, 30);
+    let store = tempfile::tempdir().unwrap();
+    weir::recovery::init(store.path(), 2).unwrap();
+    let bin = example("http_events");
+    let args = [
+        "--url",
+        &server.url,
+        "--limit",
+        "40",
+        "-r",
+        store.path().to_str().unwrap(),
+    ];
+    let mut read = Vec::new();
+    for _ in 0..2 {
+        let out = run_with_limit(&bin, &args, Duration::from_secs(60));
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        read.extend(String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned));
+    }
+    let expected: Vec<String> = (1..=80).map(|id| format!("{id}\tevent {id}")).collect();
+    assert_eq!(read, expected, "the second run asked for what follows event 40");
+    server.stop();
+}

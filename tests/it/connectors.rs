@@ -92,7 +92,7 @@ fn a_file_sink_visible_when_durable_shows_only_durable_lines_and_never_takes_one
     part.write_batch(vec!["a".into(), "b".into()]).unwrap();
     let first = part.snapshot().unwrap();
     assert_eq!(visible(), "", "nothing is visible before it is durable");
-    part.on_durable(first).unwrap();
+    part.on_durable(1, first).unwrap();
     assert_eq!(visible(), "a\nb\n");
     part.write_batch(vec!["lost".into()]).unwrap();
     part.snapshot().unwrap();

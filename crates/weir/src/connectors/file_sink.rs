@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::connectors::published_file::PublishedFile;
 use crate::engine::route_key;
 use crate::outputs::{FixedPartitionedSink, StatefulSinkPartition};
-use crate::{BoxError, StepId};
+use crate::{BoxError, Epoch, StepId};
 
 /// Writes `(key, line)` items as lines into `DIR/part-0` … `DIR/part-{N-1}`, the file
 /// chosen by a hash of the key.
@@ -199,7 +199,7 @@ impl StatefulSinkPartition for FileSinkPartition {
         Ok(self.written)
     }
 
-    fn on_durable(&mut self, written: u64) -> Result<(), BoxError> {
+    fn on_durable(&mut self, _: Epoch, written: u64) -> Result<(), BoxError> {
         self.publish_through(written)
     }
 

@@ -180,6 +180,9 @@ fn sink_operator<'s, T: Data, P>(
                 // Snapshots make output durable (fsync): only taken when they are stored.
                 let mut snapshot = |epoch: Epoch, parts: &mut dyn SinkParts<T>| {
                     if !step.snapshotting() {
+                        if let Err(err) = parts.finalize(epoch) {
+                            step.fail(err);
+                        }
                         return;
                     }
                     match parts.snapshot(step.id.as_str(), epoch) {
@@ -197,7 +200,7 @@ fn sink_operator<'s, T: Data, P>(
                     }
                     open = Some(epoch);
                     for batch in batches.drain(..) {
-                        if let Err(err) = parts.write(batch) {
+                        if let Err(err) = parts.write(epoch, batch) {
                             step.fail(err);
                             return false;
                         }

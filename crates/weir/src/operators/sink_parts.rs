@@ -11,11 +11,13 @@ use crate::{BoxError, Epoch, Error};
 
 /// What the sink operator writes through: one worker's partitions of a sink.
 pub(crate) trait SinkParts<T> {
-    /// Writes a batch of items (all of one epoch).
-    fn write(&mut self, items: Vec<T>) -> Result<(), BoxError>;
+    /// Writes a batch of items of `epoch`.
+    fn write(&mut self, epoch: Epoch, items: Vec<T>) -> Result<(), BoxError>;
     /// The resume states of the partitions written since the last call, at the end of
     /// `epoch`.
     fn snapshot(&mut self, step: &str, epoch: Epoch) -> Result<Vec<SnapshotRow>, BoxError>;
+    /// Without a recovery store: `epoch` ended, and what the partitions wrote in it is final.
+    fn finalize(&mut self, epoch: Epoch) -> Result<(), BoxError>;
     /// Every snapshot of epochs `<= through` is durable on every worker.
     fn durable(&mut self, through: Epoch) -> Result<(), BoxError>;
     /// Whether a snapshot still waits to be durable.
@@ -27,11 +29,14 @@ pub(crate) trait SinkParts<T> {
 pub(crate) struct DynamicPart<P>(pub Option<P>);
 
 impl<P: StatelessSinkPartition> SinkParts<P::Item> for DynamicPart<P> {
-    fn write(&mut self, items: Vec<P::Item>) -> Result<(), BoxError> {
+    fn write(&mut self, _: Epoch, items: Vec<P::Item>) -> Result<(), BoxError> {
         self.0.as_mut().map_or(Ok(()), |p| p.write_batch(items))
     }
     fn snapshot(&mut self, _: &str, _: Epoch) -> Result<Vec<SnapshotRow>, BoxError> {
         Ok(Vec::new())
+    }
+    fn finalize(&mut self, _: Epoch) -> Result<(), BoxError> {
+        Ok(())
     }
     fn durable(&mut self, _: Epoch) -> Result<(), BoxError> {
         Ok(())
@@ -78,7 +83,7 @@ impl<S: FixedPartitionedSink> FixedParts<S> {
 }
 
 impl<S: FixedPartitionedSink> SinkParts<(String, S::Item)> for FixedParts<S> {
-    fn write(&mut self, items: Vec<(String, S::Item)>) -> Result<(), BoxError> {
+    fn write(&mut self, epoch: Epoch, items: Vec<(String, S::Item)>) -> Result<(), BoxError> {
         for (key, value) in items {
             let index = PartIndex(self.sink.part_fn(&key) % self.part_count);
             self.by_part.entry(index).or_default().push(value);
@@ -89,7 +94,7 @@ impl<S: FixedPartitionedSink> SinkParts<(String, S::Item)> for FixedParts<S> {
                     "an item for sink partition {index:?} reached a worker that does not own it"
                 ))));
             };
-            part.write_batch(std::mem::take(values))?;
+            part.write_epoch(epoch, std::mem::take(values))?;
             self.written.insert(*index);
         }
         Ok(())
@@ -113,15 +118,26 @@ impl<S: FixedPartitionedSink> SinkParts<(String, S::Item)> for FixedParts<S> {
         Ok(rows)
     }
 
+    fn finalize(&mut self, epoch: Epoch) -> Result<(), BoxError> {
+        for index in std::mem::take(&mut self.written) {
+            let (_, part) = self
+                .parts
+                .get_mut(&index)
+                .expect("only owned partitions are written");
+            part.on_final(epoch)?;
+        }
+        Ok(())
+    }
+
     fn durable(&mut self, through: Epoch) -> Result<(), BoxError> {
         while self.awaiting.front().is_some_and(|(epoch, _)| *epoch <= through) {
-            let (_, states) = self.awaiting.pop_front().expect("checked above");
+            let (epoch, states) = self.awaiting.pop_front().expect("checked above");
             for (index, state) in states {
                 let (_, part) = self
                     .parts
                     .get_mut(&index)
                     .expect("only owned partitions are written");
-                part.on_durable(state)?;
+                part.on_durable(epoch, state)?;
             }
         }
         Ok(())

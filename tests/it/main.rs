@@ -18,6 +18,8 @@ mod nexmark;
 #[path = "../../examples/files_by_ctime/numbers_by_ctime.rs"]
 mod numbers_by_ctime;
 mod os_crash;
+mod postgres_server;
+mod postgres_sink;
 mod processing_time;
 mod recovery;
 mod recovery_kills;

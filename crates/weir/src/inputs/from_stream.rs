@@ -8,6 +8,7 @@ use tokio::sync::mpsc::{self, error::TryRecvError};
 use tokio::task::JoinHandle;
 
 use crate::BoxError;
+use crate::error::panic_message;
 use crate::inputs::async_runtime::async_runtime;
 use crate::inputs::{Batch, StatefulSourcePartition, StatelessSourcePartition};
 
@@ -84,10 +85,7 @@ impl<T: Send + 'static> Forwarded<T> {
         self.ended = true;
         match async_runtime()?.block_on(&mut self.task) {
             Err(err) if err.is_panic() => {
-                let panic = err.into_panic();
-                let message = (panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "a panic without a message".into());
+                let message = panic_message(err.into_panic().as_ref());
                 Err(format!("the async stream panicked: {message}").into())
             }
             _ => Ok(Batch::Eof),

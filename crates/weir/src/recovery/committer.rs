@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use timely::scheduling::SyncActivator;
 
+use crate::error::panic_message;
 use crate::recovery::store::StoredRow;
 use crate::recovery::{PartitionStore, StoreRouting};
 use crate::{Epoch, Error};
@@ -124,7 +125,14 @@ fn run(
         if stop.load(Ordering::SeqCst) {
             return;
         }
-        let result = plan.execute(job);
+        // A panic must reach the writer as an error (and wake it), or it would wait forever.
+        let executed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| plan.execute(job)));
+        let result = executed.unwrap_or_else(|panic| {
+            let message = panic_message(panic.as_ref());
+            Err(Error::Internal(format!(
+                "the recovery committer panicked: {message}"
+            )))
+        });
         let failed = result.is_err();
         if report.send(result).is_err() {
             return;

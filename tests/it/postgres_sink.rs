@@ -1,0 +1,135 @@
+//! `PostgresSink` against a real PostgreSQL server: the word count's running counts land
+//! in the table exactly once across SIGKILLs of a 2-process cluster and a resume at another
+//! worker count; without a store, every row once; a server gone for good gives retries,
+//! then an error naming it.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::postgres_server::Postgres;
+use crate::support::{
+    Rng, children_of, example, expected_wordcount, kill, run_with_limit, wait_exit, wait_until, write_corpus,
+};
+
+/// The table's rows as `word<TAB>n` lines, sorted.
+fn table_lines(server: &Postgres) -> Vec<String> {
+    let rows = server
+        .client()
+        .query("SELECT word, n FROM wordcount_running", &[])
+        .unwrap();
+    let mut lines: Vec<String> = rows
+        .iter()
+        .map(|row| format!("{}\t{}", row.get::<_, String>(0), row.get::<_, i64>(1)))
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Total size of the files in `dir`: it grows when an epoch is committed.
+fn bytes(dir: &std::path::Path) -> u64 {
+    let files = std::fs::read_dir(dir).expect("read the directory");
+    files.map(|f| f.unwrap().metadata().unwrap().len()).sum()
+}
+
+#[test]
+fn running_counts_land_exactly_once_across_kills_and_a_rescale() {
+    let server = Postgres::start();
+    let (input, store) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let text = write_corpus(input.path(), 4, 40_000, 2_000, 11);
+    weir::recovery::init(store.path(), 5).unwrap();
+    let url = server.url();
+    let (i, r) = (input.path().to_str().unwrap(), store.path().to_str().unwrap());
+    let common = [
+        "--input",
+        i,
+        "--running",
+        "--postgres",
+        &url,
+        "-r",
+        r,
+        "-s",
+        "0.05",
+    ];
+    let mut rng = Rng(42);
+    for round in 0..2 {
+        let before = bytes(store.path());
+        let mut launcher = Command::new(example("wordcount"))
+            .args(common.iter().chain(&["-p", "2"]))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_until("a commit", Duration::from_secs(60), || {
+            bytes(store.path()) > before
+        });
+        // A seeded moment after the commit: before, between or after the database writes.
+        std::thread::sleep(Duration::from_millis(rng.next() % 120));
+        let children = children_of(launcher.id());
+        assert_eq!(children.len(), 2, "round {round}: the launcher's processes");
+        kill(children[round % 2], libc::SIGKILL);
+        let (code, _) = wait_exit(&mut launcher, Duration::from_secs(60));
+        assert_ne!(
+            code,
+            Some(0),
+            "round {round}: the launcher reports the killed process"
+        );
+    }
+    let args: Vec<&str> = common.iter().copied().chain(["-w", "3"]).collect();
+    let done = run_with_limit(&example("wordcount"), &args, Duration::from_secs(300));
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let expected = expected_wordcount(&text, true);
+    let got = table_lines(&server);
+    assert_eq!(got.len(), expected.len(), "every running count exactly once");
+    assert!(got == expected, "the rows differ from the failure-free ones");
+}
+
+#[test]
+fn without_a_store_every_row_lands_once_and_a_rerun_appends() {
+    let server = Postgres::start();
+    let input = tempfile::tempdir().unwrap();
+    let text = write_corpus(input.path(), 2, 3_000, 200, 5);
+    let url = server.url();
+    let args = [
+        "--input",
+        input.path().to_str().unwrap(),
+        "--running",
+        "--postgres",
+        &url,
+        "-w",
+        "2",
+    ];
+    let out = run_with_limit(&example("wordcount"), &args, Duration::from_secs(120));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(table_lines(&server), expected_wordcount(&text, true));
+    let out = run_with_limit(&example("wordcount"), &args, Duration::from_secs(120));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        table_lines(&server).len(),
+        2 * expected_wordcount(&text, true).len()
+    );
+}
+
+#[test]
+fn a_database_gone_for_good_gives_retries_then_an_error_naming_it() {
+    let server = Postgres::start();
+    let url = server.url();
+    server.stop();
+    let input = tempfile::tempdir().unwrap();
+    write_corpus(input.path(), 1, 100, 10, 3);
+    let args = [
+        "--input",
+        input.path().to_str().unwrap(),
+        "--running",
+        "--postgres",
+        &url,
+    ];
+    let out = run_with_limit(&example("wordcount"), &args, Duration::from_secs(120));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("PostgreSQL at")
+            && stderr.contains(&url)
+            && stderr.contains("failed 6 times in a row"),
+        "{stderr}"
+    );
+}

@@ -133,3 +133,88 @@ fn a_database_gone_for_good_gives_retries_then_an_error_naming_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_database_stopped_mid_run_gives_retries_then_an_error_naming_it() {
+    let server = Postgres::start();
+    let (input, store) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_corpus(input.path(), 4, 200_000, 2_000, 13);
+    weir::recovery::init(store.path(), 2).unwrap();
+    let url = server.url();
+    let (i, r) = (input.path().to_str().unwrap(), store.path().to_str().unwrap());
+    let args = [
+        "--input",
+        i,
+        "--running",
+        "--postgres",
+        &url,
+        "-r",
+        r,
+        "-s",
+        "0.05",
+    ];
+    let child = Command::new(example("wordcount"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut client = server.client();
+    wait_until("the first rows", Duration::from_secs(60), || {
+        let fence = client.query_opt("SELECT 1 FROM weir_fences LIMIT 1", &[]);
+        fence.is_ok_and(|row| row.is_some())
+    });
+    drop(client);
+    server.stop();
+    let out = crate::support::wait_output(child, Duration::from_secs(120));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the run went on without its database");
+    assert!(
+        stderr.contains("PostgreSQL at")
+            && stderr.contains(&url)
+            && stderr.contains("failed 6 times in a row"),
+        "{stderr}"
+    );
+}
+
+/// A row of the upsert test: a key and a value.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct Latest(String, i64);
+
+impl weir_postgres::ToRow for Latest {
+    fn to_row(&self) -> Vec<Box<dyn postgres::types::ToSql + Sync + Send>> {
+        vec![Box::new(self.0.clone()), Box::new(self.1)]
+    }
+}
+
+#[test]
+fn an_upsert_keeps_the_last_row_of_each_key_in_a_batch_and_across_epochs() {
+    use weir_postgres::{Mode, PostgresSink};
+    let server = Postgres::start();
+    for run in 0..2 {
+        let sink = PostgresSink::new(&server.url(), "latest", ["k", "v"])
+            .creating("k text PRIMARY KEY, v bigint NOT NULL")
+            .with_mode(Mode::Upsert {
+                key: vec!["k".into()],
+            })
+            .with_parts(2);
+        let mut flow = weir::Dataflow::new("upsert");
+        // Keys k0..k9, each given the values 0..100 in order (+1000 in the second run).
+        let values = weir::inputs::iter_per_worker(move |_, _| {
+            (0..1_000i64).map(move |i| (i % 10, i / 10 + run * 1_000))
+        });
+        flow.dynamic_input("values", values)
+            .map("row", |(k, v): (i64, i64)| {
+                (format!("k{k}"), Latest(format!("k{k}"), v))
+            })
+            .output("write", sink);
+        weir::run(flow, weir::RunConfig::threads(2)).unwrap();
+        let rows = server
+            .client()
+            .query("SELECT k, v FROM latest ORDER BY k", &[])
+            .unwrap();
+        let got: Vec<(String, i64)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+        let expected: Vec<(String, i64)> = (0..10).map(|k| (format!("k{k}"), 99 + run * 1_000)).collect();
+        assert_eq!(got, expected, "run {run}");
+    }
+}

@@ -5,7 +5,8 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 
 use postgres::Client;
-use postgres::types::ToSql;
+use postgres::binary_copy::BinaryCopyInWriter;
+use postgres::types::{ToSql, Type};
 use serde::{Deserialize, Serialize};
 use weir::outputs::StatefulSinkPartition;
 use weir::{BoxError, Epoch, StepId};
@@ -29,11 +30,19 @@ pub struct PendingRows<T> {
     pub rows: Vec<T>,
 }
 
-/// What a partition writes, and its fence row.
+/// What a partition writes, and its fence row. Rows go through a temporary staging table
+/// (one per connection): `COPY` in binary, then one `INSERT … SELECT` into the table, so a
+/// transaction costs a few round trips whatever its number of rows.
 pub(crate) struct Plan {
     url: String,
     setup: Vec<String>,
-    write: String,
+    /// Reads no row: its columns give the column types `COPY` needs.
+    describe: String,
+    /// Creates the staging table: the table's columns and `weir_seq`, a row's order.
+    stage: String,
+    copy: String,
+    /// From the staging table into the table, in order; an upsert keeps a key's last row.
+    apply: String,
     fence: [String; 3],
 }
 
@@ -42,28 +51,33 @@ fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// The statement that moves the staged rows into `table`.
+fn apply_statement(table: &str, columns: &[String], mode: &Mode) -> String {
+    let listed = columns.join(", ");
+    let Mode::Upsert { key } = mode else {
+        return format!("INSERT INTO {table} ({listed}) SELECT {listed} FROM weir_stage ORDER BY weir_seq");
+    };
+    let key: Vec<String> = key.iter().map(|c| quoted(c)).collect();
+    let keys = key.join(", ");
+    let updates: Vec<String> = (columns.iter())
+        .filter(|c| !key.contains(c))
+        .map(|c| format!("{c} = EXCLUDED.{c}"))
+        .collect();
+    let action = match updates.is_empty() {
+        true => "NOTHING".to_owned(),
+        false => format!("UPDATE SET {}", updates.join(", ")),
+    };
+    format!(
+        "INSERT INTO {table} ({listed}) SELECT DISTINCT ON ({keys}) {listed} FROM weir_stage \
+         ORDER BY {keys}, weir_seq DESC ON CONFLICT ({keys}) DO {action}"
+    )
+}
+
 impl Plan {
     pub(crate) fn new<T>(sink: &PostgresSink<T>, step: &StepId, part: &str) -> Plan {
         let table = quoted(&sink.table);
         let columns: Vec<String> = sink.columns.iter().map(|c| quoted(c)).collect();
-        let values: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
-        let mut write = format!(
-            "INSERT INTO {table} ({}) VALUES ({})",
-            columns.join(", "),
-            values.join(", ")
-        );
-        if let Mode::Upsert { key } = &sink.mode {
-            let key: Vec<String> = key.iter().map(|c| quoted(c)).collect();
-            let updates: Vec<String> = (columns.iter())
-                .filter(|c| !key.contains(c))
-                .map(|c| format!("{c} = EXCLUDED.{c}"))
-                .collect();
-            write += &format!(" ON CONFLICT ({}) DO ", key.join(", "));
-            write += &match updates.is_empty() {
-                true => "NOTHING".to_owned(),
-                false => format!("UPDATE SET {}", updates.join(", ")),
-            };
-        }
+        let listed = columns.join(", ");
         let mut setup = vec![FENCES.to_owned()];
         if let Some(definitions) = &sink.create {
             setup.push(format!("CREATE TABLE IF NOT EXISTS {table} ({definitions})"));
@@ -71,7 +85,13 @@ impl Plan {
         Plan {
             url: sink.url.clone(),
             setup,
-            write,
+            describe: format!("SELECT {listed} FROM {table} LIMIT 0"),
+            stage: format!(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS weir_stage (LIKE {table}, weir_seq bigint) \
+                 ON COMMIT DELETE ROWS"
+            ),
+            copy: format!("COPY weir_stage ({listed}, weir_seq) FROM STDIN BINARY"),
+            apply: apply_statement(&table, &columns, &sink.mode),
             fence: [sink.table.clone(), step.to_string(), part.to_owned()],
         }
     }
@@ -151,13 +171,22 @@ fn write_fenced<T: ToRow>(client: &mut Client, plan: &Plan, state: &PendingRows<
     }
     let first = state.next - state.rows.len() as u64;
     let skip = done.saturating_sub(first) as usize;
-    let statement = tx.prepare(&plan.write)?;
-    for row in &state.rows[skip..] {
+    let mut types: Vec<Type> = (tx.prepare(&plan.describe)?.columns().iter())
+        .map(|c| c.type_().clone())
+        .collect();
+    types.push(Type::INT8);
+    tx.batch_execute(&plan.stage)?;
+    let mut staged = BinaryCopyInWriter::new(tx.copy_in(&plan.copy)?, &types);
+    for (seq, row) in state.rows[skip..].iter().enumerate() {
         let values = row.to_row();
-        let params: Vec<&(dyn ToSql + Sync)> =
+        let seq = seq as i64;
+        let mut params: Vec<&(dyn ToSql + Sync)> =
             values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
-        tx.execute(&statement, &params)?;
+        params.push(&seq);
+        staged.write(&params)?;
     }
+    staged.finish()?;
+    tx.batch_execute(&plan.apply)?;
     tx.execute(
         "INSERT INTO weir_fences (sink, step, part, position) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (sink, step, part) DO UPDATE SET position = EXCLUDED.position",

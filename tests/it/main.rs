@@ -12,6 +12,8 @@ mod execution_modes;
 mod http_source;
 mod input_changes;
 mod joins;
+mod kafka;
+mod kafka_broker;
 mod keyed_operators;
 mod nexmark;
 /// The `files_by_ctime` example's source, compiled here too so tests can poll it directly.

@@ -1,0 +1,199 @@
+//! `KafkaSource`: one resumable partition per topic-partition.
+
+use std::time::Duration;
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use serde::{Deserialize, Serialize};
+use weir::inputs::{Batch, FixedPartitionedSource, StatefulSourcePartition};
+use weir::{BoxError, StepId};
+
+use crate::message::KafkaMessage;
+
+/// How long a metadata request to the brokers may take.
+const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Where a partition without resume state starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StartOffset {
+    /// At its first message still stored.
+    Earliest,
+    /// After its last message now.
+    Latest,
+}
+
+/// A partition's resume state: the next offset to read, and the end of a bounded run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KafkaPartState {
+    /// The offset of the next message to read.
+    pub next: i64,
+    /// With `until_end`, the partition's end offset when first read: it ends there.
+    pub end: Option<i64>,
+}
+
+/// Reads every partition of `topics`: a weir partition per topic-partition, named
+/// `topic/N`.
+pub struct KafkaSource {
+    brokers: String,
+    topics: Vec<String>,
+    start: StartOffset,
+    until_end: bool,
+    batch_size: usize,
+}
+
+impl KafkaSource {
+    /// Reads `topics` from `brokers` (`host:port,…`), from the earliest offset, forever.
+    pub fn new(brokers: &str, topics: impl IntoIterator<Item = impl Into<String>>) -> Self {
+        KafkaSource {
+            brokers: brokers.to_owned(),
+            topics: topics.into_iter().map(Into::into).collect(),
+            start: StartOffset::Earliest,
+            until_end: false,
+            batch_size: 1024,
+        }
+    }
+
+    /// Where partitions without resume state start.
+    pub fn starting_at(mut self, start: StartOffset) -> Self {
+        self.start = start;
+        self
+    }
+
+    /// Ends each partition at the end offset it had when first read (kept across resumes
+    /// in the partition's state): a bounded run. The end offset is what the broker reports
+    /// (its high watermark); tansu 0.6 reports one that is right only for single-record
+    /// batches.
+    pub fn until_end(mut self) -> Self {
+        self.until_end = true;
+        self
+    }
+
+    fn consumer(&self) -> Result<BaseConsumer, BoxError> {
+        let consumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.brokers)
+            .set("group.id", "weir")
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .create()
+            .map_err(|err| format!("Kafka at {}: cannot create a consumer: {err}", self.brokers))?;
+        Ok(consumer)
+    }
+}
+
+/// `topic/N` into its topic and partition.
+fn topic_partition(part: &str) -> Result<(&str, i32), BoxError> {
+    let (topic, partition) = part
+        .rsplit_once('/')
+        .ok_or("a Kafka partition is named topic/N")?;
+    Ok((topic, partition.parse()?))
+}
+
+impl FixedPartitionedSource for KafkaSource {
+    type Item = KafkaMessage;
+    type State = KafkaPartState;
+    type Partition = KafkaPartition;
+
+    fn list_parts(&self) -> Result<Vec<String>, BoxError> {
+        let consumer = self.consumer()?;
+        let mut parts = Vec::new();
+        for topic in &self.topics {
+            let metadata = consumer
+                .fetch_metadata(Some(topic), METADATA_TIMEOUT)
+                .map_err(|err| format!("Kafka at {}: the partitions of {topic:?}: {err}", self.brokers))?;
+            let found = metadata.topics().iter().find(|t| t.name() == topic);
+            let partitions = found.map_or(0, |t| t.partitions().len());
+            if partitions == 0 {
+                return Err(format!(
+                    "Kafka at {}: topic {topic:?} has no partitions (does it exist?)",
+                    self.brokers
+                )
+                .into());
+            }
+            parts.extend((0..partitions).map(|p| format!("{topic}/{p}")));
+        }
+        Ok(parts)
+    }
+
+    fn build_part(
+        &self,
+        _: &StepId,
+        part: &str,
+        resume: Option<KafkaPartState>,
+    ) -> Result<KafkaPartition, BoxError> {
+        let (topic, partition) = topic_partition(part)?;
+        let consumer = self.consumer()?;
+        let watermarks = || {
+            consumer
+                .fetch_watermarks(topic, partition, METADATA_TIMEOUT)
+                .map_err(|err| format!("Kafka at {}: the offsets of {part}: {err}", self.brokers))
+        };
+        let state = match resume {
+            Some(state) => state,
+            None => {
+                let (low, high) = watermarks()?;
+                let next = match self.start {
+                    StartOffset::Earliest => low,
+                    StartOffset::Latest => high,
+                };
+                let end = self.until_end.then_some(high);
+                KafkaPartState { next, end }
+            }
+        };
+        let mut assignment = TopicPartitionList::new();
+        assignment.add_partition_offset(topic, partition, Offset::Offset(state.next))?;
+        consumer.assign(&assignment)?;
+        Ok(KafkaPartition {
+            consumer,
+            state,
+            batch_size: self.batch_size,
+            name: format!("{part} at {}", self.brokers),
+        })
+    }
+}
+
+/// One topic-partition being read.
+pub struct KafkaPartition {
+    consumer: BaseConsumer,
+    state: KafkaPartState,
+    batch_size: usize,
+    name: String,
+}
+
+impl StatefulSourcePartition for KafkaPartition {
+    type Item = KafkaMessage;
+    type State = KafkaPartState;
+
+    /// The messages ready now (at most a batch), without waiting.
+    fn next_batch(&mut self) -> Result<Batch<KafkaMessage>, BoxError> {
+        let mut messages = Vec::new();
+        while messages.len() < self.batch_size {
+            if self.state.end.is_some_and(|end| self.state.next >= end) {
+                break;
+            }
+            let Some(polled) = self.consumer.poll(Duration::ZERO) else {
+                break;
+            };
+            let message = polled.map_err(|err| format!("Kafka {}: {err}", self.name))?;
+            self.state.next = message.offset() + 1;
+            messages.push(KafkaMessage {
+                topic: message.topic().to_owned(),
+                partition: message.partition(),
+                offset: message.offset(),
+                key: message.key().map(<[u8]>::to_vec),
+                payload: message.payload().map(<[u8]>::to_vec),
+                timestamp: message.timestamp().to_millis(),
+            });
+        }
+        let ended = self.state.end.is_some_and(|end| self.state.next >= end);
+        Ok(match (messages.is_empty(), ended) {
+            (false, _) => Batch::Items(messages),
+            (true, true) => Batch::Eof,
+            (true, false) => Batch::Pending,
+        })
+    }
+
+    fn snapshot(&self) -> KafkaPartState {
+        self.state
+    }
+}

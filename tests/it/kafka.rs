@@ -1,0 +1,94 @@
+//! Kafka against a real broker (tansu): the `kafka_wordcount` example reads every line once
+//! across a SIGKILL and a resume at another worker count (the running counts end at each
+//! word's total, never past it), and writes every count at least once.
+
+use std::collections::BTreeMap;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::kafka_broker::Broker;
+use crate::support::{Rng, example, kill, run_with_limit, wait_exit, wait_until};
+
+/// Total size of the files in `dir`: it grows when an epoch is committed.
+fn bytes(dir: &std::path::Path) -> u64 {
+    let files = std::fs::read_dir(dir).expect("read the directory");
+    files.map(|f| f.unwrap().metadata().unwrap().len()).sum()
+}
+
+#[test]
+fn kafka_word_counts_read_every_line_once_across_a_kill_and_write_every_count() {
+    let broker = Broker::start();
+    broker.create_topic("lines", 3);
+    broker.create_topic("counts", 2);
+    let mut rng = Rng(7);
+    let lines: Vec<String> = (0..20_000)
+        .map(|_| {
+            (0..5)
+                .map(|_| format!("w{}", rng.next() % 300))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    broker.produce("lines", &lines);
+    let mut totals: BTreeMap<String, u64> = BTreeMap::new();
+    for word in lines.iter().flat_map(|l| l.split_whitespace()) {
+        *totals.entry(word.to_owned()).or_default() += 1;
+    }
+    let store = tempfile::tempdir().unwrap();
+    weir::recovery::init(store.path(), 3).unwrap();
+    let r = store.path().to_str().unwrap();
+    let common = [
+        "--brokers",
+        &broker.address,
+        "--input-topic",
+        "lines",
+        "--output-topic",
+        "counts",
+        "--until-end",
+        "-r",
+        r,
+        "-s",
+        "0.05",
+    ];
+    let before = bytes(store.path());
+    let mut child = Command::new(example("kafka_wordcount"))
+        .args(common.iter().chain(&["-w", "2"]))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_until("a commit", Duration::from_secs(60), || {
+        bytes(store.path()) > before
+    });
+    kill(child.id(), libc::SIGKILL);
+    assert_eq!(
+        wait_exit(&mut child, Duration::from_secs(30)).0,
+        None,
+        "killed mid-run"
+    );
+    let args: Vec<&str> = common.iter().copied().chain(["-w", "3"]).collect();
+    let done = run_with_limit(&example("kafka_wordcount"), &args, Duration::from_secs(300));
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+
+    let mut highest: BTreeMap<String, u64> = BTreeMap::new();
+    let mut seen: BTreeMap<(String, u64), u32> = BTreeMap::new();
+    for record in broker.read_all("counts", 2) {
+        let (word, n) = record.split_once('\t').expect("word<TAB>n");
+        let n: u64 = n.parse().unwrap();
+        let top = highest.entry(word.to_owned()).or_default();
+        *top = (*top).max(n);
+        *seen.entry((word.to_owned(), n)).or_default() += 1;
+    }
+    assert_eq!(
+        highest, totals,
+        "each word's count ends at its total: no line lost or read twice"
+    );
+    for (word, total) in &totals {
+        for n in 1..=*total {
+            assert!(
+                seen.contains_key(&(word.clone(), n)),
+                "{word} {n} written at least once"
+            );
+        }
+    }
+}

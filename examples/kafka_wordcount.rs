@@ -8,14 +8,15 @@
 //! running count of each occurrence) to `--output-topic`, keyed by word. `--until-end`
 //! ends each partition at the end offset it had when the first run started (kept across
 //! resumes). With `-r`, no line is lost or read twice; the output is at-least-once (a
-//! resume may resend the records of the epochs it replays). Messages that are not UTF-8
-//! are counted on stderr and skipped.
+//! resume may resend the records of the epochs it replays). A message that is not UTF-8
+//! is reported on stdout (`skipped message N of T/P: …`) and skipped.
 
 use std::process::ExitCode;
 
 use clap::Parser;
 use weir::Dataflow;
 use weir::cli::RuntimeArgs;
+use weir::connectors::StdOutSink;
 use weir_kafka::{KafkaMessage, KafkaRecord, KafkaSink, KafkaSource};
 
 /// Counts words between Kafka topics.
@@ -44,16 +45,18 @@ fn main() -> ExitCode {
         source = source.until_end();
     }
     let mut flow = Dataflow::new("kafka_wordcount");
-    flow.input("read", source)
-        .flat_map("split", |message: KafkaMessage| match message.text() {
-            Some(text) => text.split_whitespace().map(str::to_owned).collect(),
-            None => {
-                eprintln!(
-                    "skipped message {} of {}/{}: not UTF-8",
-                    message.offset, message.topic, message.partition
-                );
-                Vec::new()
-            }
+    let decoded = flow
+        .input("read", source)
+        .try_map("decode", |message: KafkaMessage| message.decode_text());
+    // A message that is not text is reported and skipped, not fatal.
+    decoded
+        .errors
+        .map("skipped", |why: String| format!("skipped {why}"))
+        .output("report", StdOutSink::default());
+    decoded
+        .ok
+        .flat_map("split", |text: String| {
+            text.split_whitespace().map(str::to_owned).collect::<Vec<_>>()
         })
         .as_keys("key")
         .stateful_map("running_count", |seen: Option<u64>, _: ()| {

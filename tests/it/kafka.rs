@@ -92,3 +92,27 @@ fn kafka_word_counts_read_every_line_once_across_a_kill_and_write_every_count() 
         }
     }
 }
+
+#[test]
+fn a_message_that_does_not_decode_is_reported_and_skipped() {
+    let broker = Broker::start();
+    broker.create_topic("lines", 1);
+    broker.create_topic("counts", 1);
+    broker.produce_bytes("lines", &[b"a b", &[0xff, 0xfe], b"b"]);
+    let args = [
+        "--brokers",
+        &broker.address,
+        "--input-topic",
+        "lines",
+        "--output-topic",
+        "counts",
+        "--until-end",
+    ];
+    let out = run_with_limit(&example("kafka_wordcount"), &args, Duration::from_secs(120));
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.trim(), "skipped message 1 of lines/0: not UTF-8 text");
+    let mut counts = broker.read_all("counts", 1);
+    counts.sort();
+    assert_eq!(counts, ["a\t1", "b\t1", "b\t2"]);
+}

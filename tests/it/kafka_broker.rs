@@ -105,16 +105,22 @@ impl Broker {
     /// One record per batch: tansu 0.6 reports a partition's end offset as the last batch's
     /// base offset + 1, which is right only then (a bounded run reads up to that offset).
     pub fn produce(&self, topic: &str, lines: &[String]) {
+        let payloads: Vec<&[u8]> = lines.iter().map(|l| l.as_bytes()).collect();
+        self.produce_bytes(topic, &payloads);
+    }
+
+    /// Sends `payloads` to `topic` (as `produce` does).
+    pub fn produce_bytes(&self, topic: &str, payloads: &[&[u8]]) {
         let producer: BaseProducer = ClientConfig::new()
             .set("bootstrap.servers", &self.address)
             .set("batch.num.messages", "1")
             .set("linger.ms", "0")
             .create()
             .unwrap();
-        for (i, line) in lines.iter().enumerate() {
+        for (i, payload) in payloads.iter().enumerate() {
             let key = i.to_string();
             loop {
-                match producer.send(BaseRecord::to(topic).key(&key).payload(line)) {
+                match producer.send(BaseRecord::to(topic).key(&key).payload(*payload)) {
                     Ok(()) => break,
                     Err(_) => producer.poll(Duration::from_millis(50)),
                 }

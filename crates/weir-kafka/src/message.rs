@@ -1,5 +1,6 @@
 //! What the source emits and what the sink sends.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// A message read from Kafka.
@@ -24,6 +25,28 @@ impl KafkaMessage {
     pub fn text(&self) -> Option<&str> {
         std::str::from_utf8(self.payload.as_deref()?).ok()
     }
+
+    /// The payload as UTF-8 text, or an error naming the message (for `try_map`, which
+    /// sends it to an error stream).
+    pub fn decode_text(&self) -> Result<String, String> {
+        self.text()
+            .map(str::to_owned)
+            .ok_or_else(|| self.undecodable("not UTF-8 text"))
+    }
+
+    /// The payload decoded from JSON, or an error naming the message and what was wrong.
+    pub fn decode_json<T: DeserializeOwned>(&self) -> Result<T, String> {
+        let payload = self.payload.as_deref().unwrap_or_default();
+        serde_json::from_slice(payload)
+            .map_err(|err| self.undecodable(&format!("not the JSON expected: {err}")))
+    }
+
+    fn undecodable(&self, why: &str) -> String {
+        format!(
+            "message {} of {}/{}: {why}",
+            self.offset, self.topic, self.partition
+        )
+    }
 }
 
 /// A record to send: the key picks the Kafka partition (by the broker's default
@@ -37,6 +60,14 @@ pub struct KafkaRecord {
 }
 
 impl KafkaRecord {
+    /// A record of `value` as JSON, with a text key.
+    pub fn json<T: Serialize>(key: &str, value: &T) -> Result<KafkaRecord, serde_json::Error> {
+        Ok(KafkaRecord {
+            key: Some(key.as_bytes().to_vec()),
+            payload: serde_json::to_vec(value)?,
+        })
+    }
+
     /// A record of text with a text key.
     pub fn text(key: &str, payload: &str) -> KafkaRecord {
         KafkaRecord {

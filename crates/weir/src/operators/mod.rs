@@ -2,8 +2,8 @@
 //! [`KeyedStream`](crate::KeyedStream); this module lists them and exports their helper types.
 //!
 //! Stateless: `map`, `filter`, `filter_map`, `flat_map`, `flat_map_batch`, `inspect`,
-//! `inspect_debug`, `key_on`, `key_rm`, `map_value`, `filter_value`, `flat_map_value`,
-//! `branch`, `merge`, `redistribute`. Stateful, all on the one core in `stateful`:
+//! `inspect_debug`, `key_on`, `as_keys`, `key_rm`, `map_value`, `filter_value`, `flat_map_value`,
+//! `branch`, `try_map`, `merge`, `redistribute`. Stateful, all on the one core in `stateful`:
 //! `stateful`, `stateful_map`, `stateful_flat_map`, `collect`, `fold_final`,
 //! `reduce_final`, `count_final`, `max_final`, `min_final`. Ends: `input`, `output`.
 
@@ -47,9 +47,11 @@ mod reduce_final;
 mod sink_parts;
 mod slice;
 mod source_parts;
+mod split;
 pub(crate) mod stateful;
 mod stateful_flat_map;
 mod stateful_map;
+mod try_map;
 mod unique;
 
 pub use branch::Branch;
@@ -63,3 +65,4 @@ pub(crate) use keyed_state::{KeyedState, TimedEmit};
 pub use output::{Dynamic, Partitioned, Sink};
 pub use stateful::{Retention, StatefulLogic};
 pub use stateful_map::MapWithState;
+pub use try_map::Attempts;

@@ -34,6 +34,9 @@ struct Args {
     /// End each partition at its end offset when first read.
     #[arg(long)]
     until_end: bool,
+    /// Commit durable offsets to this consumer group (for lag tools).
+    #[arg(long)]
+    group: Option<String>,
     #[command(flatten)]
     runtime: RuntimeArgs,
 }
@@ -43,6 +46,9 @@ fn main() -> ExitCode {
     let mut source = KafkaSource::new(&args.brokers, [&args.input_topic]);
     if args.until_end {
         source = source.until_end();
+    }
+    if let Some(group) = &args.group {
+        source = source.committing_to_group(group);
     }
     let mut flow = Dataflow::new("kafka_wordcount");
     let decoded = flow

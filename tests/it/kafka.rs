@@ -1,6 +1,7 @@
 //! Kafka against a real broker (tansu): the `kafka_wordcount` example reads every line once
 //! across a SIGKILL and a resume at another worker count (the running counts end at each
-//! word's total, never past it), and writes every count at least once.
+//! word's total, never past it) and writes every count at least once; durable offsets reach
+//! a consumer group.
 
 use std::collections::BTreeMap;
 use std::process::{Command, Stdio};
@@ -57,6 +58,7 @@ fn kafka_word_counts_read_every_line_once_across_a_kill_and_write_every_count() 
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // Killed once an epoch is durable and its offsets reached the consumer group.
     wait_until("a commit", Duration::from_secs(60), || {
         bytes(store.path()) > before
     });
@@ -115,4 +117,44 @@ fn a_message_that_does_not_decode_is_reported_and_skipped() {
     let mut counts = broker.read_all("counts", 1);
     counts.sort();
     assert_eq!(counts, ["a\t1", "b\t1", "b\t2"]);
+}
+
+#[test]
+fn durable_offsets_reach_the_consumer_group() {
+    let broker = Broker::start();
+    broker.create_topic("lines", 3);
+    broker.create_topic("counts", 1);
+    let lines: Vec<String> = (0..3_000).map(|i| format!("w{}", i % 30)).collect();
+    broker.produce("lines", &lines);
+    let store = tempfile::tempdir().unwrap();
+    weir::recovery::init(store.path(), 2).unwrap();
+    let r = store.path().to_str().unwrap();
+    // Unbounded: it reads everything, then waits for more.
+    let args = [
+        "--brokers",
+        &broker.address,
+        "--input-topic",
+        "lines",
+        "--output-topic",
+        "counts",
+        "--group",
+        "lag-tools",
+        "-r",
+        r,
+        "-s",
+        "0.1",
+    ];
+    let mut child = Command::new(example("kafka_wordcount"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Every partition's committed offset reaches its end once its last epoch is durable.
+    wait_until("the group's offsets at the end", Duration::from_secs(60), || {
+        let committed = broker.committed("lag-tools", "lines", 3);
+        committed.iter().flatten().sum::<i64>() == 3_000
+    });
+    kill(child.id(), libc::SIGKILL);
+    wait_exit(&mut child, Duration::from_secs(30));
 }

@@ -147,11 +147,43 @@ impl Broker {
         }
         consumer.assign(&assignment).unwrap();
         let mut read = Vec::new();
+        let mut next = vec![0i64; partitions as usize];
         while let Some(message) = consumer.poll(Duration::from_secs(3)) {
             let message = message.unwrap();
+            let expected = &mut next[message.partition() as usize];
+            assert_eq!(
+                message.offset(),
+                *expected,
+                "the broker skipped offsets of {topic}/{}",
+                message.partition()
+            );
+            *expected += 1;
             read.push(String::from_utf8(message.payload().unwrap().to_vec()).unwrap());
         }
         read
+    }
+}
+
+impl Broker {
+    /// The offsets `group` committed for each partition of `topic` (`None`: none).
+    pub fn committed(&self, group: &str, topic: &str, partitions: i32) -> Vec<Option<i64>> {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.address)
+            .set("group.id", group)
+            .create()
+            .unwrap();
+        let mut asked = TopicPartitionList::new();
+        for p in 0..partitions {
+            asked.add_partition(topic, p);
+        }
+        let committed = consumer
+            .committed_offsets(asked, Duration::from_secs(10))
+            .unwrap();
+        committed
+            .elements()
+            .iter()
+            .map(|e| e.offset().to_raw().filter(|o| *o >= 0))
+            .collect()
     }
 }
 

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
 use rdkafka::{ClientConfig, Offset, TopicPartitionList};
 use serde::{Deserialize, Serialize};
@@ -40,6 +40,7 @@ pub struct KafkaSource {
     start: StartOffset,
     until_end: bool,
     batch_size: usize,
+    group: Option<String>,
 }
 
 impl KafkaSource {
@@ -51,7 +52,17 @@ impl KafkaSource {
             start: StartOffset::Earliest,
             until_end: false,
             batch_size: 1024,
+            group: None,
         }
+    }
+
+    /// Commits each partition's next offset to the consumer group `group` once its epoch
+    /// is durable, so standard lag tools see progress (weir resumes from its own store,
+    /// never from these offsets). The last offset of a partition that ended (`until_end`)
+    /// is not committed: it becomes durable after the partition closed.
+    pub fn committing_to_group(mut self, group: &str) -> Self {
+        self.group = Some(group.to_owned());
+        self
     }
 
     /// Where partitions without resume state start.
@@ -72,7 +83,7 @@ impl KafkaSource {
     fn consumer(&self) -> Result<BaseConsumer, BoxError> {
         let consumer = ClientConfig::new()
             .set("bootstrap.servers", &self.brokers)
-            .set("group.id", "weir")
+            .set("group.id", self.group.as_deref().unwrap_or("weir"))
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
             .create()
@@ -148,6 +159,8 @@ impl FixedPartitionedSource for KafkaSource {
             state,
             batch_size: self.batch_size,
             name: format!("{part} at {}", self.brokers),
+            commits: self.group.is_some(),
+            assignment,
         })
     }
 }
@@ -158,6 +171,10 @@ pub struct KafkaPartition {
     state: KafkaPartState,
     batch_size: usize,
     name: String,
+    /// Whether to commit offsets to the consumer group.
+    commits: bool,
+    /// This partition alone, to name it in commits.
+    assignment: TopicPartitionList,
 }
 
 impl StatefulSourcePartition for KafkaPartition {
@@ -195,5 +212,18 @@ impl StatefulSourcePartition for KafkaPartition {
 
     fn snapshot(&self) -> KafkaPartState {
         self.state
+    }
+
+    /// Commits the durable offset to the consumer group, if asked to (and waits for the
+    /// broker's answer: one round trip per partition and durable epoch).
+    fn on_durable(&mut self, state: KafkaPartState) -> Result<(), BoxError> {
+        if !self.commits {
+            return Ok(());
+        }
+        let mut offsets = self.assignment.clone();
+        offsets.set_all_offsets(Offset::Offset(state.next))?;
+        self.consumer
+            .commit(&offsets, CommitMode::Sync)
+            .map_err(|err| format!("Kafka {}: committing offset {}: {err}", self.name, state.next).into())
     }
 }

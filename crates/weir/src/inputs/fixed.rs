@@ -89,6 +89,15 @@ pub trait StatefulSourcePartition: 'static {
     /// The position after the last item returned by `next_batch`, to resume from.
     fn snapshot(&self) -> Self::State;
 
+    /// Called once the snapshot `state` is durable on every worker (without a recovery
+    /// store, at once): no resume will go back before it, so the source may acknowledge
+    /// its upstream up to there (commit a consumer group's offsets, delete what was read).
+    /// Called in order; not for the last snapshot of a partition that ended.
+    fn on_durable(&mut self, state: Self::State) -> Result<(), BoxError> {
+        let _ = state;
+        Ok(())
+    }
+
     /// Called once when the partition reached its end; not called on a crash.
     fn close(&mut self) -> Result<(), BoxError> {
         Ok(())

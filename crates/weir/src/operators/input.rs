@@ -91,7 +91,7 @@ pub(crate) fn fixed<S: FixedPartitionedSource>(
             match source.build_part(&step.id, part, resume) {
                 Ok(p) => parts.push(NamedPart {
                     name: part.to_owned(),
-                    part: Box::new(Stateful(p)),
+                    part: Box::new(Stateful(p, Default::default())),
                     watermark,
                 }),
                 Err(err) => step.fail(format!("building partition {part:?}: {err}").into()),
@@ -146,11 +146,11 @@ struct Polled<T> {
 }
 
 impl<T> Polled<T> {
-    /// The snapshot row of this partition, if it has state.
-    fn snapshot(&mut self, step: &StepCtx, clocked: bool) -> Option<SnapshotRow> {
+    /// The snapshot row of this partition at the end of `epoch`, if it has state.
+    fn snapshot(&mut self, step: &StepCtx, epoch: Epoch, clocked: bool) -> Option<SnapshotRow> {
         self.dirty = false;
         let watermark = clocked.then(|| self.clock.watermark());
-        match self.part.snapshot(watermark)? {
+        match self.part.snapshot(epoch, watermark)? {
             Ok(bytes) => Some((step.id.to_string(), self.name.clone(), Some(bytes))),
             Err(err) => {
                 step.fail(format!("snapshotting partition {:?}: {err}", self.name).into());
@@ -248,7 +248,7 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                     parts
                         .iter_mut()
                         .filter(|p| p.dirty)
-                        .filter_map(|p| p.snapshot(&step, clocked)),
+                        .filter_map(|p| p.snapshot(&step, epoch, clocked)),
                 );
                 if !snapshot_rows.is_empty() {
                     snaps.session(&*snap_cap).give_container(&mut snapshot_rows);
@@ -327,7 +327,7 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                         Ok(Batch::Eof) => {
                             let mut ended = parts.swap_remove(index);
                             ended.clock.end();
-                            snapshot_rows.extend(ended.snapshot(&step, clocked));
+                            snapshot_rows.extend(ended.snapshot(&step, epoch, clocked));
                             if let Err(err) = ended.part.close() {
                                 step.fail(err);
                             }
@@ -346,6 +346,13 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
             }
             if parts.is_empty() {
                 caps = None;
+                return;
+            }
+            // The on-disk probe passed an epoch: its snapshots are durable everywhere.
+            let durable = (step.on_disk())
+                .with_frontier(|f| frontier_epoch(&f).map_or(Epoch::MAX, |e| e.saturating_sub(1)));
+            if let Some(err) = parts.iter_mut().find_map(|p| p.part.durable(durable).err()) {
+                step.fail(err);
                 return;
             }
             if let Some(clock) = &clock {

@@ -1,10 +1,11 @@
 //! The source operator's view of one open partition, stateful or not.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use crate::inputs::{Batch, StatefulSourcePartition, StatelessSourcePartition};
 use crate::recovery::encode;
-use crate::{BoxError, Timestamp};
+use crate::{BoxError, Epoch, Timestamp};
 
 /// How the source operator polls one open partition.
 pub(crate) trait Part<T> {
@@ -13,9 +14,11 @@ pub(crate) trait Part<T> {
     fn watermark(&self) -> Option<Timestamp>;
     /// A test clock advance the partition reached (see `TestClock`).
     fn take_clock_advance(&mut self) -> Option<(u64, Duration)>;
-    /// The encoded resume state, with the partition's watermark for a clocked input;
-    /// `None` for partitions without state.
-    fn snapshot(&self, watermark: Option<Timestamp>) -> Option<Result<Vec<u8>, BoxError>>;
+    /// The encoded resume state at the end of `epoch`, with the partition's watermark for
+    /// a clocked input; `None` for partitions without state.
+    fn snapshot(&mut self, epoch: Epoch, watermark: Option<Timestamp>) -> Option<Result<Vec<u8>, BoxError>>;
+    /// Every snapshot of epochs `<= through` is durable on every worker.
+    fn durable(&mut self, through: Epoch) -> Result<(), BoxError>;
     fn close(&mut self) -> Result<(), BoxError>;
 }
 
@@ -26,7 +29,8 @@ pub(crate) struct NamedPart<T> {
     pub watermark: Timestamp,
 }
 
-pub(crate) struct Stateful<P>(pub P);
+/// A stateful partition, and its snapshots not yet durable.
+pub(crate) struct Stateful<P: StatefulSourcePartition>(pub P, pub VecDeque<(Epoch, P::State)>);
 
 impl<P: StatefulSourcePartition> Part<P::Item> for Stateful<P>
 where
@@ -44,12 +48,21 @@ where
     fn take_clock_advance(&mut self) -> Option<(u64, Duration)> {
         self.0.take_clock_advance()
     }
-    fn snapshot(&self, watermark: Option<Timestamp>) -> Option<Result<Vec<u8>, BoxError>> {
+    fn snapshot(&mut self, epoch: Epoch, watermark: Option<Timestamp>) -> Option<Result<Vec<u8>, BoxError>> {
         let state = self.0.snapshot();
-        Some(match watermark {
-            Some(watermark) => encode(&(state, watermark)),
+        let encoded = match watermark {
+            Some(watermark) => encode(&(&state, watermark)),
             None => encode(&state),
-        })
+        };
+        self.1.push_back((epoch, state));
+        Some(encoded)
+    }
+    fn durable(&mut self, through: Epoch) -> Result<(), BoxError> {
+        while self.1.front().is_some_and(|(epoch, _)| *epoch <= through) {
+            let (_, state) = self.1.pop_front().expect("checked above");
+            self.0.on_durable(state)?;
+        }
+        Ok(())
     }
     fn close(&mut self) -> Result<(), BoxError> {
         self.0.close()
@@ -71,8 +84,11 @@ impl<P: StatelessSourcePartition> Part<P::Item> for Stateless<P> {
     fn take_clock_advance(&mut self) -> Option<(u64, Duration)> {
         None
     }
-    fn snapshot(&self, _: Option<Timestamp>) -> Option<Result<Vec<u8>, BoxError>> {
+    fn snapshot(&mut self, _: Epoch, _: Option<Timestamp>) -> Option<Result<Vec<u8>, BoxError>> {
         None
+    }
+    fn durable(&mut self, _: Epoch) -> Result<(), BoxError> {
+        Ok(())
     }
     fn close(&mut self) -> Result<(), BoxError> {
         self.0.close()

@@ -37,13 +37,17 @@ struct Args {
     /// Commit durable offsets to this consumer group (for lag tools).
     #[arg(long)]
     group: Option<String>,
+    /// Give up after the brokers answered only errors this long.
+    #[arg(long, default_value_t = 30)]
+    unreachable_after_secs: u64,
     #[command(flatten)]
     runtime: RuntimeArgs,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let mut source = KafkaSource::new(&args.brokers, [&args.input_topic]);
+    let unreachable = std::time::Duration::from_secs(args.unreachable_after_secs);
+    let mut source = KafkaSource::new(&args.brokers, [&args.input_topic]).unreachable_after(unreachable);
     if args.until_end {
         source = source.until_end();
     }

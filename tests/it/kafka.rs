@@ -158,3 +158,51 @@ fn durable_offsets_reach_the_consumer_group() {
     kill(child.id(), libc::SIGKILL);
     wait_exit(&mut child, Duration::from_secs(30));
 }
+
+#[test]
+fn a_broker_stopped_mid_run_gives_retries_then_an_error_naming_it() {
+    let mut broker = Broker::start();
+    broker.create_topic("lines", 1);
+    broker.create_topic("counts", 1);
+    broker.produce("lines", &["a b".to_string(), "b".to_string()]);
+    let store = tempfile::tempdir().unwrap();
+    weir::recovery::init(store.path(), 1).unwrap();
+    let address = broker.address.clone();
+    let r = store.path().to_str().unwrap();
+    let args = [
+        "--brokers",
+        &address,
+        "--input-topic",
+        "lines",
+        "--output-topic",
+        "counts",
+        "--group",
+        "g",
+        "--unreachable-after-secs",
+        "2",
+        "-r",
+        r,
+        "-s",
+        "0.1",
+    ];
+    let child = Command::new(example("kafka_wordcount"))
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Running: it read both lines, and their epoch is durable.
+    wait_until("the group's offset at the end", Duration::from_secs(60), || {
+        broker.committed("g", "lines", 1) == [Some(2)]
+    });
+    broker.stop();
+    let out = crate::support::wait_output(child, Duration::from_secs(120));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the run went on without its broker");
+    assert!(
+        stderr.contains("Kafka lines/0 at")
+            && stderr.contains(&address)
+            && stderr.contains("unreachable for 2s"),
+        "{stderr}"
+    );
+}

@@ -187,6 +187,14 @@ impl Broker {
     }
 }
 
+impl Broker {
+    /// Stops the broker (SIGKILL): clients find nobody at its address.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Broker {
     fn drop(&mut self) {
         let _ = self.child.kill();

@@ -1,6 +1,6 @@
 //! `KafkaSource`: one resumable partition per topic-partition.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::message::Message;
@@ -13,6 +13,10 @@ use crate::message::KafkaMessage;
 
 /// How long a metadata request to the brokers may take.
 const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a partition may see only errors (librdkafka reconnecting with its backoff)
+/// before the source gives up, by default.
+const UNREACHABLE_AFTER: Duration = Duration::from_secs(30);
 
 /// Where a partition without resume state starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +45,7 @@ pub struct KafkaSource {
     until_end: bool,
     batch_size: usize,
     group: Option<String>,
+    unreachable_after: Duration,
 }
 
 impl KafkaSource {
@@ -53,7 +58,15 @@ impl KafkaSource {
             until_end: false,
             batch_size: 1024,
             group: None,
+            unreachable_after: UNREACHABLE_AFTER,
         }
+    }
+
+    /// Gives up, with an error naming the brokers, after a partition saw only errors this
+    /// long (default 30 s; librdkafka retries the connection meanwhile, with backoff).
+    pub fn unreachable_after(mut self, wait: Duration) -> Self {
+        self.unreachable_after = wait;
+        self
     }
 
     /// Commits each partition's next offset to the consumer group `group` once its epoch
@@ -161,6 +174,10 @@ impl FixedPartitionedSource for KafkaSource {
             name: format!("{part} at {}", self.brokers),
             commits: self.group.is_some(),
             assignment,
+            unreachable_after: self.unreachable_after,
+            failing_since: None,
+            last_error: String::new(),
+            part: part.to_owned(),
         })
     }
 }
@@ -175,14 +192,35 @@ pub struct KafkaPartition {
     commits: bool,
     /// This partition alone, to name it in commits.
     assignment: TopicPartitionList,
+    unreachable_after: Duration,
+    /// Since when the partition has seen only errors, and the last one.
+    failing_since: Option<Instant>,
+    last_error: String,
+    /// Its name, `topic/N`.
+    part: String,
 }
 
 impl StatefulSourcePartition for KafkaPartition {
     type Item = KafkaMessage;
     type State = KafkaPartState;
 
-    /// The messages ready now (at most a batch), without waiting.
+    /// The messages ready now (at most a batch), without waiting. After errors only for
+    /// `unreachable_after`, asks the broker for the partition's offsets: an answer means it
+    /// is back (an idle partition has no message to prove it), none is an error.
     fn next_batch(&mut self) -> Result<Batch<KafkaMessage>, BoxError> {
+        if let Some(since) = self.failing_since
+            && since.elapsed() >= self.unreachable_after
+        {
+            let (topic, partition) = topic_partition(&self.part)?;
+            match self.consumer.fetch_watermarks(topic, partition, METADATA_TIMEOUT) {
+                Ok(_) => self.failing_since = None,
+                Err(err) => {
+                    let (name, waited, last) = (&self.name, self.unreachable_after, &self.last_error);
+                    let message = format!("Kafka {name}: unreachable for {waited:?} ({last}; then {err})");
+                    return Err(message.into());
+                }
+            }
+        }
         let mut messages = Vec::new();
         while messages.len() < self.batch_size {
             if self.state.end.is_some_and(|end| self.state.next >= end) {
@@ -191,7 +229,15 @@ impl StatefulSourcePartition for KafkaPartition {
             let Some(polled) = self.consumer.poll(Duration::ZERO) else {
                 break;
             };
-            let message = polled.map_err(|err| format!("Kafka {}: {err}", self.name))?;
+            let message = match polled {
+                Ok(message) => message,
+                Err(err) => {
+                    self.failing_since.get_or_insert_with(Instant::now);
+                    self.last_error = err.to_string();
+                    break;
+                }
+            };
+            self.failing_since = None;
             self.state.next = message.offset() + 1;
             messages.push(KafkaMessage {
                 topic: message.topic().to_owned(),

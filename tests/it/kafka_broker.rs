@@ -15,8 +15,6 @@ use rdkafka::message::Message;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
 
-use crate::support::wait_until;
-
 /// A running broker.
 pub struct Broker {
     child: Child,
@@ -76,9 +74,14 @@ impl Broker {
             child,
             address: format!("127.0.0.1:{port}"),
         };
-        wait_until("the broker", Duration::from_secs(30), || {
-            std::net::TcpStream::connect(&broker.address).is_ok()
-        });
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(&broker.address).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "tansu did not listen within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
         broker
     }
 

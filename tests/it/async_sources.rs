@@ -153,15 +153,9 @@ fn a_panicking_stream_stops_the_dataflow_naming_its_step_and_the_panic() {
     assert!(err.contains("feed") && err.contains("no second item"), "{err}");
 }
 
-/// Total size of the files in `dir`: it grows when an epoch is committed.
-fn bytes(dir: &std::path::Path) -> u64 {
-    let files = std::fs::read_dir(dir).expect("read the directory");
-    files.map(|f| f.unwrap().metadata().unwrap().len()).sum()
-}
-
 #[test]
 fn a_seekable_iterator_partition_resumes_exactly_once_after_sigkill() {
-    use crate::support::{example, kill, output_lines, run_with_limit, wait_exit, wait_until};
+    use crate::support::{dir_bytes, example, kill, output_lines, run_with_limit, wait_exit, wait_until};
     use std::process::{Command, Stdio};
     use std::time::Duration;
 
@@ -173,7 +167,7 @@ fn a_seekable_iterator_partition_resumes_exactly_once_after_sigkill() {
     ];
     let bin = example("seekable_iter");
     for workers in ["2", "1"] {
-        let before = bytes(store.path());
+        let before = dir_bytes(store.path());
         let mut child = Command::new(&bin)
             .args(common.iter().chain(&["-w", workers]))
             .stdout(Stdio::null())
@@ -181,7 +175,7 @@ fn a_seekable_iterator_partition_resumes_exactly_once_after_sigkill() {
             .spawn()
             .unwrap();
         wait_until("a commit", Duration::from_secs(60), || {
-            bytes(store.path()) > before
+            dir_bytes(store.path()) > before
         });
         kill(child.id(), libc::SIGKILL);
         assert_eq!(wait_exit(&mut child, Duration::from_secs(30)).0, None, "killed");

@@ -8,13 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::kafka_broker::Broker;
-use crate::support::{Rng, example, kill, run_with_limit, wait_exit, wait_until};
-
-/// Total size of the files in `dir`: it grows when an epoch is committed.
-fn bytes(dir: &std::path::Path) -> u64 {
-    let files = std::fs::read_dir(dir).expect("read the directory");
-    files.map(|f| f.unwrap().metadata().unwrap().len()).sum()
-}
+use crate::support::{Rng, dir_bytes, example, kill, run_with_limit, wait_exit, wait_until};
 
 #[test]
 fn kafka_word_counts_read_every_line_once_across_a_kill_and_write_every_count() {
@@ -51,7 +45,7 @@ fn kafka_word_counts_read_every_line_once_across_a_kill_and_write_every_count() 
         "-s",
         "0.05",
     ];
-    let before = bytes(store.path());
+    let before = dir_bytes(store.path());
     let mut child = Command::new(example("kafka_wordcount"))
         .args(common.iter().chain(&["-w", "2"]))
         .stdout(Stdio::null())
@@ -60,7 +54,7 @@ fn kafka_word_counts_read_every_line_once_across_a_kill_and_write_every_count() 
         .unwrap();
     // Killed once an epoch is durable and its offsets reached the consumer group.
     wait_until("a commit", Duration::from_secs(60), || {
-        bytes(store.path()) > before
+        dir_bytes(store.path()) > before
     });
     kill(child.id(), libc::SIGKILL);
     assert_eq!(

@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use nexmark::event::Event;
 
-use crate::support::{children_of, example, kill, output_lines, run_with_limit, wait_exit, wait_until};
+use crate::support::{
+    children_of, dir_bytes, example, kill, output_lines, run_with_limit, wait_exit, wait_until,
+};
 use crate::windows_oracle::assert_same;
 
 /// Tumbling windows of q7 and q8, in ms.
@@ -233,12 +235,6 @@ fn every_query_writes_the_oracle_s_lines_on_one_worker_and_on_two_processes_of_t
     }
 }
 
-/// Total bytes of the files in `dir` (part files, or a store's database files).
-fn bytes(dir: &Path) -> usize {
-    let files = std::fs::read_dir(dir).expect("read the directory");
-    files.map(|f| f.unwrap().metadata().unwrap().len() as usize).sum()
-}
-
 /// `query` SIGKILLed twice with a recovery store of `store_partitions`, then finished with another worker count:
 /// its lines are the oracle's. Kills wait for progress on disk: the store growing (an
 /// epoch committed), since queries that emit at the end of the input write nothing before.
@@ -273,7 +269,7 @@ fn kill_and_resume(query: &str, events: usize, store_partitions: usize) {
             .spawn()
             .expect("start nexmark")
     };
-    let progress = || bytes(store.path());
+    let progress = || dir_bytes(store.path());
 
     // One process of 2 workers, SIGKILLed once it committed an epoch.
     let before = progress();

@@ -8,7 +8,8 @@ use std::time::Duration;
 
 use crate::postgres_server::Postgres;
 use crate::support::{
-    Rng, children_of, example, expected_wordcount, kill, run_with_limit, wait_exit, wait_until, write_corpus,
+    Rng, children_of, dir_bytes, example, expected_wordcount, kill, run_with_limit, wait_exit, wait_until,
+    write_corpus,
 };
 
 /// The table's rows as `word<TAB>n` lines, sorted.
@@ -23,12 +24,6 @@ fn table_lines(server: &Postgres) -> Vec<String> {
         .collect();
     lines.sort();
     lines
-}
-
-/// Total size of the files in `dir`: it grows when an epoch is committed.
-fn bytes(dir: &std::path::Path) -> u64 {
-    let files = std::fs::read_dir(dir).expect("read the directory");
-    files.map(|f| f.unwrap().metadata().unwrap().len()).sum()
 }
 
 #[test]
@@ -52,7 +47,7 @@ fn running_counts_land_exactly_once_across_kills_and_a_rescale() {
     ];
     let mut rng = Rng(42);
     for round in 0..2 {
-        let before = bytes(store.path());
+        let before = dir_bytes(store.path());
         let mut launcher = Command::new(example("wordcount"))
             .args(common.iter().chain(&["-p", "2"]))
             .stdout(Stdio::null())
@@ -60,7 +55,7 @@ fn running_counts_land_exactly_once_across_kills_and_a_rescale() {
             .spawn()
             .unwrap();
         wait_until("a commit", Duration::from_secs(60), || {
-            bytes(store.path()) > before
+            dir_bytes(store.path()) > before
         });
         // A seeded moment after the commit: before, between or after the database writes.
         std::thread::sleep(Duration::from_millis(rng.next() % 120));

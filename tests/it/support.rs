@@ -206,3 +206,9 @@ pub fn count_windows(
     weir::run(flow, config).unwrap();
     (out.sorted(), late.sorted())
 }
+
+/// Total size of the files in `dir`: a recovery store's grows when an epoch is committed.
+pub fn dir_bytes(dir: &Path) -> u64 {
+    let files = std::fs::read_dir(dir).expect("read the directory");
+    files.map(|f| f.unwrap().metadata().unwrap().len()).sum()
+}

@@ -132,9 +132,9 @@ impl Broker {
         producer.flush(Duration::from_secs(30)).unwrap();
     }
 
-    /// Every message payload of every partition of `topic`, as text: read from the start
-    /// until the broker has had nothing more for 3 s (tansu's end offsets cannot be trusted
-    /// for batched records, see `produce`).
+    /// Every message payload of every partition of `topic`, as text: read from offset 0
+    /// until the broker has had nothing more for 3 s (tansu's start and end offsets cannot
+    /// be trusted for batched records, see `produce`), checking no offset is skipped.
     pub fn read_all(&self, topic: &str, partitions: i32) -> Vec<String> {
         let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", &self.address)
@@ -145,7 +145,7 @@ impl Broker {
         let mut assignment = TopicPartitionList::new();
         for p in 0..partitions {
             assignment
-                .add_partition_offset(topic, p, Offset::Beginning)
+                .add_partition_offset(topic, p, Offset::Offset(0))
                 .unwrap();
         }
         consumer.assign(&assignment).unwrap();

@@ -200,3 +200,28 @@ fn a_broker_stopped_mid_run_gives_retries_then_an_error_naming_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_partition_can_start_at_a_given_offset() {
+    use weir::testing::{TestingSink, run_main};
+    use weir_kafka::{KafkaMessage, KafkaSource, StartOffset};
+    let broker = Broker::start();
+    broker.create_topic("lines", 2);
+    let lines: Vec<String> = (0..20).map(|i| i.to_string()).collect();
+    broker.produce("lines", &lines);
+    let offsets = [("lines/0".to_string(), 7)].into_iter().collect();
+    let source = KafkaSource::new(&broker.address, ["lines"])
+        .starting_at(StartOffset::At(offsets))
+        .until_end();
+    let mut flow = weir::Dataflow::new("offsets");
+    let out = TestingSink::new();
+    flow.input("read", source)
+        .map("where", |m: KafkaMessage| (m.partition, m.offset))
+        .output("out", out.clone());
+    run_main(flow).unwrap();
+    let read = out.sorted();
+    let first = |p: i32| read.iter().filter(|(q, _)| *q == p).map(|(_, o)| *o).min();
+    assert_eq!(first(0), Some(7), "partition 0 starts at the given offset");
+    assert_eq!(first(1), Some(0), "partition 1 at its earliest");
+    assert!(read.iter().all(|(p, o)| *p == 1 || *o >= 7));
+}

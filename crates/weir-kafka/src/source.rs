@@ -1,5 +1,6 @@
 //! `KafkaSource`: one resumable partition per topic-partition.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -19,12 +20,15 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 const UNREACHABLE_AFTER: Duration = Duration::from_secs(30);
 
 /// Where a partition without resume state starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StartOffset {
     /// At its first message still stored.
     Earliest,
     /// After its last message now.
     Latest,
+    /// At the offsets given per partition (`topic/N` → offset); a partition not named
+    /// starts at its earliest.
+    At(BTreeMap<String, i64>),
 }
 
 /// A partition's resume state: the next offset to read, and the end of a bounded run.
@@ -156,9 +160,10 @@ impl FixedPartitionedSource for KafkaSource {
             Some(state) => state,
             None => {
                 let (low, high) = watermarks()?;
-                let next = match self.start {
+                let next = match &self.start {
                     StartOffset::Earliest => low,
                     StartOffset::Latest => high,
+                    StartOffset::At(offsets) => offsets.get(part).copied().unwrap_or(low),
                 };
                 let end = self.until_end.then_some(high);
                 KafkaPartState { next, end }

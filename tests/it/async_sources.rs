@@ -155,8 +155,10 @@ fn a_panicking_stream_stops_the_dataflow_naming_its_step_and_the_panic() {
 
 #[test]
 fn a_seekable_iterator_partition_resumes_exactly_once_after_sigkill() {
-    use crate::support::{dir_bytes, example, kill, output_lines, run_with_limit, wait_exit, wait_until};
-    use std::process::{Command, Stdio};
+    use crate::support::{
+        dir_bytes, example, kill, output_lines, run_with_limit, spawn, wait_exit, wait_until,
+    };
+    use std::process::Stdio;
     use std::time::Duration;
 
     let (out, store) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -168,12 +170,7 @@ fn a_seekable_iterator_partition_resumes_exactly_once_after_sigkill() {
     let bin = example("seekable_iter");
     for workers in ["2", "1"] {
         let before = dir_bytes(store.path());
-        let mut child = Command::new(&bin)
-            .args(common.iter().chain(&["-w", workers]))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = spawn(&bin, &[&common[..], &["-w", workers]].concat(), Stdio::null());
         wait_until("a commit", Duration::from_secs(60), || {
             dir_bytes(store.path()) > before
         });

@@ -16,7 +16,7 @@ use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 
-use crate::support::{example, run_with_limit};
+use crate::support::{example, run_with_limit, spawn};
 
 /// An SSE server on a free loopback port: each response carries the next `per_response`
 /// events of `1..=total` after the request's `Last-Event-ID`, then ends (so the client
@@ -106,12 +106,7 @@ fn a_server_gone_for_good_gives_retries_then_an_error_naming_the_step_and_url() 
     let bin = example("http_events");
     // The client reads the 2 events, reconnects, and finds nobody.
     let args = ["--url", &url, "--retries", "3", "--backoff-ms", "10"];
-    let child = std::process::Command::new(&bin)
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn(&bin, &args, std::process::Stdio::piped());
     crate::support::wait_until("the first request", Duration::from_secs(30), || {
         server.requests.load(Ordering::SeqCst) >= 1
     });

@@ -4,11 +4,11 @@
 //! a consumer group.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::kafka_broker::Broker;
-use crate::support::{Rng, dir_bytes, example, kill, run_with_limit, wait_exit, wait_until};
+use crate::support::{Rng, dir_bytes, example, kill, run_with_limit, spawn, wait_exit, wait_until};
 
 #[test]
 fn kafka_word_counts_read_every_line_once_across_a_kill_and_write_every_count() {
@@ -46,13 +46,11 @@ fn kafka_word_counts_read_every_line_once_across_a_kill_and_write_every_count() 
         "0.05",
     ];
     let before = dir_bytes(store.path());
-    let mut child = Command::new(example("kafka_wordcount"))
-        .args(common.iter().chain(&["-w", "2"]))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    // Killed once an epoch is durable and its offsets reached the consumer group.
+    let mut child = spawn(
+        &example("kafka_wordcount"),
+        &[&common[..], &["-w", "2"]].concat(),
+        Stdio::null(),
+    );
     wait_until("a commit", Duration::from_secs(60), || {
         dir_bytes(store.path()) > before
     });
@@ -138,12 +136,7 @@ fn durable_offsets_reach_the_consumer_group() {
         "-s",
         "0.1",
     ];
-    let mut child = Command::new(example("kafka_wordcount"))
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn(&example("kafka_wordcount"), &args, Stdio::null());
     // Every partition's committed offset reaches its end once its last epoch is durable.
     wait_until("the group's offsets at the end", Duration::from_secs(60), || {
         let committed = broker.committed("lag-tools", "lines", 3);
@@ -179,12 +172,7 @@ fn a_broker_stopped_mid_run_gives_retries_then_an_error_naming_it() {
         "-s",
         "0.1",
     ];
-    let child = Command::new(example("kafka_wordcount"))
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn(&example("kafka_wordcount"), &args, Stdio::piped());
     // Running: it read both lines, and their epoch is durable.
     wait_until("the group's offset at the end", Duration::from_secs(60), || {
         broker.committed("g", "lines", 1) == [Some(2)]

@@ -3,13 +3,13 @@
 //! worker count; without a store, every row once; a server gone for good gives retries,
 //! then an error naming it.
 
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use crate::postgres_server::Postgres;
 use crate::support::{
-    Rng, children_of, dir_bytes, example, expected_wordcount, kill, run_with_limit, wait_exit, wait_until,
-    write_corpus,
+    Rng, children_of, dir_bytes, example, expected_wordcount, kill, run_with_limit, spawn, wait_exit,
+    wait_until, write_corpus,
 };
 
 /// The table's rows as `word<TAB>n` lines, sorted.
@@ -48,12 +48,11 @@ fn running_counts_land_exactly_once_across_kills_and_a_rescale() {
     let mut rng = Rng(42);
     for round in 0..2 {
         let before = dir_bytes(store.path());
-        let mut launcher = Command::new(example("wordcount"))
-            .args(common.iter().chain(&["-p", "2"]))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut launcher = spawn(
+            &example("wordcount"),
+            &[&common[..], &["-p", "2"]].concat(),
+            Stdio::null(),
+        );
         wait_until("a commit", Duration::from_secs(60), || {
             dir_bytes(store.path()) > before
         });
@@ -148,12 +147,7 @@ fn a_database_stopped_mid_run_gives_retries_then_an_error_naming_it() {
         "-s",
         "0.05",
     ];
-    let child = Command::new(example("wordcount"))
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = spawn(&example("wordcount"), &args, Stdio::piped());
     let mut client = server.client();
     wait_until("the first rows", Duration::from_secs(60), || {
         let fence = client.query_opt("SELECT 1 FROM weir_fences LIMIT 1", &[]);

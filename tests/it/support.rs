@@ -212,3 +212,13 @@ pub fn dir_bytes(dir: &Path) -> u64 {
     let files = std::fs::read_dir(dir).expect("read the directory");
     files.map(|f| f.unwrap().metadata().unwrap().len()).sum()
 }
+
+/// Starts `bin` with `args`, its stdout discarded and its stderr sent to `stderr`.
+pub fn spawn(bin: &Path, args: &[&str], stderr: std::process::Stdio) -> Child {
+    Command::new(bin)
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(stderr)
+        .spawn()
+        .expect("start the example")
+}

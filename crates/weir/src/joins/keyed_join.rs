@@ -105,16 +105,16 @@ impl<V: Data> KeyJoin<V> {
     /// nothing else: its side keeps values only until joined, and no other such side holds
     /// any.
     fn forgets_only(&self, side: usize) -> bool {
-        let until_joined = |index| self.spec.insert_of(index) == JoinInsert::UntilJoined;
-        until_joined(side)
-            && (self.held.sides.iter().enumerate())
-                .all(|(index, values)| index == side || !until_joined(index) || values.is_empty())
+        self.spec.insert_of(side) == JoinInsert::UntilJoined && self.forgets_nothing_but(Some(side))
     }
 
-    /// Whether no side that keeps values until joined holds any.
-    fn forgets_nothing(&self) -> bool {
-        (self.held.sides.iter().enumerate())
-            .all(|(index, values)| self.spec.insert_of(index) != JoinInsert::UntilJoined || values.is_empty())
+    /// Whether no side that keeps values until joined holds any, `except` aside.
+    fn forgets_nothing_but(&self, except: Option<usize>) -> bool {
+        (self.held.sides.iter().enumerate()).all(|(index, values)| {
+            Some(index) == except
+                || self.spec.insert_of(index) != JoinInsert::UntilJoined
+                || values.is_empty()
+        })
     }
 
     fn retention(&self) -> Retention {
@@ -150,7 +150,7 @@ impl<V: Data> KeyedProcess for KeyJoin<V> {
         if let Some(only) = emitted {
             unchanged = match only {
                 Some(side) => self.forgets_only(side),
-                None => unchanged && self.forgets_nothing(),
+                None => unchanged && self.forgets_nothing_but(None),
             };
             self.emit_all(ctx, only);
             self.forget_joined(only);
@@ -301,6 +301,16 @@ mod tests {
 
     use super::*;
 
+    /// A call context at epoch 0 emitting into `out`.
+    fn ctx<O>(out: &mut Vec<O>) -> Ctx<'_, O> {
+        Ctx {
+            out,
+            epoch: 0,
+            watermark: 0,
+            now: SystemTime::UNIX_EPOCH,
+        }
+    }
+
     #[test]
     fn a_join_resumed_with_another_number_of_streams_adapts_its_sides() {
         let held = Held {
@@ -309,12 +319,7 @@ mod tests {
         let spec = JoinSpec::inner().emit(JoinEmit::Running);
         let mut join = KeyJoin::new(spec, 3, Some(held.clone()));
         let mut out = Vec::new();
-        let mut ctx = Ctx {
-            out: &mut out,
-            epoch: 0,
-            watermark: 0,
-            now: SystemTime::UNIX_EPOCH,
-        };
+        let mut ctx = ctx(&mut out);
         join.on_item(&mut ctx, (2, 3));
         assert_eq!(out, vec![vec![Some(1), Some(2), Some(3)]]);
         assert_eq!(KeyJoin::new(spec, 1, Some(held)).held.sides, vec![vec![1]]);
@@ -329,12 +334,7 @@ mod tests {
             .emit(JoinEmit::New);
         let mut join = KeyJoin::new(spec, 2, None);
         let mut out = Vec::new();
-        let mut ctx = Ctx {
-            out: &mut out,
-            epoch: 0,
-            watermark: 0,
-            now: SystemTime::UNIX_EPOCH,
-        };
+        let mut ctx = ctx(&mut out);
         // A right value waits: changed. The left one joins it and forgets it: changed.
         assert_eq!(join.on_item(&mut ctx, (1, 10)), Retention::Keep);
         assert_eq!(join.on_item(&mut ctx, (0, 1)), Retention::Keep);

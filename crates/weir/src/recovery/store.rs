@@ -1,14 +1,13 @@
 //! One recovery partition: a SQLite file with STRICT tables, locked by one execution and
 //! written only by the latest one (see `fence`).
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::ids::StorePartition;
 use crate::recovery::fence::{Holder, check_latest};
-use crate::recovery::lock::lock;
+use crate::recovery::lock::{StoreLock, lock};
 use crate::recovery::resume::{ExecutionRecord, Front, PartitionInfo, ResumePoint};
 use crate::recovery::schema::migrate;
 use crate::{Epoch, Error};
@@ -75,9 +74,9 @@ pub(crate) struct PartitionStore {
     pub partition: StorePartition,
     path: PathBuf,
     conn: Connection,
-    /// Holds the partition's lock (`flock` on `part-N.sqlite3.lock`) while open; the OS
-    /// releases it when the process dies.
-    _lock: File,
+    /// Holds the partition's lock (on `part-N.sqlite3.lock`) while open; the OS releases
+    /// it when the process dies.
+    _lock: StoreLock,
 }
 
 impl PartitionStore {

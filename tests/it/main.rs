@@ -19,6 +19,7 @@ mod nexmark;
 /// The `files_by_ctime` example's source, compiled here too so tests can poll it directly.
 #[path = "../../examples/files_by_ctime/numbers_by_ctime.rs"]
 mod numbers_by_ctime;
+mod operations;
 mod os_crash;
 mod postgres_server;
 mod postgres_sink;

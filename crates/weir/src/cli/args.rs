@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::Args;
+use clap::{Args, ValueEnum};
 
+use crate::cli::LogFormat;
 use crate::cli::launcher::Launch;
 use crate::{Error, Execution, RecoveryConfig, RunConfig};
 
@@ -64,6 +65,30 @@ pub struct RuntimeArgs {
     /// Seconds processes of a cluster wait for each other at start-up.
     #[arg(long, env = "WEIR_CONNECT_TIMEOUT", default_value_t = 60.0)]
     pub connect_timeout: f64,
+
+    /// Print the dataflow's graph in this format and exit without running it.
+    #[arg(long, value_enum)]
+    pub graph: Option<GraphFormat>,
+
+    /// Log filter: a level (error, warn, info, debug, trace) or directives such as
+    /// "weir=debug,warn"; without it, RUST_LOG, else info. Logs go to stderr.
+    #[arg(long, env = "WEIR_LOG_LEVEL")]
+    pub log_level: Option<String>,
+
+    /// Log lines as text or as JSON objects.
+    #[arg(long, env = "WEIR_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+}
+
+/// A rendering of the dataflow's graph (`--graph`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// A Mermaid flowchart ([`Dataflow::to_mermaid`](crate::Dataflow::to_mermaid)).
+    Mermaid,
+    /// Graphviz DOT ([`Dataflow::to_dot`](crate::Dataflow::to_dot)).
+    Dot,
+    /// JSON ([`Dataflow::to_json`](crate::Dataflow::to_json)).
+    Json,
 }
 
 impl RuntimeArgs {

@@ -3,12 +3,14 @@
 
 mod args;
 mod launcher;
+mod logging;
 mod restart_policy;
 
 use std::process::ExitCode;
 
-pub use args::RuntimeArgs;
+pub use args::{GraphFormat, RuntimeArgs};
 use clap::Parser;
+pub use logging::LogFormat;
 
 use crate::{Dataflow, Error};
 
@@ -47,7 +49,21 @@ pub fn main(flow: Dataflow) -> ExitCode {
 /// Runs `flow` with already parsed runtime flags (for programs with flags of their own,
 /// which `#[command(flatten)]` a [`RuntimeArgs`]). Prints any error and returns the status.
 pub fn main_with(flow: Dataflow, runtime: &RuntimeArgs) -> ExitCode {
-    init_logging();
+    if let Err(err) = logging::init(runtime.log_level.as_deref(), runtime.log_format) {
+        eprintln!("error: {err}");
+        return ExitCode::from(exit_status(&err));
+    }
+    if let Some(format) = runtime.graph {
+        print!(
+            "{}",
+            match format {
+                GraphFormat::Mermaid => flow.to_mermaid(),
+                GraphFormat::Dot => flow.to_dot(),
+                GraphFormat::Json => flow.to_json() + "\n",
+            }
+        );
+        return ExitCode::SUCCESS;
+    }
     #[cfg(feature = "failpoints")]
     let _failpoints = fail::FailScenario::setup();
     match run_with(flow, runtime) {
@@ -75,15 +91,4 @@ fn exit_status(err: &Error) -> u8 {
         Error::Stalled { .. } => EXIT_STALLED,
         _ => 1,
     }
-}
-
-/// Sends `tracing` logs to stderr, filtered by `WEIR_LOG` (default `info`).
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("WEIR_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .try_init();
 }

@@ -210,6 +210,21 @@ impl Dataflow {
         Description::of(&self.graph.borrow())
     }
 
+    /// The graph as a Mermaid flowchart (see [`Description::to_mermaid`]).
+    pub fn to_mermaid(&self) -> String {
+        self.describe().to_mermaid()
+    }
+
+    /// The graph in Graphviz DOT (see [`Description::to_dot`]).
+    pub fn to_dot(&self) -> String {
+        self.describe().to_dot()
+    }
+
+    /// The graph as JSON (see [`Description::to_json`]).
+    pub fn to_json(&self) -> String {
+        self.describe().to_json()
+    }
+
     /// Checks the graph and freezes it for the workers.
     pub(crate) fn into_plan(self) -> Result<Plan, Error> {
         let graph = self.graph.replace(Graph {

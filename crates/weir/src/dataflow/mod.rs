@@ -3,6 +3,7 @@
 mod clocked_input;
 mod description;
 pub(crate) mod flow;
+mod render;
 mod stream;
 
 pub use clocked_input::ClockedInput;

@@ -10,6 +10,7 @@ use timely::dataflow::{ProbeHandle, Scope, StreamVec};
 
 use crate::dataflow::{PortId, StepNode};
 use crate::engine::Assignment;
+use crate::engine::StepName;
 use crate::engine::execute::Runtime;
 use crate::engine::ports::PortTable;
 use crate::engine::time::Time;
@@ -26,8 +27,8 @@ pub(crate) type StepStates = HashMap<String, Vec<u8>>;
 #[derive(Clone)]
 pub(crate) struct StepCtx {
     pub id: StepId,
-    /// The step id as a cheaply cloned string, for panic attribution.
-    pub name: Rc<str>,
+    /// The step id for panic attribution and logs.
+    pub name: StepName,
     pub worker: usize,
     pub peers: usize,
     runtime: Arc<Runtime>,
@@ -169,7 +170,7 @@ impl<'s> BuildCtx<'s> {
             outputs: Vec::new(),
             step: StepCtx {
                 id: StepId::new("none").expect("a constant valid id"),
-                name: Rc::from("none"),
+                name: StepName::new("none"),
                 worker: scope.index(),
                 peers: scope.peers(),
                 runtime,
@@ -190,7 +191,7 @@ impl<'s> BuildCtx<'s> {
         self.inputs = node.inputs.clone();
         self.outputs = node.outputs.clone();
         self.step.id = node.id.clone();
-        self.step.name = Rc::from(node.id.as_str());
+        self.step.name = StepName::new(node.id.as_str());
         self.step.assignment = assignments.get(&node.id).cloned();
         self.step.resume = Rc::new(RefCell::new(self.states.remove(&node.id).unwrap_or_default()));
     }

@@ -40,15 +40,37 @@ thread_local! {
     static LAST_PANIC: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
 }
 
-/// Marks this thread as running `step` until the guard drops, so a panic names the step.
-pub(crate) fn enter_step(step: &Rc<str>) -> StepScope {
-    let previous = CURRENT_STEP.with(|c| c.replace(Some(step.clone())));
-    StepScope { previous }
+/// A step as its operators name it: for panics, and as the `tracing` span (fields `step`
+/// and, for sources, `epoch`) that their log events are in.
+#[derive(Clone)]
+pub(crate) struct StepName {
+    pub name: Rc<str>,
+    pub span: tracing::Span,
+}
+
+impl StepName {
+    pub(crate) fn new(name: &str) -> StepName {
+        StepName {
+            name: Rc::from(name),
+            span: tracing::info_span!("step", step = name, epoch = tracing::field::Empty),
+        }
+    }
+}
+
+/// Marks this thread as running `step` until the guard drops, so a panic names the step
+/// and log events are in its span.
+pub(crate) fn enter_step(step: &StepName) -> StepScope {
+    let previous = CURRENT_STEP.with(|c| c.replace(Some(step.name.clone())));
+    StepScope {
+        previous,
+        _span: step.span.clone().entered(),
+    }
 }
 
 /// Restores the previous step on drop.
 pub(crate) struct StepScope {
     previous: Option<Rc<str>>,
+    _span: tracing::span::EnteredSpan,
 }
 
 impl Drop for StepScope {

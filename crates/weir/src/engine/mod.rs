@@ -21,7 +21,7 @@ pub use config::{Execution, RecoveryConfig, RunConfig};
 pub(crate) use epoch_queue::EpochQueue;
 pub(crate) use execute::Runtime;
 pub use execute::run;
-pub(crate) use failure::enter_step;
+pub(crate) use failure::{StepName, enter_step};
 pub(crate) use routing::{route_key, worker_of};
 pub(crate) use time::{
     QueuedWatermarks, Time, at, decode_watermark, encode_watermark, frontier_epoch, frontier_meet, passed,

@@ -26,6 +26,7 @@ const PARK: Duration = Duration::from_millis(50);
 /// Runs the plan on one worker until every input ends, or until any worker of this
 /// process fails.
 pub(crate) fn run_worker(worker: &mut Worker, plan: &Plan, runtime: &Arc<Runtime>) -> Result<(), Error> {
+    let _span = tracing::info_span!("worker", worker = worker.index()).entered();
     let started = start(worker, plan, runtime);
     let (start, assignments, mut writer) = match started {
         Ok(started) => started,
@@ -62,6 +63,7 @@ pub(crate) fn run_worker(worker: &mut Worker, plan: &Plan, runtime: &Arc<Runtime
             }
         })
     });
+    tracing::debug!(steps = plan.steps.len(), "dataflow built");
     drive(worker, runtime, &probe)
 }
 

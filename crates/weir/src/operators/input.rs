@@ -228,6 +228,7 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
         for cap in &mut capabilities {
             cap.downgrade(&at(epoch, inner));
         }
+        step.name.span.record("epoch", epoch);
         let mut caps = Some(capabilities);
         move |_frontiers| {
             let _in_step = enter_step(&step.name);
@@ -254,6 +255,7 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                     snaps.session(&*snap_cap).give_container(&mut snapshot_rows);
                 }
                 epoch += 1;
+                step.name.span.record("epoch", epoch);
                 for cap in [&mut *data_cap, &mut *snap_cap, &mut *late_cap] {
                     cap.downgrade(&at(epoch, inner));
                 }

@@ -64,7 +64,7 @@ impl<T: Data> Stream<T> {
                         input.for_each(|cap, data| {
                             let epoch = received_epoch(cap.stamp());
                             let seen = Seen {
-                                step: &name,
+                                step: &name.name,
                                 worker,
                                 epoch,
                             };

@@ -121,6 +121,7 @@ fn run(
     activator: SyncActivator,
     stop: Arc<AtomicBool>,
 ) {
+    let _span = tracing::info_span!("committer", worker = plan.worker).entered();
     for job in queue {
         if stop.load(Ordering::SeqCst) {
             return;
@@ -155,13 +156,7 @@ impl CommitterPlan {
                 let (start, count) = (Instant::now(), rows.len());
                 self.commit(rows, through, finished)?;
                 let took = start.elapsed();
-                tracing::debug!(
-                    worker = self.worker,
-                    epoch = through,
-                    rows = count,
-                    ?took,
-                    "committed"
-                );
+                tracing::debug!(epoch = through, rows = count, ?took, "committed");
                 Ok(Done::Committed(through))
             }
             Job::Sync { through } => {

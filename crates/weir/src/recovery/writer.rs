@@ -1,7 +1,6 @@
 //! The recovery writer: makes each epoch's snapshots durable in the partitions this
 //! worker owns, then lets the epoch count as complete.
 
-use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use timely::dataflow::ProbeHandle;
@@ -10,7 +9,7 @@ use timely::dataflow::operators::Probe;
 use timely::dataflow::operators::core::Concatenate;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
-use crate::engine::{BuildCtx, EpochQueue, Time, at, enter_step, frontier_epoch, received_epoch};
+use crate::engine::{BuildCtx, EpochQueue, StepName, Time, at, enter_step, frontier_epoch, received_epoch};
 use crate::recovery::committer::{Committer, CommitterPlan, Done, Job};
 use crate::recovery::resume::gc_epoch;
 use crate::recovery::{PartitionStore, SnapshotRow, StoreRouting};
@@ -75,7 +74,7 @@ pub(crate) fn build_writer(ctx: &mut BuildCtx<'_>, plan: WriterPlan) {
             None
         }
     };
-    let name: Rc<str> = Rc::from("recovery_writer");
+    let name = StepName::new("recovery_writer");
     let failed = step.clone();
     op.build(move |mut capabilities| {
         let mut synced_cap = capabilities.pop();

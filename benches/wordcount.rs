@@ -4,7 +4,8 @@
 //! workers. Input: WORDS words (default 5 M) from 10 k distinct, generated in memory. The
 //! naive timely program sends every word through the exchange; the combining one counts
 //! each worker's words first (allocating a word only the first time it sees it) and
-//! exchanges the counts.
+//! exchanges the counts. weir also runs with metrics on (`--metrics-addr`), taking turns
+//! with the run without, to measure their cost.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -109,7 +110,8 @@ impl StatelessSinkPartition for Total {
 }
 
 /// weir's word count, as the README writes it.
-fn weir_wordcount(lines: &Arc<Vec<String>>, workers: usize) -> (Duration, (u64, u64)) {
+/// With `metrics`, the run serves metrics on a free port and counts every step's items.
+fn weir_wordcount(lines: &Arc<Vec<String>>, workers: usize, metrics: bool) -> (Duration, (u64, u64)) {
     let total = Total::default();
     let mut flow = Dataflow::new("wordcount");
     let words = flow
@@ -121,7 +123,11 @@ fn weir_wordcount(lines: &Arc<Vec<String>>, workers: usize) -> (Duration, (u64, 
         .count_final("count");
     words.output("total", total.clone());
     let start = Instant::now();
-    weir::run(flow, RunConfig::threads(workers)).expect("weir run");
+    let mut config = RunConfig::threads(workers);
+    if metrics {
+        config = config.with_metrics("127.0.0.1:0".parse().expect("an address"));
+    }
+    weir::run(flow, config).expect("weir run");
     let elapsed = start.elapsed();
     let result = *total.0.lock().unwrap();
     (elapsed, result)
@@ -275,7 +281,14 @@ fn main() {
              ({t_combined:.2?} wall, {c_combined:.2?} CPU)",
             rate(t_combined)
         );
-        let (t_weir, c_weir, r_weir) = best(|| weir_wordcount(&lines, workers));
+        // Metrics off and on take turns, so drifts in machine speed hit both alike.
+        let (mut off, mut on) = (Vec::new(), Vec::new());
+        let (t_weir, c_weir, r_weir) = best(|| {
+            let run = weir_wordcount(&lines, workers, false);
+            off.push(run.0);
+            on.push(weir_wordcount(&lines, workers, true).0);
+            run
+        });
         assert_eq!(r_weir, r_timely, "both programs must count the same words");
         assert_eq!(r_weir.1 as f64, words);
         println!(
@@ -287,6 +300,13 @@ fn main() {
             c_timely.as_secs_f64() / c_weir.as_secs_f64(),
             rate(t_weir) / rate(t_combined),
             c_combined.as_secs_f64() / c_weir.as_secs_f64()
+        );
+        let (off, on) = (off.iter().min().unwrap(), on.iter().min().unwrap());
+        println!(
+            "workers={workers}: weir with metrics on {:.2} M words/s, off {:.2}: metrics cost {:.1} %",
+            rate(*on),
+            rate(*off),
+            (on.as_secs_f64() / off.as_secs_f64() - 1.0) * 100.0
         );
     }
 }

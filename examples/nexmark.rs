@@ -44,6 +44,9 @@ struct Args {
     /// Write every generated event to this file, one JSON line each.
     #[arg(long)]
     dump_events: Option<PathBuf>,
+    /// Generate at most this many events per second (default: as fast as possible).
+    #[arg(long)]
+    rate: Option<f64>,
     #[command(flatten)]
     runtime: RuntimeArgs,
 }
@@ -61,7 +64,10 @@ fn main() -> ExitCode {
     let args = Args::parse();
     let runtime = &args.runtime;
     let partitions = args.partitions.unwrap_or_else(|| runtime.total_workers());
-    let source = NexmarkSource::new(Some(args.events), partitions);
+    let mut source = NexmarkSource::new(Some(args.events), partitions);
+    if let Some(rate) = args.rate {
+        source = source.with_rate(rate);
+    }
     // One process writes the dump: a single process, or process 0 of a cluster (not the
     // launcher of a local one, whose process 0 does).
     let writes_dump = runtime.process_id.unwrap_or(0) == 0 && runtime.processes.is_none();

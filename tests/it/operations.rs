@@ -113,3 +113,165 @@ fn json_logs_go_to_stderr_and_only_data_to_stdout() {
         .collect();
     assert_eq!(workers, [0, 1].into(), "each worker's logs name it: {stderr}");
 }
+
+/// The value of the sample `name{labels}` (labels as written, e.g. `worker="0"`) in a
+/// scrape; the sum over every series of `name` whose labels contain `labels`.
+fn sample(scrape: &str, name: &str, labels: &str) -> Option<f64> {
+    let values: Vec<f64> = scrape
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            let (metric, rest) = series.split_once('{').unwrap_or((series, ""));
+            (metric == name && rest.contains(labels)).then(|| value.parse().ok())?
+        })
+        .collect();
+    (!values.is_empty()).then(|| values.iter().sum())
+}
+
+/// Starts Nexmark q5 (a window, event time) paced to a few seconds, with recovery and
+/// metrics on a free port; returns the child, the metrics address and the temp dirs.
+fn paced_nexmark(
+    extra: &[&str],
+    failpoints: Option<&str>,
+) -> (std::process::Child, String, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    weir::recovery::init(&store, 2).unwrap();
+    let addr = crate::support::free_addresses(1);
+    let mut args = vec![
+        "--query",
+        "q5",
+        "--events",
+        "40000",
+        "--rate",
+        "8000",
+        "--sink",
+        "null",
+        "-s",
+        "0.2",
+        "-w",
+        "2",
+        "-r",
+        store.to_str().unwrap(),
+        "--metrics-addr",
+        &addr,
+    ];
+    args.extend_from_slice(extra);
+    let mut command = std::process::Command::new(example("nexmark"));
+    command
+        .args(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    if let Some(failpoints) = failpoints {
+        command.env("FAILPOINTS", failpoints);
+    }
+    (command.spawn().unwrap(), addr, dir)
+}
+
+#[test]
+fn metrics_move_during_a_run_and_name_every_series() {
+    let (child, addr, _dir) = paced_nexmark(&[], None);
+    let scrape = || {
+        crate::support::http_get(&addr, "/metrics")
+            .filter(|(s, _)| *s == 200)
+            .map(|(_, b)| b)
+    };
+    let committed = |text: &str| sample(text, "weir_committed_epoch", "");
+    let mut first = None;
+    crate::support::wait_until("a committed epoch in the metrics", LIMIT, || {
+        first = scrape().filter(|t| committed(t).is_some_and(|e| e >= 2.0));
+        first.is_some()
+    });
+    let first = first.unwrap();
+    let mut second = None;
+    crate::support::wait_until("the committed epoch to advance", LIMIT, || {
+        second = scrape().filter(|t| committed(t) > committed(&first));
+        second.is_some()
+    });
+    let second = second.unwrap();
+    let items = |t: &str| sample(t, "weir_items_total", "step=\"bids\"").unwrap_or(0.0);
+    assert!(
+        items(&second) > items(&first),
+        "items counted as they flow:\n{second}"
+    );
+    for (name, labels) in [
+        ("weir_items_total", "step=\"q5_count\",worker=\"1\""),
+        ("weir_epoch", "worker=\"0\""),
+        ("weir_epoch_lag", "worker=\"1\""),
+        ("weir_committed_epoch_age_seconds", ""),
+        ("weir_snapshot_duration_seconds_count", ""),
+        ("weir_snapshot_bytes_total", ""),
+        ("weir_resume_duration_seconds", ""),
+        ("weir_restarts_total", ""),
+        ("weir_watermark_lag_seconds", "step=\""),
+    ] {
+        assert!(
+            sample(&second, name, labels).is_some(),
+            "{name}{{{labels}}} missing:\n{second}"
+        );
+    }
+    assert!(sample(&second, "weir_snapshot_bytes_total", "").unwrap() > 0.0);
+    // Nexmark's generator does not know a backlog: no series rather than a false zero.
+    assert_eq!(sample(&second, "weir_source_backlog", ""), None);
+    let (status, health) = crate::support::http_get(&addr, "/health").unwrap();
+    assert_eq!((status, health.as_str()), (200, "ok\n"));
+    let (_, graph) = crate::support::http_get(&addr, "/dataflow").unwrap();
+    let graph: serde_json::Value = serde_json::from_str(&graph).unwrap();
+    assert_eq!(graph["flow_id"], "nexmark_q5");
+    check_with_promtool(&second);
+    let output = crate::support::wait_output(child, LIMIT);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Lints a scrape the way Prometheus users would, where `promtool` is installed (`.ci/run`
+/// installs it).
+fn check_with_promtool(scrape: &str) {
+    use std::io::Write;
+    let Ok(mut promtool) = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+    else {
+        eprintln!("promtool is not installed: the scrape's format is not linted");
+        return;
+    };
+    promtool
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(scrape.as_bytes())
+        .unwrap();
+    let output = promtool.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn health_turns_503_when_commits_stall() {
+    // Three commits per worker go through, then every commit hangs.
+    let failpoints = "weir::recovery::commit=6*off->sleep(600000)";
+    let (mut child, addr, _dir) = paced_nexmark(&["--health-stall-timeout", "1"], Some(failpoints));
+    crate::support::wait_until("healthy", LIMIT, || {
+        crate::support::http_get(&addr, "/health").is_some_and(|(s, _)| s == 200)
+    });
+    let mut answer = None;
+    crate::support::wait_until("unhealthy", LIMIT, || {
+        answer = crate::support::http_get(&addr, "/health").filter(|(s, _)| *s == 503);
+        answer.is_some()
+    });
+    let (_, text) = answer.unwrap();
+    assert!(text.starts_with("stalled: no epoch completed for"), "{text}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -222,3 +222,17 @@ pub fn spawn(bin: &Path, args: &[&str], stderr: std::process::Stdio) -> Child {
         .spawn()
         .expect("start the example")
 }
+
+/// `GET path` from the HTTP server at `addr`: its status code and body (`None` if it
+/// cannot be reached). A plain HTTP/1.0 request, enough for weir's endpoints.
+pub fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
+    use std::io::{Read, Write};
+    let mut tcp = std::net::TcpStream::connect(addr).ok()?;
+    tcp.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(tcp, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+    let mut response = String::new();
+    tcp.read_to_string(&mut response).ok()?;
+    let (head, body) = response.split_once("\r\n\r\n")?;
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    Some((status, body.to_owned()))
+}

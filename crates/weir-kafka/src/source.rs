@@ -265,6 +265,28 @@ impl StatefulSourcePartition for KafkaPartition {
         self.state
     }
 
+    /// The high watermark the consumer last saw in a fetch response (librdkafka's cached
+    /// `rd_kafka_get_watermark_offsets`, no request made) minus the next offset: the
+    /// messages waiting, as `weir_source_backlog` reports them.
+    fn backlog(&self) -> Option<u64> {
+        let (topic, partition) = topic_partition(&self.part).ok()?;
+        let topic = std::ffi::CString::new(topic).ok()?;
+        let (mut low, mut high) = (-1i64, -1i64);
+        // SAFETY: the client pointer lives as long as `self.consumer`; the topic is a valid
+        // C string for the call; low and high are valid places for the offsets.
+        let err = unsafe {
+            rdkafka::bindings::rd_kafka_get_watermark_offsets(
+                self.consumer.client().native_ptr(),
+                topic.as_ptr(),
+                partition,
+                &mut low,
+                &mut high,
+            )
+        };
+        let known = err == rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0;
+        known.then(|| (high - self.state.next).max(0) as u64)
+    }
+
     /// Commits the durable offset to the consumer group, if asked to (and waits for the
     /// broker's answer: one round trip per partition and durable epoch).
     fn on_durable(&mut self, state: KafkaPartState) -> Result<(), BoxError> {

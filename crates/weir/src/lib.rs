@@ -55,6 +55,7 @@ mod ids;
 pub mod inputs;
 pub mod joins;
 mod key;
+mod metrics;
 pub mod operators;
 pub mod outputs;
 pub mod recovery;
@@ -66,6 +67,7 @@ pub use engine::{Execution, RecoveryConfig, RunConfig, run};
 pub use error::{BoxError, Error};
 pub use ids::{Epoch, StepId, Timestamp};
 pub use key::Key;
+pub use metrics::MetricsConfig;
 
 /// What items of a stream must be: cloneable, sendable and serialisable (items cross
 /// threads and processes, and state is snapshotted).

@@ -1,5 +1,6 @@
 //! The runtime flags, bytewax's names, each also read from a `WEIR_*` environment variable.
 
+use std::net::ToSocketAddrs;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -7,7 +8,7 @@ use clap::{Args, ValueEnum};
 
 use crate::cli::LogFormat;
 use crate::cli::launcher::Launch;
-use crate::{Error, Execution, RecoveryConfig, RunConfig};
+use crate::{Error, Execution, MetricsConfig, RecoveryConfig, RunConfig};
 
 /// Runtime flags shared by every weir program. Flatten into your own `clap` parser with
 /// `#[command(flatten)]`.
@@ -66,6 +67,16 @@ pub struct RuntimeArgs {
     #[arg(long, env = "WEIR_CONNECT_TIMEOUT", default_value_t = 60.0)]
     pub connect_timeout: f64,
 
+    /// Serve Prometheus metrics on /metrics, /health and the graph on /dataflow at this
+    /// host:port (port 0: any free port, logged). With -p, process i uses port + i.
+    #[arg(long, env = "WEIR_METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
+
+    /// Seconds without a completed (with -r: committed) epoch after which /health answers
+    /// 503.
+    #[arg(long, env = "WEIR_HEALTH_STALL_TIMEOUT", default_value_t = 60.0)]
+    pub health_stall_timeout: f64,
+
     /// Print the dataflow's graph in this format and exit without running it.
     #[arg(long, value_enum)]
     pub graph: Option<GraphFormat>,
@@ -111,6 +122,28 @@ impl RuntimeArgs {
         Ok(Some(RecoveryConfig {
             directory: directory.clone(),
             backup_interval,
+        }))
+    }
+}
+
+impl RuntimeArgs {
+    fn metrics_config(&self) -> Result<Option<MetricsConfig>, Error> {
+        let Some(addr) = &self.metrics_addr else {
+            return Ok(None);
+        };
+        let bad = |why: String| {
+            Error::Config(format!(
+                "--metrics-addr {addr:?} is not a usable host:port ({why})"
+            ))
+        };
+        let addr = addr
+            .to_socket_addrs()
+            .map_err(|e| bad(e.to_string()))?
+            .next()
+            .ok_or_else(|| bad("the host resolves to no address".into()))?;
+        Ok(Some(MetricsConfig {
+            addr,
+            stall_timeout: seconds("health-stall-timeout", self.health_stall_timeout)?,
         }))
     }
 }
@@ -166,6 +199,7 @@ impl RuntimeArgs {
             connect_timeout: seconds("connect-timeout", self.connect_timeout)?,
             recovery: self.recovery_config()?,
             processing_clock: None,
+            metrics: self.metrics_config()?,
         };
         self.check_restart(&config)?;
         config.validate()?;
@@ -184,6 +218,7 @@ impl RuntimeArgs {
             restarts: self.restart,
             restart_window: seconds("restart-window", self.restart_window)?,
             recovery_directory: self.recovery_directory.clone(),
+            metrics_addr: self.metrics_config()?.map(|m| m.addr),
         }))
     }
 
@@ -295,6 +330,14 @@ mod tests {
                 "--restart-window must be a positive",
             ),
             (&["-r", "x", "-b=-1"], "--backup-interval"),
+            (
+                &["--metrics-addr", "9100"],
+                "--metrics-addr \"9100\" is not a usable host:port",
+            ),
+            (
+                &["--metrics-addr", "127.0.0.1:0", "--health-stall-timeout", "0"],
+                "--health-stall-timeout must be a positive",
+            ),
         ];
         for (args, expected) in cases {
             let err = config(args).unwrap_err().to_string();

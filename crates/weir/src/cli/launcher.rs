@@ -3,7 +3,7 @@
 
 use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
-use std::net::TcpListener;
+use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::process::{ChildStderr, Command, ExitStatus, Stdio};
@@ -12,18 +12,26 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::Error;
+use crate::cli::RESTARTS_ENV;
 use crate::cli::restart_policy::{Decision, FailedAttempt, RestartPolicy};
 use crate::engine::connect::LISTEN_FD_ENV;
 
 /// Flags only the launcher reads, as `(short, long)`; its processes must not see them.
-const LAUNCHER_FLAGS: [(Option<&str>, &str); 3] = [
+const LAUNCHER_FLAGS: [(Option<&str>, &str); 4] = [
     (Some("-p"), "--processes"),
     (None, "--restart"),
     (None, "--restart-window"),
+    // Each process is given its own port in the environment.
+    (None, "--metrics-addr"),
 ];
 
 /// The environment variables of [`LAUNCHER_FLAGS`].
-const LAUNCHER_ENV: [&str; 3] = ["WEIR_PROCESSES", "WEIR_RESTART", "WEIR_RESTART_WINDOW"];
+const LAUNCHER_ENV: [&str; 4] = [
+    "WEIR_PROCESSES",
+    "WEIR_RESTART",
+    "WEIR_RESTART_WINDOW",
+    "WEIR_METRICS_ADDR",
+];
 
 /// What the flags ask of the launcher.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,6 +44,8 @@ pub(crate) struct Launch {
     pub restart_window: Duration,
     /// `-r`: the store the processes resume from, read after each failure.
     pub recovery_directory: Option<PathBuf>,
+    /// `--metrics-addr`: process `i` serves at its port + `i` (port 0: any free port).
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// One failed run of the cluster.
@@ -51,8 +61,8 @@ struct Failed {
 pub(crate) fn supervise(launch: &Launch, args: Vec<OsString>) -> Result<(), Error> {
     let args = child_args(args);
     let mut policy = RestartPolicy::new(launch.restarts, launch.restart_window);
-    loop {
-        let Some(failed) = run_cluster(launch.processes, &args)? else {
+    for restarts in 0.. {
+        let Some(failed) = run_cluster(launch, &args, restarts)? else {
             return Ok(());
         };
         if launch.restarts == 0 {
@@ -82,12 +92,15 @@ pub(crate) fn supervise(launch: &Launch, args: Vec<OsString>) -> Result<(), Erro
             Decision::GiveUp(err) => return Err(err),
         }
     }
+    unreachable!("the restart policy gives up long before u64::MAX restarts")
 }
 
-/// Starts `processes` copies of this program with `args`, each told its process id and
-/// the cluster addresses through the environment; waits for all of them. When one fails,
-/// stops the others and returns which one failed and how; `None` if all succeeded.
-fn run_cluster(processes: usize, args: &[OsString]) -> Result<Option<Failed>, Error> {
+/// Starts the processes of `launch` with `args`, each told its process id, the cluster
+/// addresses, its metrics address and the `restarts` so far through the environment;
+/// waits for all of them. When one fails, stops the others and returns which one failed
+/// and how; `None` if all succeeded.
+fn run_cluster(launch: &Launch, args: &[OsString], restarts: u64) -> Result<Option<Failed>, Error> {
+    let processes = launch.processes;
     let io = |context: &str| {
         let context = context.to_owned();
         move |source| Error::Io { context, source }
@@ -113,6 +126,13 @@ fn run_cluster(processes: usize, args: &[OsString]) -> Result<Option<Failed>, Er
         LAUNCHER_ENV.iter().for_each(|var| {
             command.env_remove(var);
         });
+        command.env(RESTARTS_ENV, restarts.to_string());
+        if let Some(addr) = launch.metrics_addr {
+            command.env(
+                "WEIR_METRICS_ADDR",
+                process_metrics_addr(addr, process)?.to_string(),
+            );
+        }
         let listener = (processes > 1).then(|| listeners.remove(0));
         if let Some(listener) = &listener {
             command
@@ -160,6 +180,24 @@ fn run_cluster(processes: usize, args: &[OsString]) -> Result<Option<Failed>, Er
             .clone()
             .or_else(|| messages.iter().flatten().next().cloned()),
     }))
+}
+
+/// The metrics address of `process`: `addr`'s port + `process` (port 0 stays 0: any
+/// free port).
+fn process_metrics_addr(mut addr: SocketAddr, process: usize) -> Result<SocketAddr, Error> {
+    if addr.port() != 0 {
+        let port = u16::try_from(process)
+            .ok()
+            .and_then(|p| addr.port().checked_add(p))
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "--metrics-addr {addr}: process {process} would need a port above 65535; \
+                     choose a lower port"
+                ))
+            })?;
+        addr.set_port(port);
+    }
+    Ok(addr)
 }
 
 /// Copies a child's stderr to ours, line by line; returns the message of its last

@@ -17,6 +17,10 @@ use crate::{Dataflow, Error};
 /// Exit status of a cluster process whose peer process died or closed its connection.
 pub const EXIT_PEER_LOST: u8 = 75;
 
+/// The variable in which the local launcher tells each process how often it restarted the
+/// cluster (`weir_restarts_total`).
+pub(crate) const RESTARTS_ENV: &str = "WEIR_RESTARTS";
+
 /// Exit status when no epoch completed for longer than the watchdog allows.
 pub const EXIT_STALLED: u8 = 76;
 

@@ -1,13 +1,16 @@
 //! What a step sees while its timely operators are built on one worker.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use prometheus_client::metrics::counter::Counter;
+use timely::dataflow::operators::Inspect;
 use timely::dataflow::{ProbeHandle, Scope, StreamVec};
 
+use crate::dataflow::flow::EventTimeRole;
 use crate::dataflow::{PortId, StepNode};
 use crate::engine::Assignment;
 use crate::engine::StepName;
@@ -16,6 +19,7 @@ use crate::engine::ports::PortTable;
 use crate::engine::time::Time;
 use serde::de::DeserializeOwned;
 
+use crate::metrics::{Metrics, StepLabel, StepWorker, WatermarkLag, WorkerLabel};
 use crate::recovery::{SnapshotRow, decode};
 use crate::testing::TestClock;
 use crate::{BoxError, Data, Epoch, Error, StepId};
@@ -38,6 +42,10 @@ pub(crate) struct StepCtx {
     resume: Rc<RefCell<StepStates>>,
     start_epoch: Epoch,
     snapshotting: bool,
+    /// Whether the step acts on the watermark (its lag is a metric).
+    needs_clock: bool,
+    /// Set by an operator that counts the items it emits itself (see `own_items_counter`).
+    counts_itself: Rc<Cell<bool>>,
 }
 
 impl StepCtx {
@@ -72,6 +80,49 @@ impl StepCtx {
     /// The run's test clock, if processing time is under a test's control.
     pub(crate) fn test_clock(&self) -> Option<&TestClock> {
         self.runtime.config.processing_clock.as_ref()
+    }
+
+    /// This process's metrics, if they are on.
+    pub(crate) fn metrics(&self) -> Option<&Arc<Metrics>> {
+        self.runtime.metrics.as_ref()
+    }
+
+    /// An input of this step opened `epoch`: logs and the `weir_epoch` gauge say so.
+    pub(crate) fn opened_epoch(&self, epoch: Epoch) {
+        self.name.span.record("epoch", epoch);
+        if let Some(metrics) = self.metrics() {
+            let worker = WorkerLabel {
+                worker: self.worker as u64,
+            };
+            metrics.epoch.get_or_create(&worker).set(epoch as i64);
+        }
+    }
+
+    /// Where a step that acts on the watermark reports its lag behind the wall clock, if
+    /// metrics are on (see [`WatermarkLag`]).
+    pub(crate) fn watermark_lag(&self) -> Option<WatermarkLag> {
+        let metrics = self.metrics().filter(|_| self.needs_clock)?;
+        let step = StepLabel {
+            step: self.id.to_string(),
+        };
+        Some(WatermarkLag(metrics.watermark_lag.get_or_create_owned(&step)))
+    }
+
+    /// The items counter for an operator that counts what it emits itself, on all its
+    /// outputs (cheaper than the counting operator `set_output` adds otherwise).
+    pub(crate) fn own_items_counter(&self) -> Option<Counter> {
+        let counter = self.items_counter()?;
+        self.counts_itself.set(true);
+        Some(counter)
+    }
+
+    /// The counter of items out of this step on this worker, if metrics are on.
+    pub(crate) fn items_counter(&self) -> Option<Counter> {
+        let labels = StepWorker {
+            step: self.id.to_string(),
+            worker: self.worker as u64,
+        };
+        Some(self.metrics()?.items.get_or_create_owned(&labels))
     }
 
     pub(crate) fn max_epochs_in_flight(&self) -> u64 {
@@ -180,6 +231,8 @@ impl<'s> BuildCtx<'s> {
                 resume: Rc::default(),
                 start_epoch: start.epoch,
                 snapshotting: start.snapshotting,
+                needs_clock: false,
+                counts_itself: Rc::default(),
             },
             states: start.states,
             snapshots: Vec::new(),
@@ -193,6 +246,8 @@ impl<'s> BuildCtx<'s> {
         self.step.id = node.id.clone();
         self.step.name = StepName::new(node.id.as_str());
         self.step.assignment = assignments.get(&node.id).cloned();
+        self.step.needs_clock = node.event_time == EventTimeRole::NeedsClock;
+        self.step.counts_itself = Rc::default();
         self.step.resume = Rc::new(RefCell::new(self.states.remove(&node.id).unwrap_or_default()));
     }
 
@@ -215,8 +270,18 @@ impl<'s> BuildCtx<'s> {
         self.read_ports.contains(&self.outputs[index])
     }
 
-    /// Publishes the current step's `index`-th output.
+    /// Publishes the current step's `index`-th output; with metrics on, counts its items
+    /// (unless the operator does, or no step reads it).
     pub(crate) fn set_output<T: Data>(&mut self, index: usize, stream: StreamVec<'s, Time, T>) {
+        let counted = self.step.counts_itself.get() || !self.output_is_read(index);
+        let stream = match self.step.items_counter() {
+            Some(counter) if !counted => stream.inspect_core(move |event| {
+                if let Ok((_, items)) = event {
+                    counter.inc_by(items.len() as u64);
+                }
+            }),
+            _ => stream,
+        };
         self.ports.insert(self.outputs[index], stream);
     }
 

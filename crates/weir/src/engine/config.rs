@@ -1,9 +1,11 @@
 //! How a dataflow runs: worker threads or a cluster of processes, epoch length, limits.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::Error;
+use crate::metrics::MetricsConfig;
 use crate::testing::TestClock;
 
 /// Where the workers run.
@@ -49,6 +51,8 @@ pub struct RunConfig {
     pub recovery: Option<RecoveryConfig>,
     /// Processing time for tests (`None`: the system clock); see [`TestClock`].
     pub processing_clock: Option<TestClock>,
+    /// Serve metrics, health and the graph over HTTP (`None`: no server, no counting).
+    pub metrics: Option<MetricsConfig>,
 }
 
 impl Default for RunConfig {
@@ -61,6 +65,7 @@ impl Default for RunConfig {
             connect_timeout: Duration::from_secs(60),
             recovery: None,
             processing_clock: None,
+            metrics: None,
         }
     }
 }
@@ -89,6 +94,18 @@ impl RunConfig {
             recovery: Some(RecoveryConfig {
                 directory: directory.into(),
                 backup_interval: Duration::ZERO,
+            }),
+            ..self
+        }
+    }
+
+    /// This configuration serving metrics at `addr` (see [`MetricsConfig`]), unhealthy
+    /// after 60 s without progress.
+    pub fn with_metrics(self, addr: SocketAddr) -> Self {
+        RunConfig {
+            metrics: Some(MetricsConfig {
+                addr,
+                stall_timeout: Duration::from_secs(60),
             }),
             ..self
         }

@@ -15,16 +15,20 @@ use timely::worker::Worker;
 use timely::{CommunicationConfig, WorkerConfig};
 
 use crate::Error;
+use crate::cli::RESTARTS_ENV;
 use crate::dataflow::Dataflow;
 use crate::engine::connect::connect_peers;
 use crate::engine::failure::{Failure, install_panic_hook};
 use crate::engine::worker_loop::run_worker;
 use crate::engine::{Execution, RunConfig};
+use crate::metrics::{Metrics, Server};
 
 /// What all workers of one process share.
 pub(crate) struct Runtime {
     pub config: RunConfig,
     pub failure: Failure,
+    /// This process's metrics, with `config.metrics`.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 /// Runs `flow` to completion with `config`; returns the first error of any worker.
@@ -46,11 +50,30 @@ pub(crate) struct Runtime {
 /// ```
 pub fn run(flow: Dataflow, config: RunConfig) -> Result<(), Error> {
     config.validate()?;
+    let dataflow_json = flow.to_json();
     let plan = Arc::new(flow.into_plan()?);
     install_panic_hook();
+    let metrics = config
+        .metrics
+        .as_ref()
+        .map(|_| Arc::new(Metrics::new(config.recovery.is_some())));
+    // Serves until this function returns.
+    let _server = match (&config.metrics, &metrics) {
+        (Some(serve), Some(metrics)) => {
+            metrics.restarts.inc_by(restarts_so_far());
+            Some(Server::start(
+                serve.addr,
+                metrics.clone(),
+                dataflow_json,
+                serve.stall_timeout,
+            )?)
+        }
+        _ => None,
+    };
     let runtime = Arc::new(Runtime {
         config: config.clone(),
         failure: Failure::default(),
+        metrics,
     });
     let (results_tx, results) = mpsc::channel();
     let cluster = matches!(config.execution, Execution::Cluster { .. });
@@ -136,4 +159,13 @@ fn start_cluster(
     let builders = builders.into_iter().map(AllocatorBuilder::Tcp).collect();
     timely::execute::execute_from(builders, Box::new(network), WorkerConfig::default(), work)
         .map_err(Error::Cluster)
+}
+
+/// How often the local launcher restarted the cluster this process belongs to (it says so
+/// in [`RESTARTS_ENV`]).
+fn restarts_so_far() -> u64 {
+    std::env::var(RESTARTS_ENV)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }

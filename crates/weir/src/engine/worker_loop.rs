@@ -5,6 +5,7 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use prometheus_client::metrics::gauge::Gauge;
 use timely::dataflow::operators::Probe;
 use timely::dataflow::operators::vec::Input;
 use timely::dataflow::{InputHandleVec, ProbeHandle};
@@ -14,8 +15,9 @@ use crate::dataflow::Plan;
 use crate::engine::execute::Runtime;
 use crate::engine::failure::take_last_panic;
 use crate::engine::setup::{Assignments, assign_partitions};
-use crate::engine::time::Time;
+use crate::engine::time::{Time, frontier_epoch};
 use crate::engine::{BuildCtx, Start};
+use crate::metrics::{Metrics, WorkerLabel};
 use crate::recovery::loader::load;
 use crate::recovery::writer::{WriterPlan, build_writer};
 use crate::{Epoch, Error};
@@ -64,7 +66,11 @@ pub(crate) fn run_worker(worker: &mut Worker, plan: &Plan, runtime: &Arc<Runtime
         })
     });
     tracing::debug!(steps = plan.steps.len(), "dataflow built");
-    drive(worker, runtime, &probe)
+    let progress = runtime.metrics.as_ref().map(|metrics| {
+        metrics.set_connected();
+        ProgressGauges::new(metrics, worker.index())
+    });
+    drive(worker, runtime, &probe, progress)
 }
 
 /// Start-up: partition assignment and, with a recovery store, the resume point and the
@@ -84,7 +90,11 @@ fn start(
         };
         return Ok((start, assignments, None));
     };
+    let loading = Instant::now();
     let loaded = load(worker, plan, runtime, dir, recovery, &assignments.steps)?;
+    if let Some(metrics) = &runtime.metrics {
+        metrics.resume_duration.set(loading.elapsed().as_secs_f64());
+    }
     if worker.index() == 0 {
         tracing::info!(
             execution = loaded.point.execution,
@@ -157,8 +167,46 @@ impl Heartbeat {
     }
 }
 
+/// The progress metrics a worker keeps up to date as the completed frontier moves.
+struct ProgressGauges {
+    metrics: Arc<Metrics>,
+    epoch: Gauge,
+    lag: Gauge,
+    frontier: Option<Option<Epoch>>,
+}
+
+impl ProgressGauges {
+    fn new(metrics: &Arc<Metrics>, worker: usize) -> Self {
+        let worker = WorkerLabel {
+            worker: worker as u64,
+        };
+        ProgressGauges {
+            metrics: metrics.clone(),
+            epoch: metrics.epoch.get_or_create_owned(&worker),
+            lag: metrics.epoch_lag.get_or_create_owned(&worker),
+            frontier: None,
+        }
+    }
+
+    /// Updates the gauges if the frontier moved or the inputs opened a new epoch.
+    fn update(&mut self, probe: &ProbeHandle<Time>) {
+        let frontier = probe.with_frontier(|f| frontier_epoch(&f));
+        if self.frontier != Some(frontier) {
+            self.frontier = Some(frontier);
+            self.metrics.set_frontier(frontier);
+        }
+        let lag = frontier.map_or(0, |f| (self.epoch.get() - f as i64).max(0));
+        self.lag.set(lag);
+    }
+}
+
 /// Steps the worker, turning panics into errors and watching that peers stay alive.
-fn drive(worker: &mut Worker, runtime: &Runtime, probe: &ProbeHandle<Time>) -> Result<(), Error> {
+fn drive(
+    worker: &mut Worker,
+    runtime: &Runtime,
+    probe: &ProbeHandle<Time>,
+    mut progress: Option<ProgressGauges>,
+) -> Result<(), Error> {
     let me = worker.index();
     let watchdog = runtime.config.watchdog_timeout;
     let mut heartbeat = Heartbeat::new(worker, watchdog);
@@ -180,6 +228,9 @@ fn drive(worker: &mut Worker, runtime: &Runtime, probe: &ProbeHandle<Time>) -> R
                 });
                 continue;
             }
+        }
+        if let Some(progress) = &mut progress {
+            progress.update(probe);
         }
         if probe.done() {
             heartbeat.stop();

@@ -89,6 +89,13 @@ pub trait StatefulSourcePartition: 'static {
     /// The position after the last item returned by `next_batch`, to resume from.
     fn snapshot(&self) -> Self::State;
 
+    /// How many items the partition knows are waiting upstream (a Kafka partition's
+    /// high watermark minus its next offset), reported as `weir_source_backlog` at each
+    /// epoch's end when metrics are on; `None` if it does not know.
+    fn backlog(&self) -> Option<u64> {
+        None
+    }
+
     /// Called once the snapshot `state` is durable on every worker (without a recovery
     /// store, at once): no resume will go back before it, so the source may acknowledge
     /// its upstream up to there (commit a consumer group's offsets, delete what was read).

@@ -17,8 +17,9 @@ use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use crate::dataflow::flow::{EventTimeRole, Graph, StepSpec, add_step};
 use crate::dataflow::{ListPartsFn, Stream, UnlistedPartFn};
 use crate::engine::{BuildCtx, StepCtx, at, encode_watermark, enter_step, frontier_epoch};
-use crate::inputs::{Batch, DynamicSource, EventClock, FixedPartitionedSource, PartitionClock};
-use crate::operators::source_parts::{NamedPart, Part, Stateful, Stateless};
+use crate::inputs::{Batch, DynamicSource, EventClock, FixedPartitionedSource};
+use crate::operators::polled::{Polled, source_watermark};
+use crate::operators::source_parts::{NamedPart, Stateful, Stateless};
 use crate::recovery::{SnapshotRow, decode};
 use crate::{Data, Epoch, Timestamp};
 
@@ -135,53 +136,6 @@ pub(crate) fn dynamic<S: DynamicSource>(
     add_step(graph, step_id, spec, build)
 }
 
-/// One partition: its name, when it wants to be polled, whether it read since its last
-/// snapshot, and its watermark.
-struct Polled<T> {
-    name: String,
-    part: Box<dyn Part<T>>,
-    awake: Instant,
-    dirty: bool,
-    clock: PartitionClock,
-}
-
-impl<T> Polled<T> {
-    /// The snapshot row of this partition at the end of `epoch`, if it has state.
-    fn snapshot(&mut self, step: &StepCtx, epoch: Epoch, clocked: bool) -> Option<SnapshotRow> {
-        self.dirty = false;
-        let watermark = clocked.then(|| self.clock.watermark());
-        match self.part.snapshot(epoch, watermark)? {
-            Ok(bytes) => Some((step.id.to_string(), self.name.clone(), Some(bytes))),
-            Err(err) => {
-                step.fail(format!("snapshotting partition {:?}: {err}", self.name).into());
-                None
-            }
-        }
-    }
-}
-
-/// The watermark this worker's partitions hold the source to: the least of those that hold
-/// it, after the processing-time opt-ins (a partition whose watermark rose is snapshotted
-/// next); the end of time if none does. While `backpressured` nobody is quiet.
-fn source_watermark<T>(
-    parts: &mut [Polled<T>],
-    clock: &EventClock<T>,
-    now: Instant,
-    backpressured: bool,
-) -> Timestamp {
-    let mut least = Timestamp::MAX;
-    for part in parts.iter_mut() {
-        if backpressured {
-            part.clock.held_back(now);
-        }
-        part.dirty |= part.clock.advance(clock, now);
-        if part.clock.holds(clock, now) {
-            least = least.min(part.clock.watermark());
-        }
-    }
-    least
-}
-
 /// The timely source operator shared by both kinds of input.
 ///
 /// Each activation polls every awake partition once (bounded work), emits at the current
@@ -194,6 +148,7 @@ fn source_watermark<T>(
 /// raised only after the items read under the old one were sent.
 fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock: Option<EventClock<T>>) {
     let step: StepCtx = ctx.step().clone();
+    let read = step.own_items_counter();
     let mut op = OperatorBuilder::new(step.id.to_string(), ctx.scope());
     let activator = ctx.scope().activator_for(op.operator_info().address);
     let (data_out, data_stream) = op.new_output::<Vec<T>>();
@@ -205,13 +160,7 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
     let now = Instant::now();
     let mut parts: Vec<Polled<T>> = parts
         .into_iter()
-        .map(|named| Polled {
-            name: named.name,
-            part: named.part,
-            awake: now,
-            dirty: false,
-            clock: PartitionClock::new(named.watermark, now),
-        })
+        .map(|named| Polled::new(named, &step, now))
         .collect();
     let clocked = clock.is_some();
     let mut epoch: Epoch = step.start_epoch();
@@ -228,7 +177,7 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
         for cap in &mut capabilities {
             cap.downgrade(&at(epoch, inner));
         }
-        step.name.span.record("epoch", epoch);
+        step.opened_epoch(epoch);
         let mut caps = Some(capabilities);
         move |_frontiers| {
             let _in_step = enter_step(&step.name);
@@ -254,8 +203,9 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                 if !snapshot_rows.is_empty() {
                     snaps.session(&*snap_cap).give_container(&mut snapshot_rows);
                 }
+                parts.iter().for_each(Polled::report_backlog);
                 epoch += 1;
-                step.name.span.record("epoch", epoch);
+                step.opened_epoch(epoch);
                 for cap in [&mut *data_cap, &mut *snap_cap, &mut *late_cap] {
                     cap.downgrade(&at(epoch, inner));
                 }
@@ -292,6 +242,9 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                     }
                     match result {
                         Ok(Batch::Items(mut items)) => {
+                            if let Some(read) = &read {
+                                read.inc_by(items.len() as u64);
+                            }
                             if let Some(clock) = &clock {
                                 let reported = polled.part.watermark();
                                 let split = polled

@@ -60,6 +60,7 @@ where
     }
     let mut op = OperatorBuilder::new(step.id.to_string(), ctx.scope());
     let activator = ctx.scope().activator_for(op.operator_info().address);
+    let watermark_lag = step.watermark_lag();
     // One worker owns every key: routing would hash each item's key text for nothing.
     let single = step.peers == 1;
     let pact = Exchange::new(move |(key, _): &(K, V)| if single { 0 } else { key.route() });
@@ -159,6 +160,9 @@ where
                         watermark: queued.watermark(&frontier),
                         now: step.processing_time(meet.outer),
                     };
+                    if let Some(lag) = &watermark_lag {
+                        lag.set(clocks.watermark);
+                    }
                     if keyed.timer_due(clocks) {
                         emit_snapshots(scap, keyed.enter_epoch(meet.outer, step.id.as_str()));
                         let mut fired = Vec::new();

@@ -41,6 +41,7 @@ mod merge;
 mod min_final;
 mod output;
 mod per_batch;
+mod polled;
 mod processing_time;
 mod redistribute;
 mod reduce_final;

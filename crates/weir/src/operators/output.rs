@@ -158,6 +158,7 @@ fn sink_operator<'s, T: Data, P>(
     let (snap_out, snapshots) = op.new_output::<Vec<SnapshotRow>>();
     let mut snap_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<SnapshotRow>>>::from(snap_out);
     let poll = (step.epoch_interval() / 4).clamp(Duration::from_millis(1), DURABILITY_POLL);
+    let written = step.items_counter();
     op.build_reschedule(move |mut capabilities| {
         let mut held = capabilities.pop();
         let mut queue: EpochQueue<VecDeque<Vec<T>>> = EpochQueue::new();
@@ -200,6 +201,9 @@ fn sink_operator<'s, T: Data, P>(
                     }
                     open = Some(epoch);
                     for batch in batches.drain(..) {
+                        if let Some(written) = &written {
+                            written.inc_by(batch.len() as u64);
+                        }
                         if let Err(err) = parts.write(epoch, batch) {
                             step.fail(err);
                             return false;

@@ -17,6 +17,7 @@ pub(crate) fn per_batch<'s, T: Data, U: Data>(
     mut logic: impl FnMut(&mut Vec<T>, &mut Vec<U>) + 'static,
 ) -> StreamVec<'s, Time, U> {
     let name = step.name.clone();
+    let emitted = step.own_items_counter();
     input.unary::<CapacityContainerBuilder<Vec<U>>, _, _, _>(Pipeline, step.id.as_str(), move |_, _| {
         let mut buffer = Vec::new();
         move |input, output| {
@@ -24,6 +25,9 @@ pub(crate) fn per_batch<'s, T: Data, U: Data>(
             input.for_each(|cap, data| {
                 logic(data, &mut buffer);
                 if !buffer.is_empty() {
+                    if let Some(emitted) = &emitted {
+                        emitted.inc_by(buffer.len() as u64);
+                    }
                     output.session(&cap).give_container(&mut buffer);
                 }
             });

@@ -19,6 +19,8 @@ pub(crate) trait Part<T> {
     fn snapshot(&mut self, epoch: Epoch, watermark: Option<Timestamp>) -> Option<Result<Vec<u8>, BoxError>>;
     /// Every snapshot of epochs `<= through` is durable on every worker.
     fn durable(&mut self, through: Epoch) -> Result<(), BoxError>;
+    /// Items known to wait upstream, if the partition knows.
+    fn backlog(&self) -> Option<u64>;
     fn close(&mut self) -> Result<(), BoxError>;
 }
 
@@ -64,6 +66,9 @@ where
         }
         Ok(())
     }
+    fn backlog(&self) -> Option<u64> {
+        self.0.backlog()
+    }
     fn close(&mut self) -> Result<(), BoxError> {
         self.0.close()
     }
@@ -89,6 +94,9 @@ impl<P: StatelessSourcePartition> Part<P::Item> for Stateless<P> {
     }
     fn durable(&mut self, _: Epoch) -> Result<(), BoxError> {
         Ok(())
+    }
+    fn backlog(&self) -> Option<u64> {
+        None
     }
     fn close(&mut self) -> Result<(), BoxError> {
         self.0.close()

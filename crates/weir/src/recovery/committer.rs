@@ -11,6 +11,7 @@ use std::time::Instant;
 use timely::scheduling::SyncActivator;
 
 use crate::error::panic_message;
+use crate::metrics::Metrics;
 use crate::recovery::store::StoredRow;
 use crate::recovery::{PartitionStore, StoreRouting};
 use crate::{Epoch, Error};
@@ -44,6 +45,8 @@ pub(crate) struct CommitterPlan {
     pub execution: u64,
     /// The worker whose writer this is.
     pub worker: usize,
+    /// Where commit durations and bytes are counted, if metrics are on.
+    pub metrics: Option<Arc<Metrics>>,
 }
 
 /// The writer's handle on its committer thread.
@@ -154,8 +157,16 @@ impl CommitterPlan {
                 finished,
             } => {
                 let (start, count) = (Instant::now(), rows.len());
+                let bytes: usize = rows
+                    .iter()
+                    .map(|(_, step, key, state)| step.len() + key.len() + state.as_ref().map_or(0, Vec::len))
+                    .sum();
                 self.commit(rows, through, finished)?;
                 let took = start.elapsed();
+                if let Some(metrics) = &self.metrics {
+                    metrics.snapshot_duration.observe(took.as_secs_f64());
+                    metrics.snapshot_bytes.inc_by(bytes as u64);
+                }
                 tracing::debug!(epoch = through, rows = count, ?took, "committed");
                 Ok(Done::Committed(through))
             }

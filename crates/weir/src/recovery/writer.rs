@@ -1,6 +1,7 @@
 //! The recovery writer: makes each epoch's snapshots durable in the partitions this
 //! worker owns, then lets the epoch count as complete.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use timely::dataflow::ProbeHandle;
@@ -10,6 +11,7 @@ use timely::dataflow::operators::core::Concatenate;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
 use crate::engine::{BuildCtx, EpochQueue, StepName, Time, at, enter_step, frontier_epoch, received_epoch};
+use crate::metrics::Metrics;
 use crate::recovery::committer::{Committer, CommitterPlan, Done, Job};
 use crate::recovery::resume::gc_epoch;
 use crate::recovery::{PartitionStore, SnapshotRow, StoreRouting};
@@ -66,7 +68,7 @@ pub(crate) fn build_writer(ctx: &mut BuildCtx<'_>, plan: WriterPlan) {
     let activator = scope
         .worker()
         .sync_activator_for(op.operator_info().address.to_vec());
-    let (committer, epochs) = plan.split(step.worker);
+    let (committer, epochs) = plan.split(step.worker, step.metrics().cloned());
     let mut writer = match Committer::start(committer, activator) {
         Ok(committer) => Some(Writer::new(committer, epochs, step.on_disk().clone())),
         Err(err) => {
@@ -117,12 +119,13 @@ struct WriterEpochs {
 
 impl WriterPlan {
     /// What the committer thread takes, and what the writer keeps.
-    fn split(self, worker: usize) -> (CommitterPlan, WriterEpochs) {
+    fn split(self, worker: usize, metrics: Option<Arc<Metrics>>) -> (CommitterPlan, WriterEpochs) {
         let committer = CommitterPlan {
             stores: self.stores,
             routing: self.routing,
             execution: self.execution,
             worker,
+            metrics,
         };
         let epochs = WriterEpochs {
             resume_epoch: self.resume_epoch,

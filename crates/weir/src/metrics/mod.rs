@@ -1,0 +1,24 @@
+//! Metrics and the HTTP endpoint of each process (`--metrics-addr`): Prometheus text on
+//! `/metrics`, `/health`, and the graph on `/dataflow`.
+//!
+//! Metrics cost nothing unless enabled: without `--metrics-addr` no step counts its items.
+
+mod registry;
+mod server;
+mod text_format;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub(crate) use registry::{Metrics, StepLabel, StepPartition, StepWorker, WatermarkLag, WorkerLabel};
+pub(crate) use server::Server;
+
+/// Where a process serves its metrics, and when it reports itself unhealthy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetricsConfig {
+    /// `host:port` to listen on (port 0: any free port, logged at start).
+    pub addr: SocketAddr,
+    /// `/health` answers 503 when no epoch completed (with recovery: was committed) for
+    /// this long.
+    pub stall_timeout: Duration,
+}

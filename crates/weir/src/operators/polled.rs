@@ -1,0 +1,88 @@
+//! One partition as the input operator polls it, and the watermark a worker's partitions
+//! hold their source to.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::engine::StepCtx;
+use crate::inputs::{EventClock, PartitionClock};
+use crate::metrics::{Metrics, StepPartition};
+use crate::operators::source_parts::{NamedPart, Part};
+use crate::recovery::SnapshotRow;
+use crate::{Epoch, Timestamp};
+
+/// One partition: its name, when it wants to be polled, whether it read since its last
+/// snapshot, and its watermark.
+pub(crate) struct Polled<T> {
+    pub name: String,
+    pub part: Box<dyn Part<T>>,
+    pub awake: Instant,
+    pub dirty: bool,
+    pub clock: PartitionClock,
+    /// Where its `weir_source_backlog` goes, if metrics are on.
+    backlog: Option<(Arc<Metrics>, StepPartition)>,
+}
+
+impl<T> Polled<T> {
+    pub(crate) fn new(named: NamedPart<T>, step: &StepCtx, now: Instant) -> Self {
+        let backlog = step.metrics().map(|metrics| {
+            let labels = StepPartition {
+                step: step.id.to_string(),
+                partition: named.name.clone(),
+            };
+            (metrics.clone(), labels)
+        });
+        Polled {
+            name: named.name,
+            part: named.part,
+            awake: now,
+            dirty: false,
+            clock: PartitionClock::new(named.watermark, now),
+            backlog,
+        }
+    }
+
+    /// Updates its backlog gauge, if metrics are on and the partition knows its backlog
+    /// (a partition that does not has no series).
+    pub(crate) fn report_backlog(&self) {
+        if let (Some((metrics, labels)), Some(backlog)) = (&self.backlog, self.part.backlog()) {
+            let backlog = backlog.min(i64::MAX as u64) as i64;
+            metrics.source_backlog.get_or_create(labels).set(backlog);
+        }
+    }
+
+    /// The snapshot row of this partition at the end of `epoch`, if it has state.
+    pub(crate) fn snapshot(&mut self, step: &StepCtx, epoch: Epoch, clocked: bool) -> Option<SnapshotRow> {
+        self.dirty = false;
+        let watermark = clocked.then(|| self.clock.watermark());
+        match self.part.snapshot(epoch, watermark)? {
+            Ok(bytes) => Some((step.id.to_string(), self.name.clone(), Some(bytes))),
+            Err(err) => {
+                step.fail(format!("snapshotting partition {:?}: {err}", self.name).into());
+                None
+            }
+        }
+    }
+}
+
+/// The watermark this worker's partitions hold the source to: the least of those that hold
+/// it, after the processing-time opt-ins (a partition whose watermark rose is snapshotted
+/// next); the end of time if none does. While `backpressured` nobody is quiet.
+pub(crate) fn source_watermark<T>(
+    parts: &mut [Polled<T>],
+    clock: &EventClock<T>,
+    now: Instant,
+    backpressured: bool,
+) -> Timestamp {
+    let mut least = Timestamp::MAX;
+    for part in parts.iter_mut() {
+        if backpressured {
+            part.clock.held_back(now);
+        }
+        part.dirty |= part.clock.advance(clock, now);
+        if part.clock.holds(clock, now) {
+            least = least.min(part.clock.watermark());
+        }
+    }
+    least
+}

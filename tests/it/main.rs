@@ -9,6 +9,7 @@ mod event_time_ops;
 mod event_time_regressions;
 mod event_windows_cli;
 mod execution_modes;
+mod graceful_stop;
 mod http_source;
 mod input_changes;
 mod joins;

@@ -20,7 +20,7 @@ use crate::windows_oracle::assert_same;
 const WINDOW: u64 = 10_000;
 
 /// The result lines of `query` over `events`, computed directly.
-fn oracle(query: &str, events: &[Event]) -> Vec<String> {
+pub(crate) fn oracle(query: &str, events: &[Event]) -> Vec<String> {
     let bids = events.iter().filter_map(|event| match event {
         Event::Bid(bid) => Some(bid),
         _ => None,
@@ -180,12 +180,12 @@ fn oracle(query: &str, events: &[Event]) -> Vec<String> {
     lines
 }
 
-fn path(dir: &Path) -> &str {
+pub(crate) fn path(dir: &Path) -> &str {
     dir.to_str().expect("a UTF-8 temporary path")
 }
 
 /// Runs the example to completion (it must succeed).
-fn run_to_end(args: &[&str]) {
+pub(crate) fn run_to_end(args: &[&str]) {
     let output = run_with_limit(&example("nexmark"), args, Duration::from_secs(300));
     assert!(
         output.status.success(),
@@ -196,7 +196,7 @@ fn run_to_end(args: &[&str]) {
 }
 
 /// The events of a dump, one per line, in order; each offset once.
-fn dumped(path: &Path, events: usize) -> Vec<Event> {
+pub(crate) fn dumped(path: &Path, events: usize) -> Vec<Event> {
     let text = std::fs::read_to_string(path).expect("the dump");
     let parsed: Vec<Event> = text
         .lines()

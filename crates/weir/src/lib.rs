@@ -63,7 +63,7 @@ pub mod testing;
 pub mod windows;
 
 pub use dataflow::{ClockedInput, Dataflow, KeyedStream, Stream};
-pub use engine::{Execution, RecoveryConfig, RunConfig, run};
+pub use engine::{Execution, RecoveryConfig, RunConfig, StopSignal, run};
 pub use error::{BoxError, Error};
 pub use ids::{Epoch, StepId, Timestamp};
 pub use key::Key;

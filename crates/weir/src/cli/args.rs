@@ -77,6 +77,10 @@ pub struct RuntimeArgs {
     #[arg(long, env = "WEIR_HEALTH_STALL_TIMEOUT", default_value_t = 60.0)]
     pub health_stall_timeout: f64,
 
+    /// Seconds a graceful stop (SIGTERM, Ctrl-C) may take before the process exits at once.
+    #[arg(long, env = "WEIR_STOP_TIMEOUT", default_value_t = 30.0)]
+    pub stop_timeout: f64,
+
     /// Print the dataflow's graph in this format and exit without running it.
     #[arg(long, value_enum)]
     pub graph: Option<GraphFormat>,
@@ -127,6 +131,11 @@ impl RuntimeArgs {
 }
 
 impl RuntimeArgs {
+    /// `--stop-timeout`, checked.
+    pub(crate) fn stop_timeout(&self) -> Result<Duration, Error> {
+        seconds("stop-timeout", self.stop_timeout)
+    }
+
     fn metrics_config(&self) -> Result<Option<MetricsConfig>, Error> {
         let Some(addr) = &self.metrics_addr else {
             return Ok(None);
@@ -200,7 +209,9 @@ impl RuntimeArgs {
             recovery: self.recovery_config()?,
             processing_clock: None,
             metrics: self.metrics_config()?,
+            stop: crate::StopSignal::new(),
         };
+        self.stop_timeout()?;
         self.check_restart(&config)?;
         config.validate()?;
         Ok(config)

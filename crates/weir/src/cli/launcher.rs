@@ -5,15 +5,18 @@ use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{ChildStderr, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crate::Error;
 use crate::cli::RESTARTS_ENV;
 use crate::cli::restart_policy::{Decision, FailedAttempt, RestartPolicy};
+use crate::cli::signals::on_stop_signals;
 use crate::engine::connect::LISTEN_FD_ENV;
 
 /// Flags only the launcher reads, as `(short, long)`; its processes must not see them.
@@ -58,14 +61,28 @@ struct Failed {
 
 /// Runs the local cluster; when it fails, restarts all of it (it resumes from the recovery
 /// store) as `--restart` and `--restart-window` allow, unless the failure is deterministic.
+///
+/// SIGTERM and Ctrl-C are forwarded to the processes (each in a process group of its own,
+/// so a terminal's Ctrl-C reaches them only this way, once); a cluster that was asked to
+/// stop is not restarted.
 pub(crate) fn supervise(launch: &Launch, args: Vec<OsString>) -> Result<(), Error> {
     let args = child_args(args);
+    let children = Children::default();
+    let stopping = Arc::new(AtomicBool::new(false));
+    let forward = {
+        let (children, stopping) = (children.clone(), stopping.clone());
+        move || {
+            stopping.store(true, Ordering::SeqCst);
+            children.signal(libc::SIGTERM);
+        }
+    };
+    on_stop_signals(forward.clone(), forward)?;
     let mut policy = RestartPolicy::new(launch.restarts, launch.restart_window);
     for restarts in 0.. {
-        let Some(failed) = run_cluster(launch, &args, restarts)? else {
+        let Some(failed) = run_cluster(launch, &args, restarts, &children)? else {
             return Ok(());
         };
-        if launch.restarts == 0 {
+        if launch.restarts == 0 || stopping.load(Ordering::SeqCst) {
             return Err(failed.error);
         }
         let resume_epoch = launch.recovery_directory.as_deref().and_then(|dir| {
@@ -99,7 +116,12 @@ pub(crate) fn supervise(launch: &Launch, args: Vec<OsString>) -> Result<(), Erro
 /// addresses, its metrics address and the `restarts` so far through the environment;
 /// waits for all of them. When one fails, stops the others and returns which one failed
 /// and how; `None` if all succeeded.
-fn run_cluster(launch: &Launch, args: &[OsString], restarts: u64) -> Result<Option<Failed>, Error> {
+fn run_cluster(
+    launch: &Launch,
+    args: &[OsString],
+    restarts: u64,
+    children: &Children,
+) -> Result<Option<Failed>, Error> {
     let processes = launch.processes;
     let io = |context: &str| {
         let context = context.to_owned();
@@ -122,7 +144,7 @@ fn run_cluster(launch: &Launch, args: &[OsString], restarts: u64) -> Result<Opti
     let (exits, exited) = mpsc::channel::<(usize, std::io::Result<ExitStatus>)>();
     for process in 0..processes {
         let mut command = Command::new(&program);
-        command.args(args).stderr(Stdio::piped());
+        command.args(args).stderr(Stdio::piped()).process_group(0);
         LAUNCHER_ENV.iter().for_each(|var| {
             command.env_remove(var);
         });
@@ -145,10 +167,14 @@ fn run_cluster(launch: &Launch, args: &[OsString], restarts: u64) -> Result<Opti
         drop(listener);
         let mut child = spawned.map_err(io(&format!("starting process {process} of the local cluster")))?;
         pids.push(child.id());
+        children.started(child.id());
         stderrs.push(tee_stderr(child.stderr.take().expect("stderr is piped")));
         let exits = exits.clone();
+        let children = children.clone();
         thread::spawn(move || {
-            let _ = exits.send((process, child.wait()));
+            let status = child.wait();
+            children.exited(child.id());
+            let _ = exits.send((process, status));
         });
     }
     tracing::info!(processes, addresses = %addresses.join(";"), "started local cluster");
@@ -180,6 +206,32 @@ fn run_cluster(launch: &Launch, args: &[OsString], restarts: u64) -> Result<Opti
             .clone()
             .or_else(|| messages.iter().flatten().next().cloned()),
     }))
+}
+
+/// The processes of the running cluster, for forwarding signals.
+#[derive(Clone, Default)]
+struct Children(Arc<Mutex<Vec<u32>>>);
+
+impl Children {
+    fn started(&self, pid: u32) {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).push(pid);
+    }
+
+    /// Forgets a process that was waited for (its pid may be reused).
+    fn exited(&self, pid: u32) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|p| *p != pid);
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        for pid in self.0.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+            // SAFETY: kill(2) of a child that was not waited for (`exited` forgets them, a
+            // moment after the wait).
+            unsafe { libc::kill(*pid as libc::pid_t, signal) };
+        }
+    }
 }
 
 /// The metrics address of `process`: `addr`'s port + `process` (port 0 stays 0: any

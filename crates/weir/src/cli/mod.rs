@@ -5,6 +5,7 @@ mod args;
 mod launcher;
 mod logging;
 mod restart_policy;
+mod signals;
 
 use std::process::ExitCode;
 
@@ -20,6 +21,10 @@ pub const EXIT_PEER_LOST: u8 = 75;
 /// The variable in which the local launcher tells each process how often it restarted the
 /// cluster (`weir_restarts_total`).
 pub(crate) const RESTARTS_ENV: &str = "WEIR_RESTARTS";
+
+/// Exit status when a second SIGTERM or Ctrl-C, or `--stop-timeout`, stopped a run before
+/// its graceful stop completed (a resume goes on from the last committed epoch).
+pub const EXIT_STOPPED_AT_ONCE: u8 = 77;
 
 /// Exit status when no epoch completed for longer than the watchdog allows.
 pub const EXIT_STALLED: u8 = 76;
@@ -81,12 +86,45 @@ pub fn main_with(flow: Dataflow, runtime: &RuntimeArgs) -> ExitCode {
 
 /// Runs `flow` as the flags ask: in this process, or through the local launcher (`-p N`,
 /// or `--restart`, which restarts even a single process).
+///
+/// SIGTERM or Ctrl-C stops the run gracefully (see [`StopSignal`](crate::StopSignal)); a
+/// second one, or `--stop-timeout`, exits at once with [`EXIT_STOPPED_AT_ONCE`]. The local
+/// launcher forwards them to its processes.
 pub fn run_with(flow: Dataflow, runtime: &RuntimeArgs) -> Result<(), Error> {
     let config = runtime.to_config()?;
-    match runtime.launch()? {
-        Some(launch) => launcher::supervise(&launch, std::env::args_os().skip(1).collect()),
-        None => crate::run(flow, config),
+    if let Some(launch) = runtime.launch()? {
+        return launcher::supervise(&launch, std::env::args_os().skip(1).collect());
     }
+    let stop = config.stop.clone();
+    let timeout = runtime.stop_timeout()?;
+    signals::on_stop_signals(
+        move || {
+            tracing::info!(
+                ?timeout,
+                "stopping: finishing the current epoch (a second signal stops at once)"
+            );
+            stop.stop();
+            std::thread::spawn(move || {
+                std::thread::sleep(timeout);
+                stop_at_once(&format!(
+                    "the graceful stop took longer than --stop-timeout ({timeout:?})"
+                ));
+            });
+        },
+        || stop_at_once("a second signal"),
+    )?;
+    let stopping = config.stop.clone();
+    crate::run(flow, config)?;
+    if stopping.is_stopping() {
+        tracing::info!("stopped gracefully: run again with the same recovery store to resume");
+    }
+    Ok(())
+}
+
+/// Exits at once with [`EXIT_STOPPED_AT_ONCE`], saying `why`.
+fn stop_at_once(why: &str) -> ! {
+    eprintln!("error: stopped at once by {why}; a resume goes on from the last committed epoch");
+    std::process::exit(EXIT_STOPPED_AT_ONCE.into())
 }
 
 /// The exit status for an error.

@@ -65,6 +65,17 @@ impl StepCtx {
         self.runtime.failure.is_set()
     }
 
+    /// Whether this process was asked to stop gracefully (see `engine/stop.rs`): at the
+    /// end of their input, stateful steps keep their state instead of flushing it.
+    pub(crate) fn stop_requested(&self) -> bool {
+        self.runtime.stop.requested()
+    }
+
+    /// Whether every worker of the cluster has heard of the stop: inputs may end.
+    pub(crate) fn stop_agreed(&self) -> bool {
+        self.runtime.stop.everyone_knows()
+    }
+
     pub(crate) fn epoch_interval(&self) -> Duration {
         self.runtime.config.epoch_interval
     }

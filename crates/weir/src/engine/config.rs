@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::Error;
+use crate::engine::StopSignal;
 use crate::metrics::MetricsConfig;
 use crate::testing::TestClock;
 
@@ -53,6 +54,8 @@ pub struct RunConfig {
     pub processing_clock: Option<TestClock>,
     /// Serve metrics, health and the graph over HTTP (`None`: no server, no counting).
     pub metrics: Option<MetricsConfig>,
+    /// Stops the run gracefully when given (see [`StopSignal`]).
+    pub stop: StopSignal,
 }
 
 impl Default for RunConfig {
@@ -66,6 +69,7 @@ impl Default for RunConfig {
             recovery: None,
             processing_clock: None,
             metrics: None,
+            stop: StopSignal::new(),
         }
     }
 }
@@ -109,6 +113,11 @@ impl RunConfig {
             }),
             ..self
         }
+    }
+
+    /// This configuration, stopped gracefully when `signal` is given.
+    pub fn with_stop_signal(self, signal: StopSignal) -> Self {
+        RunConfig { stop: signal, ..self }
     }
 
     /// The number of epochs the backup interval spans (at least 0).

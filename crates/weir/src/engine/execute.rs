@@ -20,7 +20,7 @@ use crate::dataflow::Dataflow;
 use crate::engine::connect::connect_peers;
 use crate::engine::failure::{Failure, install_panic_hook};
 use crate::engine::worker_loop::run_worker;
-use crate::engine::{Execution, RunConfig};
+use crate::engine::{Execution, RunConfig, StopState};
 use crate::metrics::{Metrics, Server};
 
 /// What all workers of one process share.
@@ -29,6 +29,8 @@ pub(crate) struct Runtime {
     pub failure: Failure,
     /// This process's metrics, with `config.metrics`.
     pub metrics: Option<Arc<Metrics>>,
+    /// What this process knows of a graceful stop.
+    pub stop: StopState,
 }
 
 /// Runs `flow` to completion with `config`; returns the first error of any worker.
@@ -74,6 +76,7 @@ pub fn run(flow: Dataflow, config: RunConfig) -> Result<(), Error> {
         config: config.clone(),
         failure: Failure::default(),
         metrics,
+        stop: StopState::new(config.stop.clone()),
     });
     let (results_tx, results) = mpsc::channel();
     let cluster = matches!(config.execution, Execution::Cluster { .. });

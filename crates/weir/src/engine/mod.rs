@@ -11,6 +11,7 @@ mod failure;
 mod ports;
 mod routing;
 mod setup;
+mod stop;
 pub(crate) mod time;
 mod worker_loop;
 
@@ -23,6 +24,8 @@ pub(crate) use execute::Runtime;
 pub use execute::run;
 pub(crate) use failure::{StepName, enter_step};
 pub(crate) use routing::{route_key, worker_of};
+pub use stop::StopSignal;
+pub(crate) use stop::{StopBroadcast, StopState};
 pub(crate) use time::{
     QueuedWatermarks, Time, at, decode_watermark, encode_watermark, frontier_epoch, frontier_meet, passed,
     received_epoch, received_inner,

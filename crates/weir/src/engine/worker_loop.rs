@@ -16,7 +16,7 @@ use crate::engine::execute::Runtime;
 use crate::engine::failure::take_last_panic;
 use crate::engine::setup::{Assignments, assign_partitions};
 use crate::engine::time::{Time, frontier_epoch};
-use crate::engine::{BuildCtx, Start};
+use crate::engine::{BuildCtx, Start, StopBroadcast};
 use crate::metrics::{Metrics, WorkerLabel};
 use crate::recovery::loader::load;
 use crate::recovery::writer::{WriterPlan, build_writer};
@@ -210,6 +210,7 @@ fn drive(
     let me = worker.index();
     let watchdog = runtime.config.watchdog_timeout;
     let mut heartbeat = Heartbeat::new(worker, watchdog);
+    let mut stop = StopBroadcast::new(worker);
     loop {
         if runtime.failure.is_set() {
             drop_dataflows(worker);
@@ -234,6 +235,9 @@ fn drive(
         }
         if probe.done() {
             heartbeat.stop();
+            stop.close();
+        } else {
+            stop.poll(&runtime.stop);
         }
         let silent = heartbeat.beat();
         if silent > watchdog {

@@ -23,6 +23,9 @@ use crate::operators::source_parts::{NamedPart, Stateful, Stateless};
 use crate::recovery::{SnapshotRow, decode};
 use crate::{Data, Epoch, Timestamp};
 
+/// How often an input that stopped reading looks whether every worker heard of the stop.
+const STOP_POLL: Duration = Duration::from_millis(5);
+
 /// Delay before polling again after a partition had nothing and named no wake-up time.
 const IDLE_POLL: Duration = Duration::from_millis(1);
 
@@ -191,6 +194,25 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
             }
             let (mut data, mut snaps, mut lates) =
                 (data_out.activate(), snap_out.activate(), late_out.activate());
+            // A graceful stop: read nothing more; once every worker knows, snapshot what was
+            // read, close the partitions and end in this epoch (`engine/stop.rs`).
+            if step.stop_requested() {
+                if !step.stop_agreed() {
+                    activator.activate_after(STOP_POLL);
+                    return;
+                }
+                let mut rows: Vec<SnapshotRow> = (parts.iter_mut())
+                    .filter(|p| p.dirty)
+                    .filter_map(|p| p.snapshot(&step, epoch, clocked))
+                    .collect();
+                snaps.session(&*snap_cap).give_container(&mut rows);
+                if let Some(err) = parts.iter_mut().find_map(|p| p.part.close().err()) {
+                    step.fail(err);
+                    return;
+                }
+                caps = None;
+                return;
+            }
             let mut snapshot_rows: Vec<SnapshotRow> = Vec::new();
             let now = Instant::now();
             if now >= epoch_ends || !clock_advances.is_empty() {

@@ -187,6 +187,13 @@ where
                         activator.activate_after(at.duration_since(SystemTime::now()).unwrap_or_default());
                     }
                 }
+                None if queue.is_empty() && step.stop_requested() => {
+                    // A graceful stop, not the end of the input: the state stays as it is
+                    // (snapshotted for the resume), nothing is flushed.
+                    emit_snapshots(scap, keyed.close_epoch_before(None, step.id.as_str()));
+                    data_cap = None;
+                    snap_cap = None;
+                }
                 None if queue.is_empty() => {
                     // End of input: each key's last event timer, then `on_eof`, run in the
                     // last epoch seen, after its items, under the same work bound as items.

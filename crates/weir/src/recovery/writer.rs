@@ -95,7 +95,8 @@ pub(crate) fn build_writer(ctx: &mut BuildCtx<'_>, plan: WriterPlan) {
             if failed.has_failed() {
                 return;
             }
-            if let Err(err) = writer.advance(frontier_epoch(&frontiers[0].frontier())) {
+            let frontier = frontier_epoch(&frontiers[0].frontier());
+            if let Err(err) = writer.advance(frontier, failed.stop_requested()) {
                 failed.fail_with(err);
                 return;
             }
@@ -194,9 +195,9 @@ impl Writer {
     }
 
     /// Takes in what the committer did, then sends it the epochs the input `frontier` has
-    /// passed (everything at the end), a sync when due, and garbage collection behind what
-    /// every partition has on disk.
-    fn advance(&mut self, frontier: Option<Epoch>) -> Result<(), Error> {
+    /// passed (everything at the end, marked finished unless `stopping`), a sync when due,
+    /// and garbage collection behind what every partition has on disk.
+    fn advance(&mut self, frontier: Option<Epoch>, stopping: bool) -> Result<(), Error> {
         for done in self.committer.done()? {
             self.in_flight -= 1;
             match done {
@@ -209,8 +210,10 @@ impl Writer {
             return Ok(());
         }
         // At the end the writer may never have received the last epoch's rows: it records
-        // that its partitions are finished, which resume counts as holding every epoch.
-        let finished = frontier.is_none();
+        // that its partitions are finished, which resume counts as holding every epoch —
+        // unless the run stopped gracefully: then a resume goes on from its last epoch.
+        let ended = frontier.is_none();
+        let finished = ended && !stopping;
         let through = match frontier {
             Some(f) => {
                 self.seen = self.seen.max(f);
@@ -218,7 +221,7 @@ impl Writer {
             }
             None => self.pending.last_epoch().unwrap_or(0).max(self.seen),
         };
-        if through > self.requested || finished {
+        if through > self.requested || ended {
             let rows = self
                 .pending
                 .take_complete(Some(through + 1))
@@ -237,14 +240,14 @@ impl Writer {
         }
         let due = self.requested >= self.sync_requested + SYNC_EVERY
             || (self.requested > self.sync_requested && self.last_sync.elapsed() >= SYNC_INTERVAL);
-        if finished || due {
+        if ended || due {
             self.send(Job::Sync {
                 through: self.requested,
             });
             self.sync_requested = self.requested;
             self.last_sync = Instant::now();
         }
-        self.final_sent = finished;
+        self.final_sent = ended;
         let on_disk = self
             .synced_everywhere
             .with_frontier(|f| frontier_epoch(&f).map_or(self.synced, |e| e.saturating_sub(1)));

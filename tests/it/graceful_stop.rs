@@ -1,0 +1,146 @@
+//! SIGTERM and Ctrl-C: a graceful stop finishes the current epoch and exits 0; a resume
+//! from the store then ends with exactly the lines of a run that never stopped.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use crate::nexmark::{dumped, oracle, path, run_to_end};
+use crate::support::{example, kill, output_lines, wait_exit};
+use crate::windows_oracle::assert_same;
+
+const LIMIT: Duration = Duration::from_secs(60);
+/// Enough events for a few seconds at `RATE`: windows close during the run.
+const EVENTS: usize = 40_000;
+const EVENTS_ARG: &str = "40000";
+const RATE: &str = "10000";
+
+struct Stores {
+    out: tempfile::TempDir,
+    store: tempfile::TempDir,
+}
+
+impl Stores {
+    fn new() -> Self {
+        let stores = Stores {
+            out: tempfile::tempdir().unwrap(),
+            store: tempfile::tempdir().unwrap(),
+        };
+        weir::recovery::init(stores.store.path(), 3).unwrap();
+        stores
+    }
+
+    /// q5 (hopping windows) into `out` with recovery into `store`, and `extra` flags.
+    fn args<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut args = vec![
+            "--query",
+            "q5",
+            "--events",
+            EVENTS_ARG,
+            "--partitions",
+            "4",
+            "--output",
+            path(self.out.path()),
+            "-r",
+            path(self.store.path()),
+            "-s",
+            "0.1",
+        ];
+        args.extend_from_slice(extra);
+        args
+    }
+
+    /// Starts a paced run; returns it, and its stderr lines, once it committed an epoch.
+    fn start_paced(&self, extra: &[&str], failpoints: Option<&str>) -> (Child, mpsc::Receiver<String>) {
+        let mut args = self.args(&["--rate", RATE, "--log-level", "weir=debug"]);
+        args.extend_from_slice(extra);
+        let mut command = Command::new(example("nexmark"));
+        command.args(&args).stdout(Stdio::null()).stderr(Stdio::piped());
+        if let Some(failpoints) = failpoints {
+            command.env("FAILPOINTS", failpoints);
+        }
+        let mut child = command.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (lines, received) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = lines.send(line);
+            }
+        });
+        wait_for_line(&received, "committed epoch=");
+        (child, received)
+    }
+
+    /// Resumes to the end with 3 workers and checks the lines against the oracle.
+    fn resume_to_the_oracle(&self, what: &str) {
+        let lines_before = output_lines(self.out.path()).len();
+        let dump_dir = tempfile::tempdir().unwrap();
+        let dump = dump_dir.path().join("events.jsonl");
+        run_to_end(&self.args(&["-w", "3", "--dump-events", path(&dump)]));
+        let expected = oracle("q5", &dumped(&dump, EVENTS));
+        assert!(
+            lines_before < expected.len(),
+            "{what}: the stop came before the end"
+        );
+        assert_same(what, &output_lines(self.out.path()), &expected);
+    }
+}
+
+/// Waits until a line containing `text` arrives.
+fn wait_for_line(lines: &mpsc::Receiver<String>, text: &str) {
+    loop {
+        match lines.recv_timeout(LIMIT) {
+            Ok(line) if line.contains(text) => return,
+            Ok(_) => {}
+            Err(err) => panic!("no line with {text:?}: {err}"),
+        }
+    }
+}
+
+#[test]
+fn sigterm_stops_gracefully_and_a_resume_loses_and_repeats_nothing() {
+    let stores = Stores::new();
+    let (mut child, _) = stores.start_paced(&["-w", "2"], None);
+    kill(child.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, LIMIT).0, Some(0), "a graceful stop exits 0");
+    stores.resume_to_the_oracle("one process of 2 workers stopped by SIGTERM");
+}
+
+#[test]
+fn the_launcher_forwards_sigterm_and_its_cluster_stops_gracefully() {
+    let stores = Stores::new();
+    let (mut launcher, _) = stores.start_paced(&["-p", "2"], None);
+    kill(launcher.id(), libc::SIGTERM);
+    assert_eq!(
+        wait_exit(&mut launcher, LIMIT).0,
+        Some(0),
+        "every process stopped gracefully"
+    );
+    stores.resume_to_the_oracle("a local cluster of 2 stopped by SIGTERM");
+}
+
+/// Commits hang after the first few, so a graceful stop cannot finish.
+const STUCK: &str = "weir::recovery::commit=4*off->sleep(600000)";
+
+#[test]
+fn a_second_signal_stops_at_once() {
+    let stores = Stores::new();
+    let (mut child, lines) = stores.start_paced(&[], Some(STUCK));
+    kill(child.id(), libc::SIGINT);
+    wait_for_line(&lines, "stopping: finishing the current epoch");
+    kill(child.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, LIMIT).0, Some(77));
+    wait_for_line(&lines, "stopped at once by a second signal");
+    stores.resume_to_the_oracle("stopped at once by a second signal");
+}
+
+#[test]
+fn a_stop_that_takes_longer_than_the_timeout_stops_at_once() {
+    let stores = Stores::new();
+    let (mut child, lines) = stores.start_paced(&["--stop-timeout", "0.5"], Some(STUCK));
+    kill(child.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, LIMIT).0, Some(77));
+    wait_for_line(&lines, "the graceful stop took longer than --stop-timeout");
+    stores.resume_to_the_oracle("stopped at once by --stop-timeout");
+}

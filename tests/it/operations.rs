@@ -275,3 +275,35 @@ fn health_turns_503_when_commits_stall() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn progress_shows_on_a_terminal_and_nowhere_else() {
+    let nexmark = example("nexmark");
+    let args = [
+        "--query", "q1", "--events", "30000", "--rate", "10000", "--sink", "null", "-s", "0.2",
+    ];
+    // `script` (util-linux) runs the command on a pseudo-terminal.
+    let command = std::iter::once(nexmark.to_str().unwrap())
+        .chain(args)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let on_terminal = run_with_limit(
+        std::path::Path::new("script"),
+        &["-qec", &command, "/dev/null"],
+        LIMIT,
+    );
+    let shown = String::from_utf8_lossy(&on_terminal.stdout);
+    assert!(on_terminal.status.success(), "{shown}");
+    assert!(
+        shown.contains("items/s read"),
+        "a progress line on the terminal: {shown:?}"
+    );
+    assert!(shown.contains("complete "), "{shown:?}");
+    let piped = run_with_limit(&nexmark, &args, LIMIT);
+    assert!(piped.status.success());
+    let stderr = String::from_utf8_lossy(&piped.stderr);
+    assert!(
+        !stderr.contains("items/s"),
+        "no progress when stderr is not a terminal: {stderr}"
+    );
+}

@@ -210,6 +210,7 @@ impl RuntimeArgs {
             processing_clock: None,
             metrics: self.metrics_config()?,
             stop: crate::StopSignal::new(),
+            progress: std::io::IsTerminal::is_terminal(&std::io::stderr()),
         };
         self.stop_timeout()?;
         self.check_restart(&config)?;

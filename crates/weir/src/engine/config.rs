@@ -56,6 +56,9 @@ pub struct RunConfig {
     pub metrics: Option<MetricsConfig>,
     /// Stops the run gracefully when given (see [`StopSignal`]).
     pub stop: StopSignal,
+    /// Rewrite a progress line on stderr every second (the CLI turns it on when stderr is
+    /// a terminal); counts items as metrics do.
+    pub progress: bool,
 }
 
 impl Default for RunConfig {
@@ -70,6 +73,7 @@ impl Default for RunConfig {
             processing_clock: None,
             metrics: None,
             stop: StopSignal::new(),
+            progress: false,
         }
     }
 }
@@ -118,6 +122,18 @@ impl RunConfig {
     /// This configuration, stopped gracefully when `signal` is given.
     pub fn with_stop_signal(self, signal: StopSignal) -> Self {
         RunConfig { stop: signal, ..self }
+    }
+
+    /// The global indices of this process's workers.
+    pub(crate) fn local_workers(&self) -> Vec<usize> {
+        match &self.execution {
+            Execution::Threads(n) => (0..*n).collect(),
+            Execution::Cluster {
+                workers_per_process,
+                process_id,
+                ..
+            } => (process_id * workers_per_process..(process_id + 1) * workers_per_process).collect(),
+        }
     }
 
     /// The number of epochs the backup interval spans (at least 0).

@@ -21,7 +21,7 @@ use crate::engine::connect::connect_peers;
 use crate::engine::failure::{Failure, install_panic_hook};
 use crate::engine::worker_loop::run_worker;
 use crate::engine::{Execution, RunConfig, StopState};
-use crate::metrics::{Metrics, Server};
+use crate::metrics::{Metrics, ProgressLine, Server};
 
 /// What all workers of one process share.
 pub(crate) struct Runtime {
@@ -55,10 +55,8 @@ pub fn run(flow: Dataflow, config: RunConfig) -> Result<(), Error> {
     let dataflow_json = flow.to_json();
     let plan = Arc::new(flow.into_plan()?);
     install_panic_hook();
-    let metrics = config
-        .metrics
-        .as_ref()
-        .map(|_| Arc::new(Metrics::new(config.recovery.is_some())));
+    let counting = config.metrics.is_some() || config.progress;
+    let metrics = counting.then(|| Arc::new(Metrics::new(config.recovery.is_some())));
     // Serves until this function returns.
     let _server = match (&config.metrics, &metrics) {
         (Some(serve), Some(metrics)) => {
@@ -69,6 +67,20 @@ pub fn run(flow: Dataflow, config: RunConfig) -> Result<(), Error> {
                 dataflow_json,
                 serve.stall_timeout,
             )?)
+        }
+        _ => None,
+    };
+    // Prints until this function returns.
+    let _progress = match &metrics {
+        Some(metrics) if config.progress => {
+            let inputs = (plan.steps.iter())
+                .filter(|s| s.kind == "input" || s.kind == "dynamic_input")
+                .map(|s| s.id.to_string());
+            Some(ProgressLine::start(
+                metrics.clone(),
+                inputs.collect(),
+                config.local_workers(),
+            ))
         }
         _ => None,
     };

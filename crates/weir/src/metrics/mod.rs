@@ -3,6 +3,7 @@
 //!
 //! Metrics cost nothing unless enabled: without `--metrics-addr` no step counts its items.
 
+mod progress;
 mod registry;
 mod server;
 mod text_format;
@@ -10,6 +11,7 @@ mod text_format;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub(crate) use progress::ProgressLine;
 pub(crate) use registry::{Metrics, StepLabel, StepPartition, StepWorker, WatermarkLag, WorkerLabel};
 pub(crate) use server::Server;
 

@@ -209,6 +209,16 @@ impl Metrics {
         )
     }
 
+    /// The completed (with recovery: committed) frontier: the first epoch not complete.
+    pub(crate) fn frontier(&self) -> Epoch {
+        self.progress.lock().unwrap_or_else(|e| e.into_inner()).frontier
+    }
+
+    /// Whether this run has a recovery store.
+    pub(crate) fn recovery(&self) -> bool {
+        self.recovery
+    }
+
     pub(crate) fn is_connected(&self) -> bool {
         self.connected.load(Ordering::Relaxed)
     }

@@ -1,5 +1,6 @@
-//! The process's HTTP endpoint: `/metrics` (Prometheus), `/health`, `/dataflow` (the
-//! graph as JSON), served by hyper on the process's async runtime.
+//! The process's HTTP endpoint: `/` (the live dashboard), `/metrics` (Prometheus),
+//! `/health`, `/dataflow` (the graph as JSON), served by hyper on the process's async
+//! runtime.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -17,6 +18,10 @@ use hyper_util::rt::TokioIo;
 use crate::Error;
 use crate::inputs::async_runtime;
 use crate::metrics::{Metrics, text_format};
+
+/// The live dashboard: one self-contained page that draws `/dataflow` and polls
+/// `/metrics` and `/health` every second.
+const DASHBOARD: &str = include_str!("dashboard.html");
 
 /// What the endpoints serve.
 struct Site {
@@ -83,7 +88,7 @@ impl Server {
                 });
             }
         });
-        tracing::info!(address = %bound, "serving /metrics, /health and /dataflow");
+        tracing::info!(address = %bound, "serving the dashboard on /, /metrics, /health and /dataflow");
         Ok(Server { task })
     }
 }
@@ -108,10 +113,11 @@ impl Site {
                 respond(status, "text/plain; charset=utf-8", text)
             }
             "/dataflow" => respond(StatusCode::OK, "application/json", self.dataflow_json.clone()),
+            "/" => respond(StatusCode::OK, "text/html; charset=utf-8", DASHBOARD.to_owned()),
             _ => respond(
                 StatusCode::NOT_FOUND,
                 "text/plain; charset=utf-8",
-                format!("no page {path}: try /metrics, /health or /dataflow\n"),
+                format!("no page {path}: try /, /metrics, /health or /dataflow\n"),
             ),
         }
     }

@@ -28,6 +28,7 @@ mod processing_time;
 mod recovery;
 mod recovery_kills;
 mod restarts;
+mod served_state;
 mod startup_failures;
 mod support;
 mod timers;

@@ -368,7 +368,9 @@ fn the_dashboard_draws_the_graph_and_moving_numbers_in_a_browser() {
         "{first}"
     );
     let edges = first.split("<path class=\"edge\" d=\"M").skip(1);
-    let drawn = edges.filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit())).count();
+    let drawn = edges
+        .filter(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+        .count();
     assert_eq!(drawn, 8, "every edge drawn (not the script's template): {first}");
     assert!(first.contains("<span id=\"flow\">nexmark_q5</span>"));
     assert!(first.contains("<b>ok</b><span>health</span>"), "{first}");

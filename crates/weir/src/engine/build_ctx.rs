@@ -19,7 +19,8 @@ use crate::engine::ports::PortTable;
 use crate::engine::time::Time;
 use serde::de::DeserializeOwned;
 
-use crate::metrics::{Metrics, StepLabel, StepWorker, WatermarkLag, WorkerLabel};
+use crate::key::KeyRoute;
+use crate::metrics::{Metrics, StepLabel, StepWorker, Table, WatermarkLag, WorkerLabel};
 use crate::recovery::{SnapshotRow, decode};
 use crate::testing::TestClock;
 use crate::{BoxError, Data, Epoch, Error, StepId};
@@ -125,6 +126,11 @@ impl StepCtx {
         let counter = self.items_counter()?;
         self.counts_itself.set(true);
         Some(counter)
+    }
+
+    /// The table a `serve` step publishes into (one per process and name).
+    pub(crate) fn served_table(&self, name: &str, route: KeyRoute) -> Arc<Table> {
+        self.runtime.serving.table(name, route)
     }
 
     /// The counter of items out of this step on this worker, if metrics are on.

@@ -124,6 +124,22 @@ impl RunConfig {
         RunConfig { stop: signal, ..self }
     }
 
+    /// This process's index, the workers per process, and the workers of the cluster.
+    pub(crate) fn layout(&self) -> (usize, usize, usize) {
+        match &self.execution {
+            Execution::Threads(n) => (0, *n, *n),
+            Execution::Cluster {
+                workers_per_process,
+                process_id,
+                addresses,
+            } => (
+                *process_id,
+                *workers_per_process,
+                workers_per_process * addresses.len(),
+            ),
+        }
+    }
+
     /// The global indices of this process's workers.
     pub(crate) fn local_workers(&self) -> Vec<usize> {
         match &self.execution {

@@ -21,7 +21,7 @@ use crate::engine::connect::connect_peers;
 use crate::engine::failure::{Failure, install_panic_hook};
 use crate::engine::worker_loop::run_worker;
 use crate::engine::{Execution, RunConfig, StopState};
-use crate::metrics::{Metrics, ProgressLine, Server};
+use crate::metrics::{Metrics, ProgressLine, Server, Serving, Site};
 
 /// What all workers of one process share.
 pub(crate) struct Runtime {
@@ -31,6 +31,10 @@ pub(crate) struct Runtime {
     pub metrics: Option<Arc<Metrics>>,
     /// What this process knows of a graceful stop.
     pub stop: StopState,
+    /// The streams this process serves over HTTP.
+    pub serving: Arc<Serving>,
+    /// Where other processes find this one's HTTP endpoint (`host:port`), if it serves.
+    pub metrics_address: Option<String>,
 }
 
 /// Runs `flow` to completion with `config`; returns the first error of any worker.
@@ -57,19 +61,23 @@ pub fn run(flow: Dataflow, config: RunConfig) -> Result<(), Error> {
     install_panic_hook();
     let counting = config.metrics.is_some() || config.progress;
     let metrics = counting.then(|| Arc::new(Metrics::new(config.recovery.is_some())));
+    let (process, workers_per_process, peers) = config.layout();
+    let serving = Arc::new(Serving::new(process, workers_per_process, peers));
     // Serves until this function returns.
-    let _server = match (&config.metrics, &metrics) {
+    let server = match (&config.metrics, &metrics) {
         (Some(serve), Some(metrics)) => {
             metrics.restarts.inc_by(restarts_so_far());
-            Some(Server::start(
-                serve.addr,
-                metrics.clone(),
+            let site = Site {
+                metrics: metrics.clone(),
+                serving: serving.clone(),
                 dataflow_json,
-                serve.stall_timeout,
-            )?)
+                stall_timeout: serve.stall_timeout,
+            };
+            Some(Server::start(serve.addr, site)?)
         }
         _ => None,
     };
+    let metrics_address = server.as_ref().map(|s| advertised(s.addr(), &config));
     // Prints until this function returns.
     let _progress = match &metrics {
         Some(metrics) if config.progress => {
@@ -89,6 +97,8 @@ pub fn run(flow: Dataflow, config: RunConfig) -> Result<(), Error> {
         failure: Failure::default(),
         metrics,
         stop: StopState::new(config.stop.clone()),
+        serving,
+        metrics_address,
     });
     let (results_tx, results) = mpsc::channel();
     let cluster = matches!(config.execution, Execution::Cluster { .. });
@@ -183,4 +193,24 @@ fn restarts_so_far() -> u64 {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
+}
+
+/// The address other processes reach `bound` at: itself, unless bound to every interface;
+/// then the host of this process's cluster address (or loopback for one process).
+fn advertised(bound: std::net::SocketAddr, config: &RunConfig) -> String {
+    if !bound.ip().is_unspecified() {
+        return bound.to_string();
+    }
+    let host = match &config.execution {
+        Execution::Cluster {
+            process_id,
+            addresses,
+            ..
+        } => addresses[*process_id]
+            .rsplit_once(':')
+            .map_or("127.0.0.1", |(host, _)| host)
+            .to_owned(),
+        Execution::Threads(_) => "127.0.0.1".to_owned(),
+    };
+    format!("{host}:{}", bound.port())
 }

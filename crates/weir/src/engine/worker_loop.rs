@@ -16,7 +16,7 @@ use crate::engine::execute::Runtime;
 use crate::engine::failure::take_last_panic;
 use crate::engine::setup::{Assignments, assign_partitions};
 use crate::engine::time::{Time, frontier_epoch};
-use crate::engine::{BuildCtx, Start, StopBroadcast};
+use crate::engine::{BuildCtx, Execution, Start, StopBroadcast, all_gather};
 use crate::metrics::{Metrics, WorkerLabel};
 use crate::recovery::loader::load;
 use crate::recovery::writer::{WriterPlan, build_writer};
@@ -82,6 +82,7 @@ fn start(
 ) -> Result<(Start, Assignments, Option<WriterPlan>), Error> {
     let recovery_dir = runtime.config.recovery.as_ref().map(|r| r.directory.as_path());
     let assignments = assign_partitions(worker, plan, recovery_dir, runtime)?;
+    exchange_served_addresses(worker, plan, runtime)?;
     let (Some(dir), Some(recovery)) = (recovery_dir, &assignments.recovery) else {
         let start = Start {
             epoch: 0,
@@ -108,6 +109,28 @@ fn start(
         states: loaded.states,
     };
     Ok((start, assignments, Some(loaded.writer)))
+}
+
+/// With served streams in a cluster, tells every process where the others' HTTP
+/// endpoints are, so a request for a key another process owns is redirected there.
+fn exchange_served_addresses(worker: &mut Worker, plan: &Plan, runtime: &Arc<Runtime>) -> Result<(), Error> {
+    let cluster = matches!(runtime.config.execution, Execution::Cluster { .. });
+    if !cluster || !plan.steps.iter().any(|s| s.kind == "serve") {
+        return Ok(());
+    }
+    let all = all_gather(worker, runtime.metrics_address.clone(), runtime)?;
+    let (_, per_process, _) = runtime.config.layout();
+    let processes: Option<Vec<String>> = all.into_iter().step_by(per_process).collect();
+    match processes {
+        Some(addresses) => runtime.serving.set_addresses(addresses),
+        None if worker.index() == 0 => {
+            tracing::warn!(
+                "served streams: not every process has --metrics-addr, so keys are not redirected"
+            );
+        }
+        None => {}
+    }
+    Ok(())
 }
 
 /// Drops every dataflow of this worker, complete or not.

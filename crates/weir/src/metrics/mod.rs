@@ -6,6 +6,7 @@
 mod progress;
 mod registry;
 mod server;
+mod serving;
 mod text_format;
 
 use std::net::SocketAddr;
@@ -13,7 +14,8 @@ use std::time::Duration;
 
 pub(crate) use progress::ProgressLine;
 pub(crate) use registry::{Metrics, StepLabel, StepPartition, StepWorker, WatermarkLag, WorkerLabel};
-pub(crate) use server::Server;
+pub(crate) use server::{Server, Site};
+pub(crate) use serving::{Owner, Serving, Table};
 
 /// Where a process serves its metrics, and when it reports itself unhealthy.
 #[derive(Debug, Clone, PartialEq, Eq)]

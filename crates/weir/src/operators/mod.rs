@@ -45,6 +45,7 @@ mod polled;
 mod processing_time;
 mod redistribute;
 mod reduce_final;
+mod serve;
 mod sink_parts;
 mod slice;
 mod source_parts;

@@ -16,6 +16,7 @@ mod joins;
 mod kafka;
 mod kafka_broker;
 mod keyed_operators;
+mod netns_cluster;
 mod nexmark;
 /// The `files_by_ctime` example's source, compiled here too so tests can poll it directly.
 #[path = "../../examples/files_by_ctime/numbers_by_ctime.rs"]

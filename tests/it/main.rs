@@ -3,6 +3,7 @@
 mod async_sources;
 mod cluster_failures;
 mod connectors;
+mod deploy;
 mod epochs;
 mod errors;
 mod event_time_ops;

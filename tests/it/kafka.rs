@@ -111,6 +111,8 @@ fn a_message_that_does_not_decode_is_reported_and_skipped() {
     assert_eq!(counts, ["a\t1", "b\t1", "b\t2"]);
 }
 
+/// Durable offsets reach the consumer group, and each partition's backlog (high watermark
+/// minus next offset) is a metric.
 #[test]
 fn durable_offsets_reach_the_consumer_group() {
     let broker = Broker::start();
@@ -121,6 +123,7 @@ fn durable_offsets_reach_the_consumer_group() {
     let store = tempfile::tempdir().unwrap();
     weir::recovery::init(store.path(), 2).unwrap();
     let r = store.path().to_str().unwrap();
+    let metrics = crate::support::free_addresses(1);
     // Unbounded: it reads everything, then waits for more.
     let args = [
         "--brokers",
@@ -135,6 +138,8 @@ fn durable_offsets_reach_the_consumer_group() {
         r,
         "-s",
         "0.1",
+        "--metrics-addr",
+        &metrics,
     ];
     let mut child = spawn(&example("kafka_wordcount"), &args, Stdio::null());
     // Every partition's committed offset reaches its end once its last epoch is durable.
@@ -142,8 +147,53 @@ fn durable_offsets_reach_the_consumer_group() {
         let committed = broker.committed("lag-tools", "lines", 3);
         committed.iter().flatten().sum::<i64>() == 3_000
     });
+    // Everything was read: each partition reports a backlog of 0.
+    wait_until(
+        "a zero backlog on every partition",
+        Duration::from_secs(60),
+        || {
+            let Some((200, scrape)) = crate::support::http_get(&metrics, "/metrics") else {
+                return false;
+            };
+            (0..3).all(|p| {
+                let series = format!("weir_source_backlog{{step=\"read\",partition=\"lines/{p}\"}} 0");
+                scrape.lines().any(|line| line == series)
+            })
+        },
+    );
     kill(child.id(), libc::SIGKILL);
     wait_exit(&mut child, Duration::from_secs(30));
+}
+
+#[test]
+fn a_bounded_run_commits_every_partition_s_last_offset() {
+    let broker = Broker::start();
+    broker.create_topic("lines", 3);
+    broker.create_topic("counts", 1);
+    let lines: Vec<String> = (0..900).map(|i| format!("w{}", i % 9)).collect();
+    broker.produce("lines", &lines);
+    let store = tempfile::tempdir().unwrap();
+    weir::recovery::init(store.path(), 2).unwrap();
+    let args = [
+        "--brokers",
+        &broker.address,
+        "--input-topic",
+        "lines",
+        "--output-topic",
+        "counts",
+        "--until-end",
+        "--group",
+        "bounded",
+        "-r",
+        store.path().to_str().unwrap(),
+        "-s",
+        "0.1",
+    ];
+    let done = run_with_limit(&example("kafka_wordcount"), &args, Duration::from_secs(120));
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    // The last epoch of each partition is acknowledged too, before the run ends.
+    let committed = broker.committed("bounded", "lines", 3);
+    assert_eq!(committed.iter().flatten().sum::<i64>(), 900, "{committed:?}");
 }
 
 #[test]

@@ -99,13 +99,15 @@ pub trait StatefulSourcePartition: 'static {
     /// Called once the snapshot `state` is durable on every worker (without a recovery
     /// store, at once): no resume will go back before it, so the source may acknowledge
     /// its upstream up to there (commit a consumer group's offsets, delete what was read).
-    /// Called in order; not for the last snapshot of a partition that ended.
+    /// Called in order, also for the last snapshot of a partition that ended (before
+    /// [`close`](Self::close), which waits for it).
     fn on_durable(&mut self, state: Self::State) -> Result<(), BoxError> {
         let _ = state;
         Ok(())
     }
 
-    /// Called once when the partition reached its end; not called on a crash.
+    /// Called once when the partition reached its end and its last snapshot is durable (at
+    /// once without a recovery store), or at a graceful stop; not called on a crash.
     fn close(&mut self) -> Result<(), BoxError> {
         Ok(())
     }

@@ -174,6 +174,9 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
         None => u64::MAX,
     };
     let mut late = Vec::new();
+    // Partitions that ended, with the epoch of their last snapshot: closed once it is
+    // durable, so a source acknowledges its last position upstream too (`on_durable`).
+    let mut ending: Vec<(Polled<T>, Epoch)> = Vec::new();
     // Test clock advances partitions reached: they end the epoch (`TestClock`).
     let mut clock_advances: Vec<(String, Duration)> = Vec::new();
     op.build(move |mut capabilities| {
@@ -206,7 +209,8 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                     .filter_map(|p| p.snapshot(&step, epoch, clocked))
                     .collect();
                 snaps.session(&*snap_cap).give_container(&mut rows);
-                if let Some(err) = parts.iter_mut().find_map(|p| p.part.close().err()) {
+                let mut open = parts.iter_mut().chain(ending.iter_mut().map(|(p, _)| p));
+                if let Some(err) = open.find_map(|p| p.part.close().err()) {
                     step.fail(err);
                     return;
                 }
@@ -305,9 +309,7 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                             let mut ended = parts.swap_remove(index);
                             ended.clock.end();
                             snapshot_rows.extend(ended.snapshot(&step, epoch, clocked));
-                            if let Err(err) = ended.part.close() {
-                                step.fail(err);
-                            }
+                            ending.push((ended, epoch));
                             continue;
                         }
                         Err(err) => {
@@ -321,15 +323,22 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
             if !snapshot_rows.is_empty() {
                 snaps.session(&*snap_cap).give_container(&mut snapshot_rows);
             }
-            if parts.is_empty() {
-                caps = None;
-                return;
-            }
             // The on-disk probe passed an epoch: its snapshots are durable everywhere.
             let durable = (step.on_disk())
                 .with_frontier(|f| frontier_epoch(&f).map_or(Epoch::MAX, |e| e.saturating_sub(1)));
-            if let Some(err) = parts.iter_mut().find_map(|p| p.part.durable(durable).err()) {
+            let mut open = parts.iter_mut().chain(ending.iter_mut().map(|(p, _)| p));
+            if let Some(err) = open.find_map(|p| p.part.durable(durable).err()) {
                 step.fail(err);
+                return;
+            }
+            // An ended partition closes once its last snapshot is durable (and acknowledged).
+            for (mut ended, _) in ending.extract_if(.., |(_, last)| *last <= durable) {
+                if let Err(err) = ended.part.close() {
+                    step.fail(err);
+                }
+            }
+            if parts.is_empty() && ending.is_empty() {
+                caps = None;
                 return;
             }
             if let Some(clock) = &clock {

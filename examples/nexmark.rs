@@ -20,7 +20,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use weir::Dataflow;
 use weir::cli::RuntimeArgs;
-use weir::connectors::FileSink;
+use weir::connectors::{FileSink, Visibility};
 use weir_nexmark::{NexmarkSource, NullSink, Query, lines};
 
 /// Runs one Nexmark query.
@@ -44,6 +44,9 @@ struct Args {
     /// Write every generated event to this file, one JSON line each.
     #[arg(long)]
     dump_events: Option<PathBuf>,
+    /// Make output lines visible only once their epoch is durable in the recovery store.
+    #[arg(long)]
+    visible_when_durable: bool,
     /// Generate at most this many events per second (default: as fast as possible).
     #[arg(long)]
     rate: Option<f64>,
@@ -83,7 +86,13 @@ fn main() -> ExitCode {
     let rows = args.query.build(&events.on_time);
     let null = NullSink::new();
     match &args.output {
-        Some(dir) => lines(&rows, "format").output("write", FileSink::new(dir)),
+        Some(dir) => {
+            let visibility = match args.visible_when_durable {
+                true => Visibility::WhenDurable,
+                false => Visibility::Immediate,
+            };
+            lines(&rows, "format").output("write", FileSink::new(dir).with_visibility(visibility))
+        }
         None => rows.output("count", null.clone()),
     }
     let code = weir::cli::main_with(flow, runtime);

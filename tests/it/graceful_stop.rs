@@ -73,11 +73,13 @@ impl Stores {
     }
 
     /// Resumes to the end with 3 workers and checks the lines against the oracle.
-    fn resume_to_the_oracle(&self, what: &str) {
+    fn resume_to_the_oracle(&self, what: &str, extra: &[&str]) {
         let lines_before = output_lines(self.out.path()).len();
         let dump_dir = tempfile::tempdir().unwrap();
         let dump = dump_dir.path().join("events.jsonl");
-        run_to_end(&self.args(&["-w", "3", "--dump-events", path(&dump)]));
+        let mut args = self.args(&["-w", "3", "--dump-events", path(&dump)]);
+        args.extend_from_slice(extra);
+        run_to_end(&args);
         let expected = oracle("q5", &dumped(&dump, EVENTS));
         assert!(
             lines_before < expected.len(),
@@ -104,7 +106,21 @@ fn sigterm_stops_gracefully_and_a_resume_loses_and_repeats_nothing() {
     let (mut child, _) = stores.start_paced(&["-w", "2"], None);
     kill(child.id(), libc::SIGTERM);
     assert_eq!(wait_exit(&mut child, LIMIT).0, Some(0), "a graceful stop exits 0");
-    stores.resume_to_the_oracle("one process of 2 workers stopped by SIGTERM");
+    stores.resume_to_the_oracle("one process of 2 workers stopped by SIGTERM", &[]);
+}
+
+#[test]
+fn a_graceful_stop_publishes_no_output_a_resume_takes_back() {
+    // Lines become visible only once durable: what a stop made visible must be exactly
+    // what the resume builds on, or the resume refuses the file.
+    let stores = Stores::new();
+    let (mut child, _) = stores.start_paced(&["-w", "3", "--visible-when-durable"], None);
+    kill(child.id(), libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, LIMIT).0, Some(0), "a graceful stop exits 0");
+    stores.resume_to_the_oracle(
+        "3 workers with output visible when durable, stopped by SIGTERM",
+        &["--visible-when-durable"],
+    );
 }
 
 #[test]
@@ -117,7 +133,7 @@ fn the_launcher_forwards_sigterm_and_its_cluster_stops_gracefully() {
         Some(0),
         "every process stopped gracefully"
     );
-    stores.resume_to_the_oracle("a local cluster of 2 stopped by SIGTERM");
+    stores.resume_to_the_oracle("a local cluster of 2 stopped by SIGTERM", &[]);
 }
 
 /// Commits hang after the first few, so a graceful stop cannot finish.
@@ -132,7 +148,7 @@ fn a_second_signal_stops_at_once() {
     kill(child.id(), libc::SIGTERM);
     assert_eq!(wait_exit(&mut child, LIMIT).0, Some(77));
     wait_for_line(&lines, "stopped at once by a second signal");
-    stores.resume_to_the_oracle("stopped at once by a second signal");
+    stores.resume_to_the_oracle("stopped at once by a second signal", &[]);
 }
 
 #[test]
@@ -142,5 +158,5 @@ fn a_stop_that_takes_longer_than_the_timeout_stops_at_once() {
     kill(child.id(), libc::SIGTERM);
     assert_eq!(wait_exit(&mut child, LIMIT).0, Some(77));
     wait_for_line(&lines, "the graceful stop took longer than --stop-timeout");
-    stores.resume_to_the_oracle("stopped at once by --stop-timeout");
+    stores.resume_to_the_oracle("stopped at once by --stop-timeout", &[]);
 }

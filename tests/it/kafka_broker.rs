@@ -136,6 +136,12 @@ impl Broker {
     /// until the broker has had nothing more for 3 s (tansu's start and end offsets cannot
     /// be trusted for batched records, see `produce`), checking no offset is skipped.
     pub fn read_all(&self, topic: &str, partitions: i32) -> Vec<String> {
+        self.read_partitions(topic, partitions).concat()
+    }
+
+    /// Like [`read_all`](Self::read_all), by partition: the payload at offset `o` of
+    /// partition `p` is `[p][o]`.
+    pub fn read_partitions(&self, topic: &str, partitions: i32) -> Vec<Vec<String>> {
         let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", &self.address)
             .set("group.id", "weir-tests")
@@ -149,7 +155,7 @@ impl Broker {
                 .unwrap();
         }
         consumer.assign(&assignment).unwrap();
-        let mut read = Vec::new();
+        let mut read = vec![Vec::new(); partitions as usize];
         let mut next = vec![0i64; partitions as usize];
         while let Some(message) = consumer.poll(Duration::from_secs(3)) {
             let message = message.unwrap();
@@ -161,7 +167,8 @@ impl Broker {
                 message.partition()
             );
             *expected += 1;
-            read.push(String::from_utf8(message.payload().unwrap().to_vec()).unwrap());
+            let payload = String::from_utf8(message.payload().unwrap().to_vec()).unwrap();
+            read[message.partition() as usize].push(payload);
         }
         read
     }

@@ -105,6 +105,9 @@ pub(crate) fn supervise(launch: &Launch, args: Vec<OsString>) -> Result<(), Erro
                     "restarting the local cluster from the recovery store"
                 );
                 thread::sleep(after);
+                if stopping.load(Ordering::SeqCst) {
+                    return Err(failed.error);
+                }
             }
             Decision::GiveUp(err) => return Err(err),
         }

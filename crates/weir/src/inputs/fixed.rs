@@ -100,7 +100,8 @@ pub trait StatefulSourcePartition: 'static {
     /// store, at once): no resume will go back before it, so the source may acknowledge
     /// its upstream up to there (commit a consumer group's offsets, delete what was read).
     /// Called in order, also for the last snapshot of a partition that ended (before
-    /// [`close`](Self::close), which waits for it).
+    /// [`close`](Self::close), which waits for it); not for the snapshots of the last
+    /// epoch before a graceful stop (the next run acknowledges them).
     fn on_durable(&mut self, state: Self::State) -> Result<(), BoxError> {
         let _ = state;
         Ok(())

@@ -26,6 +26,10 @@ use crate::{Data, Epoch, Timestamp};
 /// How often an input that stopped reading looks whether every worker heard of the stop.
 const STOP_POLL: Duration = Duration::from_millis(5);
 
+/// How often an input whose partitions all ended looks whether their last snapshots are
+/// durable.
+const DURABLE_POLL: Duration = Duration::from_millis(20);
+
 /// Delay before polling again after a partition had nothing and named no wake-up time.
 const IDLE_POLL: Duration = Duration::from_millis(1);
 
@@ -209,6 +213,9 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                     .filter_map(|p| p.snapshot(&step, epoch, clocked))
                     .collect();
                 snaps.session(&*snap_cap).give_container(&mut rows);
+                if step.has_failed() {
+                    return;
+                }
                 let mut open = parts.iter_mut().chain(ending.iter_mut().map(|(p, _)| p));
                 if let Some(err) = open.find_map(|p| p.part.close().err()) {
                     step.fail(err);
@@ -335,10 +342,19 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
             for (mut ended, _) in ending.extract_if(.., |(_, last)| *last <= durable) {
                 if let Err(err) = ended.part.close() {
                     step.fail(err);
+                    return;
                 }
             }
-            if parts.is_empty() && ending.is_empty() {
-                caps = None;
+            if parts.is_empty() {
+                if ending.is_empty() {
+                    caps = None;
+                    return;
+                }
+                // Only ended partitions wait: end their epoch now, then watch durability.
+                if ending.iter().any(|(_, last)| *last >= epoch) {
+                    epoch_ends = now;
+                }
+                activator.activate_after(DURABLE_POLL);
                 return;
             }
             if let Some(clock) = &clock {

@@ -76,6 +76,9 @@ where
         let mut queued = QueuedWatermarks::default();
         // The latest epoch whose items were applied.
         let mut applied: Epoch = 0;
+        // Decided once, the first time the input ended: a graceful stop (keep the state)
+        // or the end of the input (run `on_eof`, maybe over several activations).
+        let mut stopped: Option<bool> = None;
         move |frontiers| {
             let frontier = frontiers[0].frontier();
             let _in_step = enter_step(&step.name);
@@ -187,7 +190,7 @@ where
                         activator.activate_after(at.duration_since(SystemTime::now()).unwrap_or_default());
                     }
                 }
-                None if queue.is_empty() && step.stop_requested() => {
+                None if queue.is_empty() && *stopped.get_or_insert_with(|| step.stop_requested()) => {
                     // A graceful stop, not the end of the input: the state stays as it is
                     // (snapshotted for the resume), nothing is flushed.
                     emit_snapshots(scap, keyed.close_epoch_before(None, step.id.as_str()));

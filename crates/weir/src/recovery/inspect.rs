@@ -64,6 +64,9 @@ pub struct PartitionReport {
 pub struct StoreReport {
     /// The recovery directory.
     pub directory: String,
+    /// The epoch the next execution resumes from: what every epoch up to it holds is
+    /// committed everywhere.
+    pub resume_epoch: Epoch,
     /// Its partitions in index order.
     pub partitions: Vec<PartitionReport>,
 }
@@ -77,12 +80,13 @@ pub fn inspect(dir: &Path) -> Result<StoreReport, Error> {
             dir.display()
         )));
     }
+    let mut infos = Vec::new();
     let partitions = partitions
         .into_iter()
         .map(|partition| {
             let store = PartitionStore::open(dir, partition, true)?;
             let info = store.info()?;
-            Ok(PartitionReport {
+            let report = PartitionReport {
                 index: info.partition.0,
                 gc_epoch: info.gc_epoch,
                 executions: info
@@ -113,11 +117,14 @@ pub fn inspect(dir: &Path) -> Result<StoreReport, Error> {
                         tombstones,
                     })
                     .collect(),
-            })
+            };
+            infos.push(info);
+            Ok(report)
         })
         .collect::<Result<Vec<_>, Error>>()?;
     Ok(StoreReport {
         directory: dir.display().to_string(),
+        resume_epoch: resume_point(&infos)?.epoch,
         partitions,
     })
 }
@@ -136,9 +143,10 @@ impl fmt::Display for StoreReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(
             f,
-            "recovery store {} ({} partitions)",
+            "recovery store {} ({} partitions); the next execution resumes from epoch {}",
             self.directory,
-            self.partitions.len()
+            self.partitions.len(),
+            self.resume_epoch
         )?;
         for p in &self.partitions {
             writeln!(

@@ -95,8 +95,7 @@ pub(crate) fn build_writer(ctx: &mut BuildCtx<'_>, plan: WriterPlan) {
             if failed.has_failed() {
                 return;
             }
-            let frontier = frontier_epoch(&frontiers[0].frontier());
-            if let Err(err) = writer.advance(frontier, failed.stop_requested()) {
+            if let Err(err) = writer.advance(frontier_epoch(&frontiers[0].frontier())) {
                 failed.fail_with(err);
                 return;
             }
@@ -195,9 +194,9 @@ impl Writer {
     }
 
     /// Takes in what the committer did, then sends it the epochs the input `frontier` has
-    /// passed (everything at the end, marked finished unless `stopping`), a sync when due,
-    /// and garbage collection behind what every partition has on disk.
-    fn advance(&mut self, frontier: Option<Epoch>, stopping: bool) -> Result<(), Error> {
+    /// passed (everything at the end), a sync when due, and garbage collection behind what
+    /// every partition has on disk.
+    fn advance(&mut self, frontier: Option<Epoch>) -> Result<(), Error> {
         for done in self.committer.done()? {
             self.in_flight -= 1;
             match done {
@@ -209,11 +208,10 @@ impl Writer {
         if self.final_sent {
             return Ok(());
         }
-        // At the end the writer may never have received the last epoch's rows: it records
-        // that its partitions are finished, which resume counts as holding every epoch —
-        // unless the run stopped gracefully: then a resume goes on from its last epoch.
+        // At the end (of the input, or of a graceful stop) the writer may never have
+        // received the last epoch's rows: it records that its partitions are finished,
+        // which resume counts as holding every epoch (everything routed here is committed).
         let ended = frontier.is_none();
-        let finished = ended && !stopping;
         let through = match frontier {
             Some(f) => {
                 self.seen = self.seen.max(f);
@@ -234,7 +232,7 @@ impl Writer {
             self.send(Job::Commit {
                 rows,
                 through,
-                finished,
+                finished: ended,
             });
             self.requested = self.requested.max(through);
         }

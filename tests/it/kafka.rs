@@ -319,3 +319,52 @@ fn a_partition_can_start_at_a_given_offset() {
     assert_eq!(first(1), Some(0), "partition 1 at its earliest");
     assert!(read.iter().all(|(p, o)| *p == 1 || *o >= 7));
 }
+
+#[test]
+fn each_partition_keeps_its_own_watermark_from_message_timestamps() {
+    use weir::inputs::EventClock;
+    use weir::testing::TestingSink;
+    use weir::windows::Windower;
+    use weir_kafka::{KafkaMessage, KafkaSource};
+
+    let broker = Broker::start();
+    broker.create_topic("clicks", 3);
+    // A click every 100 ms for a minute: in time order within each partition, but the
+    // partitions are read at their own pace, so one clock over all would see late items.
+    let base = 1_700_000_000_000i64;
+    let records: Vec<(Option<i64>, &[u8])> =
+        (0..600).map(|i| (Some(base + i * 100), &b"click"[..])).collect();
+    broker.produce_stamped("clicks", &records);
+    let (counts, late) = (TestingSink::new(), TestingSink::new());
+    let mut flow = weir::Dataflow::new("clicks");
+    let clock = EventClock::new(|m: &KafkaMessage| m.timestamp.unwrap_or(0), Duration::ZERO);
+    let clicks = flow.input_with_clock(
+        "read",
+        KafkaSource::new(&broker.address, ["clicks"]).until_end(),
+        clock,
+    );
+    clicks.late.output("late", late.clone());
+    let windows = clicks.on_time.key_on("all", |_| "all".to_owned()).count_window(
+        "per_10s",
+        |m: &KafkaMessage| m.timestamp.unwrap_or(0),
+        Windower::tumbling(Duration::from_secs(10)),
+    );
+    windows
+        .down
+        .map("count", |(_, (window, n))| (window.start, n))
+        .output("counts", counts.clone());
+    weir::run(
+        flow,
+        weir::RunConfig::threads(2).with_epoch_interval(Duration::from_millis(50)),
+    )
+    .unwrap();
+    assert!(
+        late.items().is_empty(),
+        "no message is late: {} were",
+        late.items().len()
+    );
+    let expected: Vec<(i64, u64)> = (0..6).map(|w| (base + w * 10_000, 100)).collect();
+    let mut got = counts.sorted();
+    got.sort();
+    assert_eq!(got, expected, "100 clicks in every 10 s window");
+}

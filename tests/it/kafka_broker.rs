@@ -114,16 +114,26 @@ impl Broker {
 
     /// Sends `payloads` to `topic` (as `produce` does).
     pub fn produce_bytes(&self, topic: &str, payloads: &[&[u8]]) {
+        self.produce_stamped(topic, &payloads.iter().map(|p| (None, *p)).collect::<Vec<_>>());
+    }
+
+    /// Sends `(timestamp, payload)`s to `topic` (as `produce` does), each with its given
+    /// timestamp (milliseconds since the Unix epoch) or the producer's clock.
+    pub fn produce_stamped(&self, topic: &str, records: &[(Option<i64>, &[u8])]) {
         let producer: BaseProducer = ClientConfig::new()
             .set("bootstrap.servers", &self.address)
             .set("batch.num.messages", "1")
             .set("linger.ms", "0")
             .create()
             .unwrap();
-        for (i, payload) in payloads.iter().enumerate() {
+        for (i, (timestamp, payload)) in records.iter().enumerate() {
             let key = i.to_string();
             loop {
-                match producer.send(BaseRecord::to(topic).key(&key).payload(*payload)) {
+                let mut record = BaseRecord::to(topic).key(&key).payload(*payload);
+                if let Some(timestamp) = timestamp {
+                    record = record.timestamp(*timestamp);
+                }
+                match producer.send(record) {
                     Ok(()) => break,
                     Err(_) => producer.poll(Duration::from_millis(50)),
                 }

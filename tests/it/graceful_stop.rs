@@ -160,3 +160,42 @@ fn a_stop_that_takes_longer_than_the_timeout_stops_at_once() {
     wait_for_line(&lines, "the graceful stop took longer than --stop-timeout");
     stores.resume_to_the_oracle("stopped at once by --stop-timeout", &[]);
 }
+
+#[test]
+fn a_branch_without_an_output_keeps_the_run_alive_until_a_stop() {
+    use std::task::Poll;
+    use weir::inputs::{NamedParts, ResumableGetter};
+    use weir::testing::{TestingSink, TestingSource};
+
+    let watchdog = Duration::from_millis(300);
+    let out = TestingSink::new();
+    let stop = weir::StopSignal::new();
+    let config = weir::RunConfig {
+        watchdog_timeout: watchdog,
+        ..weir::RunConfig::threads(2)
+            .with_epoch_interval(Duration::from_millis(20))
+            .with_stop_signal(stop.clone())
+    };
+    let sink = out.clone();
+    let running = std::thread::spawn(move || {
+        let mut flow = weir::Dataflow::new("branches");
+        flow.input("bounded", TestingSource::new(0..100u64))
+            .output("out", sink);
+        // Never ends, and no output reads it.
+        let endless = NamedParts::new(["p"], |_: &str, _: Option<Option<u64>>| {
+            Ok(ResumableGetter::new(
+                || Ok(Poll::<Option<(u64, u64)>>::Pending),
+                10,
+            ))
+        });
+        flow.input("endless", endless).map("dangling", |x: u64| x + 1);
+        weir::run(flow, config)
+    });
+    crate::support::wait_until("the bounded branch's output", LIMIT, || out.items().len() == 100);
+    // What is tested is that nothing happens for a while: longer than the watchdog, which
+    // fired once the branch with the output ended, when only that branch was watched.
+    std::thread::sleep(3 * watchdog);
+    assert!(!running.is_finished(), "the endless branch keeps the run going");
+    stop.stop();
+    running.join().unwrap().unwrap();
+}

@@ -3,6 +3,7 @@
 mod async_sources;
 mod cluster_failures;
 mod connectors;
+mod dashboard;
 mod deploy;
 mod epochs;
 mod errors;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use prometheus_client::metrics::counter::Counter;
-use timely::dataflow::operators::Inspect;
+use timely::dataflow::operators::{Inspect, Probe};
 use timely::dataflow::{ProbeHandle, Scope, StreamVec};
 
 use crate::dataflow::flow::EventTimeRole;
@@ -288,16 +288,24 @@ impl<'s> BuildCtx<'s> {
     }
 
     /// Publishes the current step's `index`-th output; with metrics on, counts its items
-    /// (unless the operator does, or no step reads it).
+    /// (unless the operator does, or no step reads it). An output no step reads feeds the
+    /// flow's probe.
     pub(crate) fn set_output<T: Data>(&mut self, index: usize, stream: StreamVec<'s, Time, T>) {
-        let counted = self.step.counts_itself.get() || !self.output_is_read(index);
+        let read = self.output_is_read(index);
         let stream = match self.step.items_counter() {
-            Some(counter) if !counted => stream.inspect_core(move |event| {
+            Some(counter) if read && !self.step.counts_itself.get() => stream.inspect_core(move |event| {
                 if let Ok((_, items)) = event {
                     counter.inc_by(items.len() as u64);
                 }
             }),
             _ => stream,
+        };
+        // A stream no step reads ends a branch without an output: the run is done only
+        // once it is (so a branch whose input runs on keeps the worker's loop going).
+        let stream = if read {
+            stream
+        } else {
+            stream.probe_with(&self.step.probe)
         };
         self.ports.insert(self.outputs[index], stream);
     }

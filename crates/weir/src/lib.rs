@@ -39,7 +39,10 @@
 //! - `engine` (private): how a plan becomes timely operators, partition assignment, routing,
 //!   the worker loop, failure handling; [`run`] and [`RunConfig`] are its public face.
 //! - [`recovery`]: the SQLite recovery store, snapshots at epoch ends, resume, GC.
-//! - [`cli`]: flags, environment variables and the local cluster launcher (with restarts).
+//! - [`cli`]: flags, environment variables, logging, signals (graceful stop) and the local
+//!   cluster launcher (with restarts).
+//! - `metrics` (private): Prometheus metrics, the dashboard, health, served state over
+//!   HTTP and the progress line; [`MetricsConfig`] is its public face.
 //!
 //! See `ARCHITECTURE.md` for the data path, epochs and partition assignment.
 

@@ -1,7 +1,9 @@
-//! Metrics and the HTTP endpoint of each process (`--metrics-addr`): Prometheus text on
-//! `/metrics`, `/health`, and the graph on `/dataflow`.
+//! Operating a run: the metrics of each process and its HTTP endpoint (`--metrics-addr`):
+//! the live dashboard on `/`, Prometheus text on `/metrics`, `/health`, the graph on
+//! `/dataflow` and served state on `/state/…`; and the progress line on a terminal.
 //!
-//! Metrics cost nothing unless enabled: without `--metrics-addr` no step counts its items.
+//! Metrics cost nothing unless enabled: without `--metrics-addr` (or a progress line) no
+//! step counts its items.
 
 mod progress;
 mod registry;

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 use std::time::Duration;
 
-use crate::support::{example, http_get, kill, spawn, wait_exit, wait_until};
+use crate::support::{example, http_get, http_response, kill, spawn, wait_exit, wait_until};
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -25,31 +25,14 @@ fn two_free_ports() -> u16 {
 
 /// `GET path` from `addr`, following one redirect; whether it was redirected.
 fn get_value(addr: &str, path: &str) -> Option<(bool, u16, String)> {
-    let (status, body, location) = get_with_location(addr, path)?;
-    if status != 307 {
-        return Some((false, status, body));
+    let response = http_response(addr, path)?;
+    if response.status != 307 {
+        return Some((false, response.status, response.body));
     }
-    let rest = location?.strip_prefix("http://")?.to_owned();
+    let rest = response.location?.strip_prefix("http://")?.to_owned();
     let (owner, owner_path) = rest.split_once('/')?;
     let (status, body) = http_get(owner, &format!("/{owner_path}"))?;
     Some((true, status, body))
-}
-
-/// Like `http_get`, with the `location` header.
-fn get_with_location(addr: &str, path: &str) -> Option<(u16, String, Option<String>)> {
-    use std::io::Read;
-    let mut tcp = std::net::TcpStream::connect(addr).ok()?;
-    write!(tcp, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
-    let mut response = String::new();
-    tcp.read_to_string(&mut response).ok()?;
-    let (head, body) = response.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    let location = head.lines().find_map(|l| {
-        l.to_ascii_lowercase()
-            .starts_with("location:")
-            .then(|| l[9..].trim().to_owned())
-    });
-    Some((status, body.to_owned(), location))
 }
 
 #[test]

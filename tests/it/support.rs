@@ -226,6 +226,19 @@ pub fn spawn(bin: &Path, args: &[&str], stderr: std::process::Stdio) -> Child {
 /// `GET path` from the HTTP server at `addr`: its status code and body (`None` if it
 /// cannot be reached). A plain HTTP/1.0 request, enough for weir's endpoints.
 pub fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
+    http_response(addr, path).map(|r| (r.status, r.body))
+}
+
+/// An HTTP response as `http_response` reads it.
+pub struct HttpResponse {
+    pub status: u16,
+    /// Its `location` header, if any.
+    pub location: Option<String>,
+    pub body: String,
+}
+
+/// Like [`http_get`], with the `location` header (redirects are not followed).
+pub fn http_response(addr: &str, path: &str) -> Option<HttpResponse> {
     use std::io::{Read, Write};
     let mut tcp = std::net::TcpStream::connect(addr).ok()?;
     tcp.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
@@ -234,5 +247,14 @@ pub fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
     tcp.read_to_string(&mut response).ok()?;
     let (head, body) = response.split_once("\r\n\r\n")?;
     let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, body.to_owned()))
+    let location = head.lines().find_map(|l| {
+        let (name, value) = l.split_once(':')?;
+        name.eq_ignore_ascii_case("location")
+            .then(|| value.trim().to_owned())
+    });
+    Some(HttpResponse {
+        status,
+        location,
+        body: body.to_owned(),
+    })
 }

@@ -19,15 +19,23 @@ const RATE: &str = "10000";
 struct Stores {
     out: tempfile::TempDir,
     store: tempfile::TempDir,
+    /// The epoch length (`-s`).
+    epoch: &'static str,
 }
 
 impl Stores {
     fn new() -> Self {
+        Stores::with(3, "0.1")
+    }
+
+    /// A store of `partitions`, and epochs of `epoch` seconds.
+    fn with(partitions: usize, epoch: &'static str) -> Self {
         let stores = Stores {
             out: tempfile::tempdir().unwrap(),
             store: tempfile::tempdir().unwrap(),
+            epoch,
         };
-        weir::recovery::init(stores.store.path(), 3).unwrap();
+        weir::recovery::init(stores.store.path(), partitions).unwrap();
         stores
     }
 
@@ -45,7 +53,7 @@ impl Stores {
             "-r",
             path(self.store.path()),
             "-s",
-            "0.1",
+            self.epoch,
         ];
         args.extend_from_slice(extra);
         args
@@ -121,6 +129,28 @@ fn a_graceful_stop_publishes_no_output_a_resume_takes_back() {
         "3 workers with output visible when durable, stopped by SIGTERM",
         &["--visible-when-durable"],
     );
+}
+
+#[test]
+fn graceful_stops_resume_exactly_across_store_sizes_workers_processes_and_epochs() {
+    let configs: [(usize, &str, &[&str]); 4] = [
+        (1, "0.05", &["-w", "1"]),
+        (11, "0.2", &["-w", "3"]),
+        (13, "0.1", &["-p", "3"]),
+        (16, "0.05", &["-p", "2", "-w", "2"]),
+    ];
+    for (partitions, epoch, run) in configs {
+        let stores = Stores::with(partitions, epoch);
+        let (mut child, _) = stores.start_paced(run, None);
+        kill(child.id(), libc::SIGTERM);
+        let what = format!("{partitions} store partitions, {epoch} s epochs, {run:?}");
+        assert_eq!(
+            wait_exit(&mut child, LIMIT).0,
+            Some(0),
+            "{what}: a graceful stop exits 0"
+        );
+        stores.resume_to_the_oracle(&what, &[]);
+    }
 }
 
 #[test]

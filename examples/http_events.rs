@@ -4,12 +4,13 @@
 //! ```text
 //! cargo run --release --example http_events -- --url http://127.0.0.1:8080/events --limit 100
 //! ```
-//! Prints each event's `id<TAB>data`. When the server ends the response or the connection
-//! drops, the client reconnects with `Last-Event-ID` (the SSE protocol's resume) after
-//! `--backoff-ms`, doubled for each failed attempt; after `--retries` failed attempts in a row
-//! the dataflow stops with an error naming the step and the URL. The last event id is also
-//! the partition's resume state: with `-r DIR`, a resumed run asks the server for what
-//! follows the last event of the last complete epoch.
+//! Prints each event's `id<TAB>data`. When the server ends the response, the connection
+//! drops or nothing arrives for `--read-timeout-ms`, the client reconnects with
+//! `Last-Event-ID` (the SSE protocol's resume) after `--backoff-ms`, doubled for each
+//! failure since the last complete event (a failed connection, or a response that ended
+//! without one); after `--retries` such retries the dataflow stops with an error naming the
+//! step and the URL. The last event id is also the partition's resume state: with `-r DIR`,
+//! a resumed run asks the server for what follows the last event of the last complete epoch.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -35,12 +36,16 @@ struct Args {
     /// Stop after this many events in this run (otherwise read forever).
     #[arg(long)]
     limit: Option<usize>,
-    /// Failed connection attempts in a row before giving up.
+    /// Retries without a complete event in between before giving up.
     #[arg(long, default_value_t = 5)]
     retries: u32,
     /// Wait before the first retry, doubled for each further one.
     #[arg(long, default_value_t = 200)]
     backoff_ms: u64,
+    /// A response that sends nothing (not even a keep-alive comment) this long is dropped
+    /// and retried.
+    #[arg(long, default_value_t = 60_000)]
+    read_timeout_ms: u64,
     #[command(flatten)]
     runtime: RuntimeArgs,
 }
@@ -54,13 +59,15 @@ struct Reader {
     url: Uri,
     retries: u32,
     backoff: Duration,
+    read_timeout: Duration,
     body: Option<Incoming>,
     buffer: Vec<u8>,
     id: String,
     data: Vec<String>,
     last_id: Option<String>,
-    /// A response ended: wait before asking for the next one.
-    ended: bool,
+    /// Failures (a connection that failed, a response that ended) since the last complete
+    /// event.
+    failures: u32,
 }
 
 /// Opens the event stream, asking for what follows `last_id`.
@@ -85,32 +92,35 @@ async fn connect(url: &Uri, last_id: Option<&str>) -> Result<Incoming, BoxError>
 }
 
 impl Reader {
-    /// Connects, retrying with a doubling backoff; an error after `retries` failures.
+    /// Connects, after a backoff doubled per failure since the last complete event; an
+    /// error once `retries` retries failed.
     async fn reconnect(&mut self) -> Result<(), BoxError> {
-        let mut wait = self.backoff;
-        if std::mem::take(&mut self.ended) {
-            tokio::time::sleep(wait).await;
-        }
-        for attempt in 0..=self.retries {
+        loop {
+            if self.failures > self.retries {
+                let (url, retries) = (&self.url, self.retries);
+                return Err(format!(
+                    "the event stream at {url} is unreachable after {retries} retries: its responses ended without an event"
+                )
+                .into());
+            }
+            if self.failures > 0 {
+                tokio::time::sleep(self.backoff * 2u32.pow(self.failures.min(16) - 1)).await;
+            }
             match connect(&self.url, self.last_id.as_deref()).await {
                 Ok(body) => {
                     self.body = Some(body);
                     return Ok(());
                 }
-                Err(err) if attempt == self.retries => {
-                    let url = &self.url;
+                Err(err) if self.failures == self.retries => {
+                    let (url, retries) = (&self.url, self.retries);
                     return Err(format!(
-                        "the event stream at {url} is unreachable after {attempt} retries: {err}"
+                        "the event stream at {url} is unreachable after {retries} retries: {err}"
                     )
                     .into());
                 }
-                Err(_) => {
-                    tokio::time::sleep(wait).await;
-                    wait *= 2;
-                }
+                Err(_) => self.failures += 1,
             }
         }
-        unreachable!("the last attempt returns")
     }
 
     /// The next complete event in the buffer, if any (SSE: `field: value` lines, an empty
@@ -146,23 +156,24 @@ impl Reader {
     async fn next_event(&mut self) -> Result<Event, BoxError> {
         loop {
             if let Some(event) = self.parse_buffered() {
+                self.failures = 0;
                 return Ok(event);
             }
             let Some(body) = self.body.as_mut() else {
                 self.reconnect().await?;
                 continue;
             };
-            match body.frame().await {
-                Some(Ok(frame)) => {
+            match tokio::time::timeout(self.read_timeout, body.frame()).await {
+                Ok(Some(Ok(frame))) => {
                     if let Some(bytes) = frame.data_ref() {
                         self.buffer.extend_from_slice(bytes);
                     }
                 }
-                // The response ended or broke: what was half read of an event is dropped,
-                // and the server resends it after the last complete one.
-                Some(Err(_)) | None => {
+                // The response ended, broke or went silent: what was half read of an event
+                // is dropped, and the server resends it after the last complete one.
+                Ok(Some(Err(_)) | None) | Err(_) => {
                     self.body = None;
-                    self.ended = true;
+                    self.failures += 1;
                     self.buffer.clear();
                     self.data.clear();
                     self.id.clear();
@@ -172,7 +183,8 @@ impl Reader {
     }
 }
 
-/// The events after `last_id`, each with its id as the resume state.
+/// The events after `last_id`, each with the last event id seen as the resume state (empty
+/// until the server sent one).
 fn events(
     args: &Args,
     last_id: Option<String>,
@@ -181,17 +193,21 @@ fn events(
         url: args.url.clone(),
         retries: args.retries,
         backoff: Duration::from_millis(args.backoff_ms),
+        read_timeout: Duration::from_millis(args.read_timeout_ms),
         body: None,
         buffer: Vec::new(),
         id: String::new(),
         data: Vec::new(),
-        last_id,
-        ended: false,
+        last_id: last_id.filter(|id| !id.is_empty()),
+        failures: 0,
     };
     let events = futures::stream::unfold(Some(reader), |reader| async move {
         let mut reader = reader?;
         match reader.next_event().await {
-            Ok(event) => Some((Ok((event.0.clone(), event)), Some(reader))),
+            Ok(event) => {
+                let state = reader.last_id.clone().unwrap_or_default();
+                Some((Ok((state, event)), Some(reader)))
+            }
             Err(err) => Some((Err(err), None)),
         }
     });

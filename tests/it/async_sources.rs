@@ -1,6 +1,6 @@
 //! Sources from iterators, getters and async streams, inside dataflows: batch sizes and
-//! the end of input, an idle async source beside a busy one, and errors and panics of a
-//! stream named by step.
+//! the end of input, a parked stream woken by its next item, an idle async source beside a
+//! busy one, errors after items, and errors and panics of a stream named by step.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -87,13 +87,80 @@ fn a_stream_is_read_in_batches_of_at_most_n_and_ends_with_it() {
 }
 
 #[test]
-fn a_stream_with_nothing_to_say_is_pending_after_waiting_at_most_its_timeout() {
-    let stream = futures::stream::pending::<Result<u8, std::io::Error>>();
-    let mut part = StreamPartition::new(stream, 4)
-        .unwrap()
-        .with_timeout(std::time::Duration::from_millis(5));
+fn a_stream_with_nothing_to_say_parks_and_its_next_item_wakes_it() {
+    /// Tells the test each time the partition is woken.
+    struct Woken(std::sync::mpsc::Sender<()>);
+    impl std::task::Wake for Woken {
+        fn wake(self: Arc<Self>) {
+            let _ = self.0.send(());
+        }
+    }
+    let (wakes, woken) = std::sync::mpsc::channel();
+    let (feed, items) = futures::channel::mpsc::unbounded::<u8>();
+    let mut part = StreamPartition::new(items.map(Ok::<u8, std::io::Error>), 4).unwrap();
+    part.set_waker(std::task::Waker::from(Arc::new(Woken(wakes))));
+    assert_eq!(part.next_batch().unwrap(), Batch::Pending, "nothing sent yet");
+    assert!(
+        part.next_awake().is_some(),
+        "a parked partition names a (late) recheck"
+    );
+    feed.unbounded_send(7).unwrap();
+    let signal = std::time::Duration::from_secs(30);
+    woken.recv_timeout(signal).expect("the item wakes the partition");
+    assert_eq!(part.next_batch().unwrap(), Batch::Items(vec![7]));
     assert_eq!(part.next_batch().unwrap(), Batch::Pending);
-    assert_eq!(part.next_batch().unwrap(), Batch::Pending);
+    drop(feed);
+    woken
+        .recv_timeout(signal)
+        .expect("the end of the stream wakes the partition");
+    assert_eq!(part.next_batch().unwrap(), Batch::Eof);
+}
+
+#[test]
+fn iterators_are_read_in_batches_of_at_most_n_up_to_their_end() {
+    use weir::inputs::{IterPartition, ResumableIter, StatefulSourcePartition};
+
+    let mut part = IterPartition::new(0..2_500, 1_024);
+    let sizes: Vec<usize> = std::iter::from_fn(|| match part.next_batch().unwrap() {
+        Batch::Items(items) => Some(items.len()),
+        _ => None,
+    })
+    .collect();
+    assert_eq!(sizes, [1_024, 1_024, 452]);
+    assert_eq!(part.next_batch().unwrap(), Batch::Eof);
+
+    let mut part = ResumableIter::new((0..5).map(|k| (k + 1, k)), 2);
+    assert_eq!(part.next_batch().unwrap(), Batch::Items(vec![0, 1]));
+    assert_eq!(part.next_batch().unwrap(), Batch::Items(vec![2, 3]));
+    assert_eq!(part.next_batch().unwrap(), Batch::Items(vec![4]));
+    assert_eq!(part.next_batch().unwrap(), Batch::Eof);
+    assert_eq!(part.snapshot(), Some(5));
+}
+
+#[test]
+fn an_error_after_items_comes_after_them() {
+    let mut answers = vec![
+        Ok(Poll::Ready(Some(1))),
+        Ok(Poll::Ready(Some(2))),
+        Err("broken".into()),
+    ]
+    .into_iter();
+    let mut part = GetterPartition::new(move || answers.next().expect("not called after the error"), 10);
+    assert_eq!(part.next_batch().unwrap(), Batch::Items(vec![1, 2]));
+    assert_eq!(part.next_batch().unwrap_err().to_string(), "broken");
+
+    let stream = futures::stream::iter([Ok(1), Ok(2), Err(std::io::Error::other("broken"))]);
+    let mut part = StreamPartition::new(stream, 10).unwrap();
+    let mut read = Vec::new();
+    let err = loop {
+        match part.next_batch() {
+            Ok(Batch::Items(items)) => read.extend(items),
+            Ok(Batch::Pending) => std::thread::yield_now(),
+            Ok(Batch::Eof) => panic!("the stream failed, it did not end"),
+            Err(err) => break err,
+        }
+    };
+    assert_eq!((read, err.to_string()), (vec![1, 2], "broken".to_string()));
 }
 
 #[test]
@@ -132,7 +199,10 @@ fn an_erroring_stream_stops_the_dataflow_naming_its_step() {
     flow.dynamic_input("feed", stream)
         .output("out", TestingSink::<i32>::new());
     let err = run_main(flow).unwrap_err().to_string();
-    assert!(err.contains("feed") && err.contains("the feed broke"), "{err}");
+    assert!(
+        err.contains("step \"feed\"") && err.contains("the feed broke"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -150,7 +220,10 @@ fn a_panicking_stream_stops_the_dataflow_naming_its_step_and_the_panic() {
     flow.dynamic_input("feed", source)
         .output("out", TestingSink::<i32>::new());
     let err = run_main(flow).unwrap_err().to_string();
-    assert!(err.contains("feed") && err.contains("no second item"), "{err}");
+    assert!(
+        err.contains("step \"feed\"") && err.contains("no second item"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -232,12 +305,17 @@ fn resumable_getters_and_streams_snapshot_the_state_of_their_last_item() {
     let stream = futures::stream::iter([Ok::<_, std::io::Error>((10, 'a')), Ok((20, 'b'))]);
     let mut part = ResumableStream::new(stream, 1).unwrap();
     let mut read = Vec::new();
-    while read.len() < 2 {
-        if let Batch::Items(items) = part.next_batch().unwrap() {
-            assert_eq!(items.len(), 1);
-            read.extend(items);
-            assert_eq!(part.snapshot(), Some(read.len() as i32 * 10));
+    loop {
+        match part.next_batch().unwrap() {
+            Batch::Items(items) => {
+                assert_eq!(items.len(), 1);
+                read.extend(items);
+                assert_eq!(part.snapshot(), Some(read.len() as i32 * 10));
+            }
+            Batch::Pending => std::thread::yield_now(),
+            Batch::Eof => break,
         }
     }
     assert_eq!(read, ['a', 'b']);
+    assert_eq!(part.snapshot(), Some(20), "the end keeps the last item's state");
 }

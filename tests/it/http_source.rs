@@ -1,6 +1,7 @@
 //! The `http_events` example against a real HTTP server started here (hyper, on loopback):
 //! server-sent events read across the server ending its responses, resumed by event id;
-//! a server gone for good gives retries, then a clear error.
+//! a server gone for good, or one that answers without events, gives retries, then a clear
+//! error.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -115,9 +116,31 @@ fn a_server_gone_for_good_gives_retries_then_an_error_naming_the_step_and_url() 
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(
-        stderr.contains("events") && stderr.contains(&url) && stderr.contains("unreachable after 3 retries"),
+        stderr.contains("step \"events\"")
+            && stderr.contains(&url)
+            && stderr.contains("unreachable after 3 retries"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_server_that_answers_without_events_gives_retries_then_an_error() {
+    // After its 3 events the server keeps accepting and ending empty responses.
+    let server = EventServer::start(3, 3);
+    let bin = example("http_events");
+    let args = ["--url", &server.url, "--retries", "2", "--backoff-ms", "10"];
+    let out = run_with_limit(&bin, &args, Duration::from_secs(60));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("step \"events\"")
+            && stderr.contains("unreachable after 2 retries: its responses ended without an event"),
+        "{stderr}"
+    );
+    let printed = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert!(printed <= 3, "{printed} lines for 3 events");
+    // The first response, then one per retry: nothing is retried forever.
+    assert_eq!(server.requests.load(Ordering::SeqCst), 1 + 2);
 }
 
 #[test]

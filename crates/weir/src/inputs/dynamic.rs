@@ -1,5 +1,6 @@
 //! Sources with one stateless partition per worker.
 
+use std::task::Waker;
 use std::time::Instant;
 
 use crate::inputs::Batch;
@@ -33,6 +34,14 @@ pub trait StatelessSourcePartition: 'static {
     /// When to poll next; `None` means at once (or in 1 ms after an empty batch).
     fn next_awake(&self) -> Option<Instant> {
         None
+    }
+
+    /// Called once, before the first poll, with a waker that makes the input poll this
+    /// partition at once, whatever its `next_awake` said: a partition fed by another thread
+    /// (a channel, an async task) wakes it when something arrives instead of being polled
+    /// on a short timer. The default ignores it.
+    fn set_waker(&mut self, waker: Waker) {
+        let _ = waker;
     }
 
     /// The partition's own event-time watermark, for a partition that knows its order

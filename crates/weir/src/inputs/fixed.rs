@@ -1,5 +1,6 @@
 //! Sources with a fixed set of partitions, each with resume state.
 
+use std::task::Waker;
 use std::time::Instant;
 
 use serde::Serialize;
@@ -68,6 +69,14 @@ pub trait StatefulSourcePartition: 'static {
     /// Use this instead of sleeping in `next_batch`.
     fn next_awake(&self) -> Option<Instant> {
         None
+    }
+
+    /// Called once, before the first poll, with a waker that makes the input poll this
+    /// partition at once, whatever its `next_awake` said: a partition fed by another thread
+    /// (a channel, an async task) wakes it when something arrives instead of being polled
+    /// on a short timer. The default ignores it.
+    fn set_waker(&mut self, waker: Waker) {
+        let _ = waker;
     }
 
     /// The partition's own event-time watermark, for a partition that knows its order

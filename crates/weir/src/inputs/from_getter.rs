@@ -11,25 +11,48 @@ use crate::inputs::{Batch, StatefulSourcePartition, StatelessSourcePartition};
 /// error stops the dataflow with the step's name.
 pub type Got<T> = Result<Poll<Option<T>>, BoxError>;
 
-/// Calls `get` until it has `batch_size` items, has nothing yet, or is at its end.
-fn gather<T>(
-    get: &mut impl FnMut() -> Got<T>,
+/// Where a getter stands between batches.
+struct Gatherer {
     batch_size: usize,
-    ended: &mut bool,
-) -> Result<Batch<T>, BoxError> {
-    let mut items = Vec::new();
-    while !*ended && items.len() < batch_size {
-        match get()? {
-            Poll::Ready(Some(item)) => items.push(item),
-            Poll::Ready(None) => *ended = true,
-            Poll::Pending => break,
+    ended: bool,
+    /// An error that came after items of a batch: returned by the next call.
+    failed: Option<BoxError>,
+}
+
+impl Gatherer {
+    fn new(batch_size: usize) -> Self {
+        Gatherer {
+            batch_size: batch_size.max(1),
+            ended: false,
+            failed: None,
         }
     }
-    Ok(match (items.is_empty(), *ended) {
-        (false, _) => Batch::Items(items),
-        (true, true) => Batch::Eof,
-        (true, false) => Batch::Pending,
-    })
+
+    /// Calls `get` until it has `batch_size` items, has nothing yet, is at its end or
+    /// fails (the items before an error come first).
+    fn gather<T>(&mut self, get: &mut impl FnMut() -> Got<T>) -> Result<Batch<T>, BoxError> {
+        if let Some(err) = self.failed.take() {
+            return Err(err);
+        }
+        let mut items = Vec::new();
+        while !self.ended && items.len() < self.batch_size {
+            match get() {
+                Ok(Poll::Ready(Some(item))) => items.push(item),
+                Ok(Poll::Ready(None)) => self.ended = true,
+                Ok(Poll::Pending) => break,
+                Err(err) if items.is_empty() => return Err(err),
+                Err(err) => {
+                    self.failed = Some(err);
+                    break;
+                }
+            }
+        }
+        Ok(match (items.is_empty(), self.ended) {
+            (false, _) => Batch::Items(items),
+            (true, true) => Batch::Eof,
+            (true, false) => Batch::Pending,
+        })
+    }
 }
 
 /// A partition that calls a getter for items, in batches of at most `batch_size`, ending
@@ -47,8 +70,7 @@ fn gather<T>(
 /// ```
 pub struct GetterPartition<F> {
     get: F,
-    batch_size: usize,
-    ended: bool,
+    gatherer: Gatherer,
 }
 
 impl<F> GetterPartition<F> {
@@ -59,8 +81,7 @@ impl<F> GetterPartition<F> {
     {
         GetterPartition {
             get,
-            batch_size: batch_size.max(1),
-            ended: false,
+            gatherer: Gatherer::new(batch_size),
         }
     }
 }
@@ -72,7 +93,7 @@ where
     type Item = T;
 
     fn next_batch(&mut self) -> Result<Batch<T>, BoxError> {
-        gather(&mut self.get, self.batch_size, &mut self.ended)
+        self.gatherer.gather(&mut self.get)
     }
 }
 
@@ -81,8 +102,7 @@ where
 /// before the first); build the getter from it to resume exactly after that item.
 pub struct ResumableGetter<F, S> {
     get: F,
-    batch_size: usize,
-    ended: bool,
+    gatherer: Gatherer,
     state: Option<S>,
 }
 
@@ -94,8 +114,7 @@ impl<F, S> ResumableGetter<F, S> {
     {
         ResumableGetter {
             get,
-            batch_size: batch_size.max(1),
-            ended: false,
+            gatherer: Gatherer::new(batch_size),
             state: None,
         }
     }
@@ -110,7 +129,7 @@ where
     type State = Option<S>;
 
     fn next_batch(&mut self) -> Result<Batch<T>, BoxError> {
-        let batch = gather(&mut self.get, self.batch_size, &mut self.ended)?;
+        let batch = self.gatherer.gather(&mut self.get)?;
         Ok(batch.split_states(&mut self.state))
     }
 

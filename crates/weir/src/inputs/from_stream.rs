@@ -1,9 +1,13 @@
 //! Source partitions from async streams (`futures::Stream`), driven by the process's async
 //! runtime.
 
-use std::time::Duration;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::Waker;
+use std::time::{Duration, Instant};
 
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use tokio::sync::mpsc::{self, error::TryRecvError};
 use tokio::task::JoinHandle;
 
@@ -12,83 +16,146 @@ use crate::error::panic_message;
 use crate::inputs::async_runtime::async_runtime;
 use crate::inputs::{Batch, StatefulSourcePartition, StatelessSourcePartition};
 
+/// How long a partition that waits for its stream goes without a poll at most: a safety
+/// net only, since the stream's task wakes it when an item arrives or the stream ends.
+const PARKED_RECHECK: Duration = Duration::from_millis(100);
+
 /// A stream's items as a partition reads them: the stream runs as a task on the
 /// process's async runtime and hands its items over a channel of `batch_size` places (so a
-/// stream runs at most one batch ahead of the dataflow).
+/// stream runs at most one batch ahead of the dataflow). `next_batch` never waits: when the
+/// channel is empty the partition parks, and the task rings its doorbell on the next item
+/// or at its end.
 struct Forwarded<T> {
     items: mpsc::Receiver<Result<T, BoxError>>,
     task: JoinHandle<()>,
+    doorbell: Arc<Doorbell>,
     batch_size: usize,
-    timeout: Duration,
+    /// An error that came after items of a batch: returned by the next call.
+    failed: Option<BoxError>,
     ended: bool,
+}
+
+/// How a stream's task wakes its partition: only when the partition found nothing and
+/// waits (`parked`), so a busy stream costs no wake-up per item.
+#[derive(Default)]
+struct Doorbell {
+    parked: AtomicBool,
+    waker: Mutex<Option<Waker>>,
+}
+
+impl Doorbell {
+    fn ring(&self) {
+        if self.parked.swap(false, Ordering::AcqRel)
+            && let Ok(waker) = self.waker.lock()
+            && let Some(waker) = waker.as_ref()
+        {
+            waker.wake_by_ref();
+        }
+    }
+}
+
+/// Rings the doorbell when the task ends, however it ends (a panic included).
+struct RingOnDrop(Arc<Doorbell>);
+
+impl Drop for RingOnDrop {
+    fn drop(&mut self) {
+        self.0.ring();
+    }
 }
 
 impl<T: Send + 'static> Forwarded<T> {
     fn spawn<E: Into<BoxError> + Send + 'static>(
         stream: impl Stream<Item = Result<T, E>> + Send + 'static,
         batch_size: usize,
-        timeout: Duration,
     ) -> Result<Self, BoxError> {
         let batch_size = batch_size.max(1);
         let (sender, items) = mpsc::channel(batch_size);
+        let doorbell = Arc::new(Doorbell::default());
+        let ring = RingOnDrop(doorbell.clone());
         let task = async_runtime()?.spawn(async move {
             let mut stream = std::pin::pin!(stream);
-            while let Some(item) = stream.next().await {
-                let item: Result<T, BoxError> = item.map_err(Into::into);
+            loop {
+                // A panic in the stream becomes its last item, an error.
+                let item: Result<T, BoxError> = match AssertUnwindSafe(stream.next()).catch_unwind().await {
+                    Ok(None) => break,
+                    Ok(Some(item)) => item.map_err(Into::into),
+                    Err(panic) => {
+                        let message = panic_message(panic.as_ref());
+                        Err(format!("the async stream panicked: {message}").into())
+                    }
+                };
                 let failed = item.is_err();
                 if sender.send(item).await.is_err() || failed {
-                    return;
+                    break;
                 }
+                ring.0.ring();
             }
+            drop(sender);
+            drop(ring);
         });
         Ok(Forwarded {
             items,
             task,
+            doorbell,
             batch_size,
-            timeout,
+            failed: None,
             ended: false,
         })
     }
 
-    /// Up to `batch_size` items ready now; if none is, waits up to `timeout` for one.
+    /// Up to `batch_size` items ready now, without waiting.
     fn next_batch(&mut self) -> Result<Batch<T>, BoxError> {
+        if let Some(err) = self.failed.take() {
+            return Err(err);
+        }
         if self.ended {
             return Ok(Batch::Eof);
         }
         let mut items = Vec::new();
+        let mut parked = false;
         while items.len() < self.batch_size {
             match self.items.try_recv() {
-                Ok(item) => items.push(item?),
-                Err(TryRecvError::Empty) if items.is_empty() && !self.timeout.is_zero() => {
-                    let (timeout, waiting) = (self.timeout, &mut self.items);
-                    // Made inside the runtime, whose timer the timeout needs.
-                    let waited = async move { tokio::time::timeout(timeout, waiting.recv()).await };
-                    match async_runtime()?.block_on(waited) {
-                        Ok(Some(item)) => items.push(item?),
-                        Ok(None) => return self.end(),
-                        Err(_elapsed) => break,
-                    }
+                Ok(Ok(item)) => items.push(item),
+                Ok(Err(err)) if items.is_empty() => return Err(err),
+                Ok(Err(err)) => {
+                    self.failed = Some(err);
+                    break;
+                }
+                // Park, then look once more: an item sent in between must not wait for a
+                // ring that came before the park.
+                Err(TryRecvError::Empty) if items.is_empty() && !parked => {
+                    self.doorbell.parked.store(true, Ordering::Release);
+                    parked = true;
                 }
                 Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) if items.is_empty() => return self.end(),
+                // The task ended (it sent its error, if any, first).
+                Err(TryRecvError::Disconnected) if items.is_empty() => {
+                    self.ended = true;
+                    return Ok(Batch::Eof);
+                }
                 Err(TryRecvError::Disconnected) => break,
             }
         }
-        Ok(match items.is_empty() {
-            true => Batch::Pending,
-            false => Batch::Items(items),
-        })
+        if !items.is_empty() {
+            self.doorbell.parked.store(false, Ordering::Release);
+            return Ok(Batch::Items(items));
+        }
+        Ok(Batch::Pending)
     }
 
-    /// The stream ended, or its task panicked (an error naming the panic).
-    fn end(&mut self) -> Result<Batch<T>, BoxError> {
-        self.ended = true;
-        match async_runtime()?.block_on(&mut self.task) {
-            Err(err) if err.is_panic() => {
-                let message = panic_message(err.into_panic().as_ref());
-                Err(format!("the async stream panicked: {message}").into())
-            }
-            _ => Ok(Batch::Eof),
+    /// When to poll again: soon after items (more may be ready), else when woken.
+    fn next_awake(&self) -> Option<Instant> {
+        let waits = self.doorbell.parked.load(Ordering::Acquire) && self.has_waker();
+        waits.then(|| Instant::now() + PARKED_RECHECK)
+    }
+
+    fn has_waker(&self) -> bool {
+        self.doorbell.waker.lock().is_ok_and(|waker| waker.is_some())
+    }
+
+    fn set_waker(&mut self, waker: Waker) {
+        if let Ok(mut slot) = self.doorbell.waker.lock() {
+            *slot = Some(waker);
         }
     }
 }
@@ -102,13 +169,12 @@ impl<T> Drop for Forwarded<T> {
 
 /// A partition that reads an async stream of `Result<T, E>`: the stream runs on the
 /// process's [`async_runtime`](crate::inputs::async_runtime); each `next_batch` takes the
-/// items that are ready (at most `batch_size`) and, when none is, waits at most `timeout`
-/// for one (default zero: never blocks the worker; a wait blocks the whole worker, so every
-/// other partition it polls waits too: `benches/idle_source.rs` measures a busy source
-/// beside an idle stream at 0.95–0.98 of its speed alone with no wait, and 0.26 with a
-/// 1 ms wait). The end of the stream ends the input;
-/// an `Err` item or a panic in the stream stops the dataflow with the step's name. Not
-/// resumable: see [`ResumableStream`].
+/// items that are ready (at most `batch_size`) and never waits: when none is, the partition
+/// is polled again as soon as the stream sends its next item or ends (its task wakes the
+/// input), so an idle stream costs the worker nothing (`benches/idle_source.rs` measures a
+/// busy source beside an idle stream). The end of the stream ends the input; an `Err`
+/// item (after the items before it) or a panic in the stream stops the dataflow with the
+/// step's name. Not resumable: see [`ResumableStream`].
 ///
 /// ```
 /// use weir::inputs::{Batch, StatelessSourcePartition, StreamPartition};
@@ -133,17 +199,7 @@ impl<T: Send + 'static> StreamPartition<T> {
         stream: impl Stream<Item = Result<T, E>> + Send + 'static,
         batch_size: usize,
     ) -> Result<Self, BoxError> {
-        Ok(StreamPartition(Forwarded::spawn(
-            stream,
-            batch_size,
-            Duration::ZERO,
-        )?))
-    }
-
-    /// Lets `next_batch` wait up to `timeout` for an item when none is ready.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.0.timeout = timeout;
-        self
+        Ok(StreamPartition(Forwarded::spawn(stream, batch_size)?))
     }
 }
 
@@ -152,6 +208,14 @@ impl<T: Send + 'static> StatelessSourcePartition for StreamPartition<T> {
 
     fn next_batch(&mut self) -> Result<Batch<T>, BoxError> {
         self.0.next_batch()
+    }
+
+    fn next_awake(&self) -> Option<Instant> {
+        self.0.next_awake()
+    }
+
+    fn set_waker(&mut self, waker: Waker) {
+        self.0.set_waker(waker)
     }
 }
 
@@ -171,15 +235,9 @@ impl<T: Send + 'static, S: Send + 'static> ResumableStream<T, S> {
         batch_size: usize,
     ) -> Result<Self, BoxError> {
         Ok(ResumableStream {
-            items: Forwarded::spawn(stream, batch_size, Duration::ZERO)?,
+            items: Forwarded::spawn(stream, batch_size)?,
             state: None,
         })
-    }
-
-    /// Lets `next_batch` wait up to `timeout` for an item when none is ready.
-    pub fn with_timeout(mut self, timeout: Duration) -> Self {
-        self.items.timeout = timeout;
-        self
     }
 }
 
@@ -189,6 +247,14 @@ impl<T: Send + 'static, S: Clone + Send + 'static> StatefulSourcePartition for R
 
     fn next_batch(&mut self) -> Result<Batch<T>, BoxError> {
         Ok(self.items.next_batch()?.split_states(&mut self.state))
+    }
+
+    fn next_awake(&self) -> Option<Instant> {
+        self.items.next_awake()
+    }
+
+    fn set_waker(&mut self, waker: Waker) {
+        self.items.set_waker(waker)
     }
 
     fn snapshot(&self) -> Option<S> {

@@ -7,7 +7,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use timely::container::CapacityContainerBuilder;
@@ -33,8 +33,8 @@ const DURABLE_POLL: Duration = Duration::from_millis(20);
 /// Delay before polling again after a partition had nothing and named no wake-up time.
 const IDLE_POLL: Duration = Duration::from_millis(1);
 
-/// When to poll a partition that had nothing again: `IDLE_POLL` after its poll returned (a
-/// poll may have waited, e.g. an async stream with a timeout).
+/// When to poll a partition that had nothing again (unless it wakes first): `IDLE_POLL`
+/// after its poll returned.
 fn idle_until() -> Instant {
     Instant::now() + IDLE_POLL
 }
@@ -164,10 +164,12 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
     let mut data_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<T>>>::from(data_out);
     let mut snap_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<SnapshotRow>>>::from(snap_out);
     let mut late_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<T>>>::from(late_out);
+    let address = op.operator_info().address.to_vec();
+    let waker = Arc::new(Mutex::new(ctx.scope().worker().sync_activator_for(address)));
     let now = Instant::now();
     let mut parts: Vec<Polled<T>> = parts
         .into_iter()
-        .map(|named| Polled::new(named, &step, now))
+        .map(|named| Polled::new(named, &step, now, &waker))
         .collect();
     let clocked = clock.is_some();
     let mut epoch: Epoch = step.start_epoch();
@@ -261,7 +263,7 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                 let mut index = 0;
                 while index < parts.len() {
                     let polled = &mut parts[index];
-                    if polled.awake > now {
+                    if !polled.due(now) {
                         index += 1;
                         continue;
                     }

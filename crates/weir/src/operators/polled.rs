@@ -1,8 +1,12 @@
 //! One partition as the input operator polls it, and the watermark a worker's partitions
 //! hold their source to.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Wake, Waker};
 use std::time::Instant;
+
+use timely::scheduling::SyncActivator;
 
 use crate::engine::StepCtx;
 use crate::inputs::{EventClock, PartitionClock};
@@ -11,12 +15,13 @@ use crate::operators::source_parts::{NamedPart, Part};
 use crate::recovery::SnapshotRow;
 use crate::{Epoch, Timestamp};
 
-/// One partition: its name, when it wants to be polled, whether it read since its last
-/// snapshot, and its watermark.
+/// One partition: its name, when it wants to be polled (or whether it woke), whether it
+/// read since its last snapshot, and its watermark.
 pub(crate) struct Polled<T> {
     pub name: String,
     pub part: Box<dyn Part<T>>,
     pub awake: Instant,
+    woken: Arc<PartWake>,
     pub dirty: bool,
     pub clock: PartitionClock,
     /// Where its `weir_source_backlog` goes, if metrics are on.
@@ -24,7 +29,13 @@ pub(crate) struct Polled<T> {
 }
 
 impl<T> Polled<T> {
-    pub(crate) fn new(named: NamedPart<T>, step: &StepCtx, now: Instant) -> Self {
+    /// Wraps `named`, handing it a waker that marks it woken and activates the input.
+    pub(crate) fn new(
+        mut named: NamedPart<T>,
+        step: &StepCtx,
+        now: Instant,
+        input: &Arc<Mutex<SyncActivator>>,
+    ) -> Self {
         let backlog = step.metrics().map(|metrics| {
             let labels = StepPartition {
                 step: step.id.to_string(),
@@ -32,14 +43,25 @@ impl<T> Polled<T> {
             };
             (metrics.clone(), labels)
         });
+        let woken = Arc::new(PartWake {
+            woken: AtomicBool::new(false),
+            input: input.clone(),
+        });
+        named.part.set_waker(Waker::from(woken.clone()));
         Polled {
             name: named.name,
             part: named.part,
             awake: now,
+            woken,
             dirty: false,
             clock: PartitionClock::new(named.watermark, now),
             backlog,
         }
+    }
+
+    /// Whether to poll it now: its wake-up time came, or its waker was called.
+    pub(crate) fn due(&self, now: Instant) -> bool {
+        self.awake <= now || self.woken.woken.swap(false, Ordering::AcqRel)
     }
 
     /// Updates its backlog gauge, if metrics are on and the partition knows its backlog
@@ -85,4 +107,22 @@ pub(crate) fn source_watermark<T>(
         }
     }
     least
+}
+
+/// A partition's waker: marks it woken and activates its input operator (from any thread).
+struct PartWake {
+    woken: AtomicBool,
+    input: Arc<Mutex<SyncActivator>>,
+}
+
+impl Wake for PartWake {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::Release);
+        // The dataflow may be gone (a failure elsewhere): then nobody needs waking.
+        let _ = self.input.lock().map(|input| input.activate());
+    }
 }

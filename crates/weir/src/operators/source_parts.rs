@@ -1,6 +1,7 @@
 //! The source operator's view of one open partition, stateful or not.
 
 use std::collections::VecDeque;
+use std::task::Waker;
 use std::time::{Duration, Instant};
 
 use crate::inputs::{Batch, StatefulSourcePartition, StatelessSourcePartition};
@@ -11,6 +12,7 @@ use crate::{BoxError, Epoch, Timestamp};
 pub(crate) trait Part<T> {
     fn next_batch(&mut self) -> Result<Batch<T>, BoxError>;
     fn next_awake(&self) -> Option<Instant>;
+    fn set_waker(&mut self, waker: Waker);
     fn watermark(&self) -> Option<Timestamp>;
     /// A test clock advance the partition reached (see `TestClock`).
     fn take_clock_advance(&mut self) -> Option<(u64, Duration)>;
@@ -43,6 +45,9 @@ where
     }
     fn next_awake(&self) -> Option<Instant> {
         self.0.next_awake()
+    }
+    fn set_waker(&mut self, waker: Waker) {
+        self.0.set_waker(waker)
     }
     fn watermark(&self) -> Option<Timestamp> {
         self.0.watermark()
@@ -82,6 +87,9 @@ impl<P: StatelessSourcePartition> Part<P::Item> for Stateless<P> {
     }
     fn next_awake(&self) -> Option<Instant> {
         self.0.next_awake()
+    }
+    fn set_waker(&mut self, waker: Waker) {
+        self.0.set_waker(waker)
     }
     fn watermark(&self) -> Option<Timestamp> {
         self.0.watermark()

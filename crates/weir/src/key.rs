@@ -65,6 +65,15 @@ pub(crate) fn route_stored<K: Key>(text: &str) -> u64 {
     K::from_text(text).map_or(0, |key| key.route())
 }
 
+/// A route for any hashable value (not a stored key: `Hash` is not a persistent format),
+/// mixed so timely's low-bit routing spreads it.
+pub(crate) fn hash_route<T: std::hash::Hash>(value: &T) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = rustc_hash::FxHasher::default();
+    value.hash(&mut hasher);
+    mix(hasher.finish())
+}
+
 /// splitmix64's finaliser: every bit of `z` moves every bit of the result, so timely's
 /// low-bit routing spreads consecutive integers evenly.
 fn mix(mut z: u64) -> u64 {

@@ -63,6 +63,7 @@ pub mod operators;
 pub mod outputs;
 pub mod recovery;
 pub mod testing;
+pub mod views;
 pub mod windows;
 
 pub use dataflow::{ClockedInput, Dataflow, KeyedStream, Stream};

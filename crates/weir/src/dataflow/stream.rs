@@ -70,6 +70,20 @@ impl<T: Data> Stream<T> {
         )
     }
 
+    /// [`unary_step`](Self::unary_step) with the whole build context (to build extra
+    /// operators in the step's scope).
+    pub(crate) fn unary_step_ctx<U: Data>(
+        &self,
+        step_id: &str,
+        kind: &'static str,
+        build: impl for<'s> Fn(&mut BuildCtx<'s>, StreamVec<'s, Time, T>) -> StreamVec<'s, Time, U>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Stream<U> {
+        self.add_unary(step_id, kind, None, EventTimeRole::Unrelated, build)
+    }
+
     fn add_unary<U: Data>(
         &self,
         step_id: &str,

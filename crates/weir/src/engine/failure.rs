@@ -67,6 +67,15 @@ pub(crate) fn enter_step(step: &StepName) -> StepScope {
     }
 }
 
+/// Runs `f` marked as `step`, for panic attribution only (no log span): cheap enough per
+/// item, for user closures that run inside operators weir did not write (views).
+pub(crate) fn in_step<R>(step: &StepName, f: impl FnOnce() -> R) -> R {
+    let previous = CURRENT_STEP.with(|c| c.replace(Some(step.name.clone())));
+    let result = f();
+    CURRENT_STEP.with(|c| *c.borrow_mut() = previous);
+    result
+}
+
 /// Restores the previous step on drop.
 pub(crate) struct StepScope {
     previous: Option<Rc<str>>,

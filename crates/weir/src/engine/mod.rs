@@ -22,7 +22,7 @@ pub use config::{Execution, RecoveryConfig, RunConfig};
 pub(crate) use epoch_queue::EpochQueue;
 pub(crate) use execute::Runtime;
 pub use execute::run;
-pub(crate) use failure::{StepName, enter_step};
+pub(crate) use failure::{StepName, enter_step, in_step};
 pub(crate) use routing::{route_key, worker_of};
 pub use stop::StopSignal;
 pub(crate) use stop::{StopBroadcast, StopState};

@@ -69,6 +69,9 @@ where
     let (snap_out, snap_stream) = op.new_output::<Vec<SnapshotRow>>();
     let mut data_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<(K, S::Out)>>>::from(data_out);
     let mut snap_out = OutputBuilder::<_, CapacityContainerBuilder<Vec<SnapshotRow>>>::from(snap_out);
+    // Sent at the resume epoch on the first activation, while the initial capability
+    // (at the scope's minimum) still allows it.
+    let mut restored = Some(keyed.take_restored()).filter(|items| !items.is_empty());
     op.build(move |mut capabilities| {
         let mut snap_cap = capabilities.pop();
         let mut data_cap = capabilities.pop();
@@ -92,6 +95,10 @@ where
             let (Some(dcap), Some(scap)) = (data_cap.as_mut(), snap_cap.as_mut()) else {
                 return;
             };
+            if let Some(mut items) = restored.take() {
+                let resumed = at(step.start_epoch().saturating_sub(1), u64::MAX);
+                data.session(&dcap.delayed(&resumed)).give_container(&mut items);
+            }
             if step.has_failed() {
                 return;
             }

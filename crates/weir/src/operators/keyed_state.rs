@@ -46,6 +46,13 @@ pub(crate) trait KeyedState<K: Key, V>: 'static {
         None
     }
 
+    /// What the keys restored so far stand for, for steps downstream that recompute from
+    /// them (a view's boundary hands back its contents): the core emits it at the resume
+    /// epoch, before anything else. Empty for every other state.
+    fn take_restored(&mut self) -> Vec<(K, Self::Out)> {
+        Vec::new()
+    }
+
     /// The keys changed in the open epoch.
     fn changed(&mut self) -> &mut ChangedKeys<K>;
 

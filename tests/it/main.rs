@@ -35,6 +35,7 @@ mod served_state;
 mod startup_failures;
 mod support;
 mod timers;
+mod views;
 mod vocabulary;
 mod windows;
 mod windows_oracle;

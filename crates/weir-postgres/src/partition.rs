@@ -38,11 +38,14 @@ pub(crate) struct Plan {
     setup: Vec<String>,
     /// Reads no row: its columns give the column types `COPY` needs.
     describe: String,
-    /// Creates the staging table: the table's columns and `weir_seq`, a row's order.
+    /// Creates the staging table: the table's columns, `weir_seq` (a row's order) and
+    /// `weir_delete` (whether it deletes its key).
     stage: String,
     copy: String,
-    /// From the staging table into the table, in order; an upsert keeps a key's last row.
+    /// From the staging table into the table, in order; an upsert keeps a key's last row,
+    /// which puts or deletes it.
     apply: String,
+    upsert: bool,
     fence: [String; 3],
 }
 
@@ -67,9 +70,15 @@ fn apply_statement(table: &str, columns: &[String], mode: &Mode) -> String {
         true => "NOTHING".to_owned(),
         false => format!("UPDATE SET {}", updates.join(", ")),
     };
+    let matches: Vec<String> = key.iter().map(|c| format!("t.{c} = last.{c}")).collect();
+    let matches = matches.join(" AND ");
+    // One statement: the last row of each key deletes it or puts it (never both).
     format!(
-        "INSERT INTO {table} ({listed}) SELECT DISTINCT ON ({keys}) {listed} FROM weir_stage \
-         ORDER BY {keys}, weir_seq DESC ON CONFLICT ({keys}) DO {action}"
+        "WITH last AS (SELECT DISTINCT ON ({keys}) {listed}, weir_delete FROM weir_stage \
+         ORDER BY {keys}, weir_seq DESC), \
+         deleted AS (DELETE FROM {table} t USING last WHERE last.weir_delete AND {matches}) \
+         INSERT INTO {table} ({listed}) SELECT {listed} FROM last WHERE NOT last.weir_delete \
+         ON CONFLICT ({keys}) DO {action}"
     )
 }
 
@@ -87,11 +96,12 @@ impl Plan {
             setup,
             describe: format!("SELECT {listed} FROM {table} LIMIT 0"),
             stage: format!(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS weir_stage (LIKE {table}, weir_seq bigint) \
-                 ON COMMIT DELETE ROWS"
+                "CREATE TEMPORARY TABLE IF NOT EXISTS weir_stage (LIKE {table}, weir_seq bigint, \
+                 weir_delete boolean) ON COMMIT DELETE ROWS"
             ),
-            copy: format!("COPY weir_stage ({listed}, weir_seq) FROM STDIN BINARY"),
+            copy: format!("COPY weir_stage ({listed}, weir_seq, weir_delete) FROM STDIN BINARY"),
             apply: apply_statement(&table, &columns, &sink.mode),
+            upsert: matches!(sink.mode, Mode::Upsert { .. }),
             fence: [sink.table.clone(), step.to_string(), part.to_owned()],
         }
     }
@@ -174,15 +184,22 @@ fn write_fenced<T: ToRow>(client: &mut Client, plan: &Plan, state: &PendingRows<
     let mut types: Vec<Type> = (tx.prepare(&plan.describe)?.columns().iter())
         .map(|c| c.type_().clone())
         .collect();
-    types.push(Type::INT8);
+    types.extend([Type::INT8, Type::BOOL]);
     tx.batch_execute(&plan.stage)?;
     let mut staged = BinaryCopyInWriter::new(tx.copy_in(&plan.copy)?, &types);
     for (seq, row) in state.rows[skip..].iter().enumerate() {
-        let values = row.to_row();
+        let (values, delete) = (row.to_row(), row.is_delete());
+        if delete && !plan.upsert {
+            let table = &plan.fence[0];
+            return Err(format!(
+                "a row deletes its key, but the sink into {table:?} appends: use Mode::Upsert"
+            )
+            .into());
+        }
         let seq = seq as i64;
         let mut params: Vec<&(dyn ToSql + Sync)> =
             values.iter().map(|v| v.as_ref() as &(dyn ToSql + Sync)).collect();
-        params.push(&seq);
+        params.extend([&seq as &(dyn ToSql + Sync), &delete]);
         staged.write(&params)?;
     }
     staged.finish()?;

@@ -14,7 +14,8 @@ use crate::partition::{PendingRows, PostgresPartition};
 pub enum Mode {
     /// `INSERT` every row.
     Append,
-    /// `INSERT … ON CONFLICT (key columns) DO UPDATE`: the last row of a key wins.
+    /// `INSERT … ON CONFLICT (key columns) DO UPDATE`: the last row of a key wins; a row
+    /// whose [`ToRow::is_delete`] is true deletes its key instead.
     Upsert {
         /// The columns of the table's unique key.
         key: Vec<String>,
@@ -25,6 +26,13 @@ pub enum Mode {
 pub trait ToRow: Data {
     /// The values to bind, one per column.
     fn to_row(&self) -> Vec<Box<dyn ToSql + Sync + Send>>;
+
+    /// Whether this row deletes its key (in [`Mode::Upsert`] only; an error when
+    /// appending): only its key columns are read, the others may hold any value of their
+    /// type. By default no row deletes.
+    fn is_delete(&self) -> bool {
+        false
+    }
 }
 
 /// A partitioned sink into the PostgreSQL table `table`: exactly-once with a recovery

@@ -1,0 +1,272 @@
+//! Incremental views against an independent oracle: random upsert/delete streams through
+//! the `orders_view` example (join + sum) give, consolidated, the view computed directly
+//! from the inputs' final state — on 1 worker, on 2 processes of 2 workers, and after
+//! SIGKILLs and a resume at another worker count; each epoch carries net changes only.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::Stdio;
+use std::time::Duration;
+
+use weir::testing::{TestEvent, TestingSink, TestingSource, run_main};
+use weir::views::Change;
+use weir::{Dataflow, RunConfig};
+
+use crate::support::{Rng, example, kill, output_lines, run_with_limit, spawn, wait_exit, wait_until};
+
+const REGIONS: [&str; 4] = ["north", "south", "east", "west"];
+
+/// Random orders and customers CSV files in `orders` and `customers` (each key in one
+/// file); returns the view the final state of the inputs gives: total per region.
+pub fn write_inputs(orders: &Path, customers: &Path, lines: usize, seed: u64) -> BTreeMap<String, i64> {
+    let mut rng = Rng(seed);
+    let mut live_customers: BTreeMap<String, String> = BTreeMap::new();
+    let customer_files = 2;
+    let mut texts = vec![String::new(); customer_files];
+    for _ in 0..lines / 10 {
+        let id = rng.next() % 40;
+        let file = (id % customer_files as u64) as usize;
+        let id = format!("c{id}");
+        if rng.next().is_multiple_of(5) {
+            texts[file].push_str(&format!("delete,{id}\n"));
+            live_customers.remove(&id);
+        } else {
+            let region = REGIONS[(rng.next() % 4) as usize];
+            texts[file].push_str(&format!("upsert,{id},{region}\n"));
+            live_customers.insert(id, region.to_owned());
+        }
+    }
+    for (file, text) in texts.iter().enumerate() {
+        std::fs::write(customers.join(format!("customers-{file}.csv")), text).unwrap();
+    }
+    let mut live_orders: BTreeMap<String, (String, i64)> = BTreeMap::new();
+    let order_files = 3;
+    let mut texts = vec![String::new(); order_files];
+    for _ in 0..lines {
+        let id = rng.next() % 500;
+        let file = (id % order_files as u64) as usize;
+        let id = format!("o{id}");
+        if rng.next().is_multiple_of(4) {
+            texts[file].push_str(&format!("delete,{id}\n"));
+            live_orders.remove(&id);
+        } else {
+            // Some customers never exist: their orders join nothing.
+            let customer = format!("c{}", rng.next() % 50);
+            let amount = (rng.next() % 1_000) as i64;
+            texts[file].push_str(&format!("upsert,{id},{customer},{amount}\n"));
+            live_orders.insert(id, (customer, amount));
+        }
+    }
+    for (file, text) in texts.iter().enumerate() {
+        std::fs::write(orders.join(format!("orders-{file}.csv")), text).unwrap();
+    }
+    let mut totals = BTreeMap::new();
+    for (customer, amount) in live_orders.values() {
+        if let Some(region) = live_customers.get(customer) {
+            *totals.entry(region.clone()).or_insert(0) += amount;
+        }
+    }
+    totals
+}
+
+/// The changelog lines `region<TAB>total<TAB>diff` in `dir`, consolidated: each row's
+/// multiplicity, the rows that add up to zero left out.
+pub fn consolidated(dir: &Path) -> BTreeMap<(String, i64), i64> {
+    let mut rows = BTreeMap::new();
+    for line in output_lines(dir) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        assert_eq!(fields.len(), 3, "a changelog line: {line:?}");
+        let diff: i64 = fields[2].parse().unwrap();
+        assert!(diff == 1 || diff == -1, "diff 1 or -1: {line:?}");
+        *rows
+            .entry((fields[0].to_owned(), fields[1].parse().unwrap()))
+            .or_insert(0) += diff;
+    }
+    rows.retain(|_, multiplicity| *multiplicity != 0);
+    rows
+}
+
+/// Fails unless the consolidated changelog is exactly `expected`, each row once.
+pub fn assert_view(rows: &BTreeMap<(String, i64), i64>, expected: &BTreeMap<String, i64>, what: &str) {
+    let got: BTreeMap<(String, i64), i64> = expected.iter().map(|(r, t)| ((r.clone(), *t), 1)).collect();
+    assert_eq!(
+        rows, &got,
+        "{what}: the consolidated changelog is the oracle's view, each row once"
+    );
+}
+
+/// Runs `orders_view` to its end on fresh inputs; returns the oracle and the output dir.
+fn run_orders_view(runtime: &[&str], seed: u64) {
+    let (orders, customers, out) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let expected = write_inputs(orders.path(), customers.path(), 20_000, seed);
+    let args = [
+        "--orders",
+        orders.path().to_str().unwrap(),
+        "--customers",
+        customers.path().to_str().unwrap(),
+        "--output",
+        out.path().to_str().unwrap(),
+        "-s",
+        "0.02",
+    ];
+    let done = run_with_limit(
+        &example("orders_view"),
+        &[&args[..], runtime].concat(),
+        Duration::from_secs(300),
+    );
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert_view(&consolidated(out.path()), &expected, &format!("{runtime:?}"));
+}
+
+#[test]
+fn random_upserts_and_deletes_give_the_oracles_view_on_1_worker() {
+    run_orders_view(&["-w", "1"], 1);
+}
+
+#[test]
+fn random_upserts_and_deletes_give_the_oracles_view_on_2_processes_of_2_workers() {
+    run_orders_view(&["-p", "2", "-w", "2"], 2);
+}
+
+#[test]
+fn each_epoch_carries_only_its_net_changes() {
+    use TestEvent::{Advance, Item};
+    let write = |key: u8, value: Option<&str>| Item((key, value.map(str::to_owned)));
+    let events = vec![
+        write(1, Some("a")),
+        write(2, Some("x")),
+        Advance(Duration::ZERO),
+        // Epoch 2: b is inserted and replaced within the epoch, x deleted and restored.
+        write(1, Some("b")),
+        write(1, Some("c")),
+        write(2, None),
+        write(2, Some("x")),
+        Advance(Duration::ZERO),
+        write(2, None),
+    ];
+    let mut flow = Dataflow::new("net");
+    let out = TestingSink::new();
+    flow.input("in", TestingSource::from_events(events))
+        .as_table("table")
+        .changelog("changes")
+        .output("out", out.clone());
+    run_main(flow).unwrap();
+    let change = |key: u8, value: &str, diff| Change {
+        key,
+        value: value.to_owned(),
+        diff,
+    };
+    assert_eq!(
+        out.items(),
+        [
+            change(1, "a", 1),
+            change(2, "x", 1),
+            change(1, "a", -1),
+            change(1, "c", 1),
+            change(2, "x", -1),
+        ]
+    );
+}
+
+#[test]
+fn a_view_is_the_same_on_every_worker_count_in_process() {
+    // Joins and aggregates across workers: keys move between workers at every step.
+    let writes: Vec<(u64, Option<(u64, i64)>)> = (0..3_000u64)
+        .map(|i| (i % 97, (i % 7 != 0).then_some((i % 13, i as i64))))
+        .collect();
+    let mut results = Vec::new();
+    for workers in [1, 3] {
+        let mut flow = Dataflow::new("workers");
+        let out = TestingSink::new();
+        flow.input("in", TestingSource::new(writes.clone()).with_batch_size(50))
+            .as_table("table")
+            .map("by_group", |(_, (group, amount))| (group, amount))
+            .sum("sum")
+            .changelog("changes")
+            .output("out", out.clone());
+        weir::run(flow, RunConfig::threads(workers)).unwrap();
+        let mut view: BTreeMap<(u64, i64), isize> = BTreeMap::new();
+        for change in out.items() {
+            *view.entry((change.key, change.value)).or_insert(0) += change.diff;
+        }
+        view.retain(|_, m| *m != 0);
+        results.push(view);
+    }
+    let mut last: BTreeMap<u64, (u64, i64)> = BTreeMap::new();
+    for (key, write) in &writes {
+        match write {
+            Some(order) => last.insert(*key, *order),
+            None => last.remove(key),
+        };
+    }
+    let mut expected: BTreeMap<(u64, i64), isize> = BTreeMap::new();
+    let mut sums: BTreeMap<u64, i64> = BTreeMap::new();
+    for (group, amount) in last.values() {
+        *sums.entry(*group).or_insert(0) += amount;
+    }
+    for (group, sum) in sums {
+        expected.insert((group, sum), 1);
+    }
+    assert_eq!(results[0], expected, "1 worker");
+    assert_eq!(results[1], expected, "3 workers");
+}
+
+#[test]
+fn sigkills_and_a_resume_at_another_worker_count_leave_the_failure_free_changelog() {
+    let (orders, customers, out, store) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
+    let expected = write_inputs(orders.path(), customers.path(), 400_000, 7);
+    weir::recovery::init(store.path(), 7).unwrap();
+    let common = [
+        "--orders",
+        orders.path().to_str().unwrap(),
+        "--customers",
+        customers.path().to_str().unwrap(),
+        "--output",
+        out.path().to_str().unwrap(),
+        "-r",
+        store.path().to_str().unwrap(),
+        "-s",
+        "0.02",
+    ];
+    let bin = example("orders_view");
+    // (The store can be inspected only while no execution holds it.)
+    let resume_epoch = || weir::recovery::inspect(store.path()).unwrap().resume_epoch;
+    let mut resumed = 0;
+    for workers in ["2", "1"] {
+        let written = output_lines(out.path()).len();
+        let mut child = spawn(&bin, &[&common[..], &["-w", workers]].concat(), Stdio::null());
+        // Killed mid-run: several more epochs of changes were written.
+        wait_until("changes", Duration::from_secs(120), || {
+            output_lines(out.path()).len() >= written + 50
+        });
+        kill(child.id(), libc::SIGKILL);
+        assert_eq!(
+            wait_exit(&mut child, Duration::from_secs(30)).0,
+            None,
+            "killed mid-run"
+        );
+        assert!(resume_epoch() >= resumed, "the resume point never goes back");
+        resumed = resume_epoch();
+    }
+    assert!(
+        resumed > 0,
+        "the kills came after commits: the last run resumes mid-way"
+    );
+    let args: Vec<&str> = common.iter().copied().chain(["-w", "3"]).collect();
+    let done = run_with_limit(&bin, &args, Duration::from_secs(300));
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert_view(
+        &consolidated(out.path()),
+        &expected,
+        &format!("after two kills, resumed from epoch {resumed}"),
+    );
+}

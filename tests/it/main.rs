@@ -36,6 +36,7 @@ mod startup_failures;
 mod support;
 mod timers;
 mod views;
+mod views_postgres;
 mod vocabulary;
 mod windows;
 mod windows_oracle;

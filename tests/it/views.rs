@@ -270,3 +270,24 @@ fn sigkills_and_a_resume_at_another_worker_count_leave_the_failure_free_changelo
         &format!("after two kills, resumed from epoch {resumed}"),
     );
 }
+
+#[test]
+fn upserts_refuse_a_key_with_more_than_one_value() {
+    use TestEvent::{Advance, Item};
+    // Key 1 holds "a" from the first epoch; the second inserts "b" beside it.
+    let events = vec![
+        Item((1u8, "a".to_owned())),
+        Advance(Duration::ZERO),
+        Item((1, "b".to_owned())),
+    ];
+    let mut flow = Dataflow::new("crowded");
+    flow.input("in", TestingSource::from_events(events))
+        .as_collection("bag")
+        .upserts("upserts")
+        .output("out", TestingSink::new());
+    let err = run_main(flow).unwrap_err().to_string();
+    assert!(
+        err.contains("step \"upserts\"") && err.contains("key 1 holds more than one value"),
+        "{err}"
+    );
+}

@@ -291,3 +291,55 @@ fn upserts_refuse_a_key_with_more_than_one_value() {
         "{err}"
     );
 }
+
+/// Runs `bin args` to its end; returns its peak resident memory in KiB (`wait4`'s rusage
+/// of that one child).
+#[allow(clippy::zombie_processes, reason = "the child is reaped by wait4, which std cannot see")]
+fn peak_rss_kib(bin: &Path, args: &[&str]) -> i64 {
+    let child = std::process::Command::new(bin)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (mut status, mut usage) = (0, unsafe { std::mem::zeroed::<libc::rusage>() });
+    // SAFETY: wait4 on the pid of a child this test spawned, with valid out-pointers.
+    let waited = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(waited, child.id() as libc::pid_t, "wait4");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{bin:?} failed: {status}"
+    );
+    usage.ru_maxrss
+}
+
+#[test]
+fn memory_stays_bounded_for_a_bounded_live_set() {
+    // The same 500 orders and 40 customers rewritten over and over: five times the updates
+    // must not take five times the memory (arrangements compact as epochs complete).
+    let mut peaks = Vec::new();
+    for lines in [200_000, 1_000_000] {
+        let (orders, customers, out) = (
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+            tempfile::tempdir().unwrap(),
+        );
+        write_inputs(orders.path(), customers.path(), lines, 9);
+        let args = [
+            "--orders",
+            orders.path().to_str().unwrap(),
+            "--customers",
+            customers.path().to_str().unwrap(),
+            "--output",
+            out.path().to_str().unwrap(),
+            "-s",
+            "0.02",
+        ];
+        peaks.push(peak_rss_kib(&example("orders_view"), &args));
+    }
+    let (small, large) = (peaks[0], peaks[1]);
+    assert!(
+        large < small * 3 / 2,
+        "peak memory {small} KiB for 200 k updates, {large} KiB for 1 M"
+    );
+}

@@ -80,6 +80,9 @@ pub(crate) enum EventTimeRole {
     /// A step that acts on the watermark (windows, as-of joins): meaningless without a
     /// clocked input upstream, where the watermark would be "end of time" from the start.
     NeedsClock,
+    /// A step whose items no longer follow the watermark of its inputs (a view's boundary:
+    /// what leaves a view appears when its epoch closes): no clock is seen through it.
+    Unclocked,
 }
 
 impl Graph {
@@ -273,8 +276,10 @@ fn check_event_clocks(steps: &[StepNode]) -> Result<(), Error> {
             if !seen.insert(index) {
                 continue;
             }
-            if steps[index].event_time == EventTimeRole::Clock {
-                return true;
+            match steps[index].event_time {
+                EventTimeRole::Clock => return true,
+                EventTimeRole::Unclocked => continue,
+                _ => {}
             }
             todo.extend(steps[index].inputs.iter().map(|port| producer[port]));
         }

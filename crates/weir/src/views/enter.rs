@@ -73,7 +73,7 @@ where
     C: Contents<V>,
     C::Item: Data,
 {
-    let updates = stream.keyed_state_step(step_id, kind, EventTimeRole::Unrelated, move |ctx, input| {
+    let updates = stream.keyed_state_step(step_id, kind, EventTimeRole::Unclocked, move |ctx, input| {
         let items = input.map(move |(key, value)| (key, item(value)));
         let changes = keyed_state_operator(ctx, items, ViewInput::<K, V, C>::new);
         stamp(ctx, changes)

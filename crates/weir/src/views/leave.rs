@@ -39,7 +39,9 @@ impl<K: ViewData, V: ViewData> View<K, V> {
     ///
     /// On resume from a recovery store, the view is recomputed from the snapshotted
     /// inputs, and what that recomputation yields for the epochs the crashed run completed
-    /// is dropped: the changelog goes on exactly where it stood.
+    /// is dropped: the changelog goes on exactly where it stood. (So a changelog step added
+    /// to a flow that resumes starts with the changes after the resume point, not with the
+    /// view's contents.)
     pub fn changelog(&self, step_id: &str) -> crate::Stream<Change<K, V>> {
         self.updates()
             .unary_step_ctx(step_id, "view_changelog", |ctx, updates| {
@@ -56,15 +58,18 @@ impl<K: ViewData, V: ViewData> View<K, V> {
 
     /// The view's net changes per epoch as upserts, for a system that keeps one value per
     /// key: a key whose value was replaced or inserted is a [`Upsert::Put`], a key whose
-    /// value left is a [`Upsert::Delete`]. A key that holds more than one value fails the
-    /// step (checked exactly: the step counts each key's values); reduce the view to one
-    /// value per key first.
+    /// value left is a [`Upsert::Delete`]. A key that holds more than one record (two
+    /// values, or a value twice) fails the step (checked exactly: the step counts each
+    /// key's records); reduce the view to one value per key first.
     pub fn upserts(&self, step_id: &str) -> crate::Stream<Upsert<K, V>> {
         self.updates()
             .unary_step_ctx(step_id, "view_upserts", |ctx, updates| {
+                // Keys whose records (values with a positive multiplicity, counted with
+                // it) number more than one.
                 let crowded = updates
                     .clone()
                     .as_collection()
+                    .threshold(|_, count| (*count).max(0))
                     .map(|(key, _)| key)
                     .threshold(|_, count| if *count > 1 { 1 } else { 0 })
                     .inner;
@@ -121,14 +126,15 @@ fn upserts_of<K: ViewData, V: ViewData>(
 
 fn too_many<K: std::fmt::Debug>(key: &K) -> crate::BoxError {
     format!(
-        "key {key:?} holds more than one value in the view; an upsert keeps one value per key: \
-         reduce the view to one value per key first (reduce, or a key that tells the values apart)"
+        "key {key:?} holds more than one record in the view (two values, or a value twice); an \
+         upsert keeps one value per key: reduce the view to one value per key first (reduce, \
+         distinct, or a key that tells the values apart)"
     )
     .into()
 }
 
 /// Holds each epoch's updates until the epoch is complete (and every key of `crowded`, the
-/// keys holding more than one value, was checked), then sends `finish` of its net changes
+/// keys holding more than one record, was checked), then sends `finish` of its net changes
 /// at that epoch. Updates of epochs before this execution's first are dropped: they were
 /// recomputed from resumed state, and the crashed run emitted them already.
 fn leave<'s, K: ViewData, V: ViewData, O: Data>(
@@ -167,6 +173,10 @@ fn leave<'s, K: ViewData, V: ViewData, O: Data>(
                         step.fail(too_many(key));
                     }
                 });
+                if step.has_failed() {
+                    // Keep every epoch's capability: nothing more of this run may look done.
+                    return;
+                }
                 let complete = [frontier, crowded_frontier]
                     .into_iter()
                     .filter_map(|f| frontier_epoch(&f.frontier()))

@@ -1,0 +1,196 @@
+//! An incremental view, `cargo bench --bench views` (release): UPDATES order writes
+//! (default 6 M: several epochs, so recovery shows its steady cost; upserts of ORDERS order ids, a tenth of them deletes) over CUSTOMERS
+//! customers in 8 regions, through `as_table` → join with the customers' table → total
+//! per region (`sum`) → `changelog`, counted and dropped; at 1 and 2 workers, without and
+//! with recovery (1 s epochs). Beside it, in the same run and taking turns with it, the
+//! same computation written directly in differential-dataflow: each worker turns its
+//! share of the writes into insertions and retractions with a hash map (what weir's table
+//! step does), joins, sums with `reduce`, and advances its input's time every second, as
+//! weir's epochs do, keeping at most one second in flight (it steps its dataflow every
+//! 16 k writes: smaller batches cost differential more). Each figure is the best of RUNS
+//! runs (default 2). Prints updates/s and the ratios.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use differential_dataflow::input::Input;
+use weir::inputs::iter_per_worker;
+use weir::outputs::{DynamicSink, StatelessSinkPartition};
+use weir::views::Change;
+use weir::{BoxError, Dataflow, RunConfig, StepId};
+
+const REGIONS: u64 = 8;
+
+/// An order write: the order id, and its customer and amount (`None`: deleted).
+type Write = (u64, Option<(u64, i64)>);
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    let value = std::env::var(name).ok().and_then(|v| v.parse().ok());
+    value.unwrap_or(default)
+}
+
+/// splitmix64: the same writes on every run.
+fn mixed(i: u64) -> u64 {
+    let mut z = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+fn writes(updates: u64, orders: u64, customers: u64) -> Vec<Write> {
+    (0..updates)
+        .map(|i| {
+            let r = mixed(i);
+            let order = r % orders;
+            let write = !(r >> 40).is_multiple_of(10);
+            (
+                order,
+                write.then_some(((r >> 20) % customers, ((r >> 8) % 1_000) as i64)),
+            )
+        })
+        .collect()
+}
+
+/// Worker `w` of `n` reads the writes of the orders it would own by id (both programs).
+fn share(all: &[Write], w: usize, n: usize) -> impl Iterator<Item = Write> + '_ {
+    all.iter()
+        .filter(move |(order, _)| *order as usize % n == w)
+        .copied()
+}
+
+/// Counts what it is given.
+#[derive(Clone, Default)]
+struct Count(Arc<AtomicU64>);
+
+impl DynamicSink for Count {
+    type Item = Change<u64, i64>;
+    type Partition = Count;
+    fn build(&self, _: &StepId, _: usize, _: usize) -> Result<Count, BoxError> {
+        Ok(self.clone())
+    }
+}
+
+impl StatelessSinkPartition for Count {
+    type Item = Change<u64, i64>;
+    fn write_batch(&mut self, items: Vec<Change<u64, i64>>) -> Result<(), BoxError> {
+        self.0.fetch_add(items.len() as u64, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Seconds for weir to run the view over `all`.
+fn weir_view(all: &Arc<Vec<Write>>, customers: u64, workers: usize, recovery: bool) -> Duration {
+    let store = tempfile::tempdir().unwrap();
+    let mut config = RunConfig::threads(workers).with_epoch_interval(Duration::from_secs(1));
+    if recovery {
+        weir::recovery::init(store.path(), 4).unwrap();
+        config = config.with_recovery(store.path());
+    }
+    let mut flow = Dataflow::new("view_bench");
+    let writes = all.clone();
+    let orders = flow.dynamic_input(
+        "orders",
+        iter_per_worker(move |w, n| share(&writes, w, n).collect::<Vec<_>>()),
+    );
+    let regions = flow.dynamic_input(
+        "customers",
+        iter_per_worker(move |w, n| {
+            let mine = (0..customers).filter(move |c| *c as usize % n == w);
+            mine.map(|c| (c, Some(c % REGIONS))).collect::<Vec<_>>()
+        }),
+    );
+    let changes = Count::default();
+    orders
+        .as_table("orders_table")
+        .map("by_customer", |(_, (customer, amount))| (customer, amount))
+        .join("with_region", &regions.as_table("customers_table"))
+        .map("by_region", |(_, (amount, region))| (region, amount))
+        .sum("total")
+        .changelog("changes")
+        .output("count", changes.clone());
+    let start = Instant::now();
+    weir::run(flow, config).expect("the view runs");
+    assert!(changes.0.load(Ordering::Relaxed) > 0);
+    start.elapsed()
+}
+
+/// Seconds for the same computation written in differential-dataflow directly.
+fn differential_view(all: &Arc<Vec<Write>>, customers: u64, workers: usize) -> Duration {
+    let all = all.clone();
+    let start = Instant::now();
+    timely::execute(timely::Config::process(workers), move |worker| {
+        let (w, n) = (worker.index(), worker.peers());
+        let (mut orders, mut regions, probe) = worker.dataflow::<u64, _, _>(|scope| {
+            let (orders_in, orders) = scope.new_collection::<(u64, i64), isize>();
+            let (regions_in, regions) = scope.new_collection::<(u64, u64), isize>();
+            let totals = orders
+                .join(regions)
+                .map(|(_, (amount, region))| (region, amount))
+                .reduce(|_, values, output| {
+                    let sum: i64 = values.iter().map(|(amount, diff)| **amount * *diff as i64).sum();
+                    output.push((sum, 1));
+                });
+            (orders_in, regions_in, totals.probe().0)
+        });
+        for customer in (0..customers).filter(|c| *c as usize % n == w) {
+            regions.insert((customer, customer % REGIONS));
+        }
+        let mut current: HashMap<u64, (u64, i64)> = HashMap::new();
+        let mut epoch_ends = Instant::now() + Duration::from_secs(1);
+        for (i, (order, write)) in share(&all, w, n).enumerate() {
+            if let Some(old) = current.remove(&order) {
+                orders.remove(old);
+            }
+            if let Some(new) = write {
+                orders.insert(new);
+                current.insert(order, new);
+            }
+            if i % 16_384 == 0 {
+                worker.step();
+                if Instant::now() >= epoch_ends {
+                    let next = orders.time() + 1;
+                    orders.advance_to(next);
+                    regions.advance_to(next);
+                    orders.flush();
+                    regions.flush();
+                    worker.step_while(|| probe.less_than(&(next - 1)));
+                    epoch_ends += Duration::from_secs(1);
+                }
+            }
+        }
+    })
+    .expect("the differential program runs");
+    start.elapsed()
+}
+
+fn main() {
+    let updates: u64 = env_or("UPDATES", 6_000_000);
+    let orders: u64 = env_or("ORDERS", 200_000);
+    let customers: u64 = env_or("CUSTOMERS", 20_000);
+    let runs: usize = env_or("RUNS", 2).max(1);
+    let all = Arc::new(writes(updates, orders, customers));
+    println!(
+        "views: {updates} order writes over {orders} orders, {customers} customers in {REGIONS} regions; \
+         join + sum, 1 s epochs; best of {runs}"
+    );
+    let rate = |took: Duration| updates as f64 / took.as_secs_f64() / 1e6;
+    for workers in [1, 2] {
+        let (mut weir, mut durable, mut dd) = (Duration::MAX, Duration::MAX, Duration::MAX);
+        for _ in 0..runs {
+            dd = dd.min(differential_view(&all, customers, workers));
+            weir = weir.min(weir_view(&all, customers, workers, false));
+            durable = durable.min(weir_view(&all, customers, workers, true));
+        }
+        println!(
+            "{workers} worker(s): differential alone {:.2} M updates/s; weir {:.2} M ({:.2} of differential); \
+             weir with recovery {:.2} M (costs {:.0} %)",
+            rate(dd),
+            rate(weir),
+            dd.as_secs_f64() / weir.as_secs_f64(),
+            rate(durable),
+            (1.0 - weir.as_secs_f64() / durable.as_secs_f64()) * 100.0,
+        );
+    }
+}

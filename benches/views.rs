@@ -87,6 +87,7 @@ fn weir_view(all: &Arc<Vec<Write>>, customers: u64, workers: usize, recovery: bo
     if recovery {
         weir::recovery::init(store.path(), 4).unwrap();
         config = config.with_recovery(store.path());
+        config.max_epochs_in_flight = env_or("IN_FLIGHT", 2);
     }
     let mut flow = Dataflow::new("view_bench");
     let writes = all.clone();
@@ -194,3 +195,7 @@ fn main() {
         );
     }
 }
+
+// The allocator of weir's examples and benchmarks (a user's choice; see the README).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

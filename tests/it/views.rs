@@ -408,3 +408,147 @@ fn a_step_that_acts_on_the_watermark_sees_no_clock_through_a_view() {
         "{err}"
     );
 }
+
+/// The consolidated contents of a changelog: each record's multiplicity, zeros left out.
+fn contents<K: Ord + Clone, V: Ord + Clone>(changes: &[Change<K, V>]) -> BTreeMap<(K, V), isize> {
+    let mut view = BTreeMap::new();
+    for change in changes {
+        *view
+            .entry((change.key.clone(), change.value.clone()))
+            .or_insert(0) += change.diff;
+    }
+    view.retain(|_, multiplicity| *multiplicity != 0);
+    view
+}
+
+#[test]
+fn every_operator_follows_updates_and_deletes_to_the_inputs_final_state() {
+    use TestEvent::{Advance, Item};
+    // Items (person id -> (city, age)), rewritten and deleted across three epochs; cities
+    // (city -> country) likewise.
+    let people = vec![
+        Item((1u32, Some(("oslo".to_owned(), 30u32)))),
+        Item((2, Some(("rome".to_owned(), 40)))),
+        Item((3, Some(("oslo".to_owned(), 50)))),
+        Advance(Duration::ZERO),
+        Item((2, Some(("oslo".to_owned(), 41)))),
+        Item((4, Some(("lima".to_owned(), 20)))),
+        Advance(Duration::ZERO),
+        Item((3, None)),
+        Item((5, Some(("rome".to_owned(), 60)))),
+    ];
+    let cities = vec![
+        Item(("oslo".to_owned(), Some("norway".to_owned()))),
+        Item(("rome".to_owned(), Some("italy".to_owned()))),
+        Advance(Duration::ZERO),
+        Advance(Duration::ZERO),
+        Item(("rome".to_owned(), None)),
+    ];
+    let mut flow = Dataflow::new("operators");
+    let by_city = flow
+        .input("people", TestingSource::from_events(people))
+        .as_table("people_table")
+        .map("by_city", |(id, (city, age))| (city, (id, age)));
+    let countries = flow
+        .input("cities", TestingSource::from_events(cities))
+        .as_table("cities_table");
+    let sinks: Vec<TestingSink<Change<String, String>>> = (0..5).map(|_| TestingSink::new()).collect();
+    let shown = |stream: weir::views::View<String, String>,
+                 name: &str,
+                 sink: &TestingSink<Change<String, String>>| {
+        stream
+            .changelog(&format!("{name}_changes"))
+            .output(&format!("{name}_out"), sink.clone());
+    };
+    shown(
+        by_city
+            .count("count")
+            .map("count_text", |(c, n)| (c, n.to_string())),
+        "count",
+        &sinks[0],
+    );
+    shown(
+        by_city
+            .map("ages", |(c, (_, age))| (c, (age / 10).to_string()))
+            .distinct("decades"),
+        "distinct",
+        &sinks[1],
+    );
+    shown(
+        by_city
+            .left_join("country", &countries)
+            .map("country_text", |(c, ((id, _), country))| {
+                (c, format!("{id}:{country:?}"))
+            }),
+        "left_join",
+        &sinks[2],
+    );
+    shown(
+        by_city
+            .filter("adults_over_35", |(_, (_, age))| *age > 35)
+            .flat_map("both", |(c, (id, _))| {
+                [(c.clone(), format!("id{id}")), (c, "someone".to_owned())]
+            })
+            .consolidate("consolidated"),
+        "flat_map",
+        &sinks[3],
+    );
+    let rows = TestingSink::new();
+    by_city
+        .map("ids", |(c, (id, _))| (c, id.to_string()))
+        .rows("rows")
+        .output("rows_out", rows.clone());
+    shown(
+        by_city.map("ids2", |(c, (id, _))| (c, id.to_string())),
+        "ids",
+        &sinks[4],
+    );
+    run_main(flow).unwrap();
+
+    let view = |pairs: &[(&str, &str)]| -> BTreeMap<(String, String), isize> {
+        let mut view = BTreeMap::new();
+        for (k, v) in pairs {
+            *view.entry((k.to_string(), v.to_string())).or_insert(0) += 1;
+        }
+        view
+    };
+    // Final state: 1 oslo 30, 2 oslo 41, 4 lima 20, 5 rome 60; oslo -> norway only.
+    assert_eq!(
+        contents(&sinks[0].items()),
+        view(&[("lima", "1"), ("oslo", "2"), ("rome", "1")])
+    );
+    assert_eq!(
+        contents(&sinks[1].items()),
+        view(&[("lima", "2"), ("oslo", "3"), ("oslo", "4"), ("rome", "6")])
+    );
+    assert_eq!(
+        contents(&sinks[2].items()),
+        view(&[
+            ("lima", "4:None"),
+            ("oslo", "1:Some(\"norway\")"),
+            ("oslo", "2:Some(\"norway\")"),
+            ("rome", "5:None"),
+        ])
+    );
+    assert_eq!(
+        contents(&sinks[3].items()),
+        view(&[
+            ("oslo", "id2"),
+            ("oslo", "someone"),
+            ("rome", "id5"),
+            ("rome", "someone")
+        ])
+    );
+    // The append-only rows replay the same changes as the changelog, one row per unit.
+    let mut replayed: BTreeMap<(String, String), isize> = BTreeMap::new();
+    for row in rows.items() {
+        let diff = if row.op == weir::views::Op::Insert { 1 } else { -1 };
+        *replayed.entry((row.key, row.value)).or_insert(0) += diff;
+    }
+    replayed.retain(|_, m| *m != 0);
+    assert_eq!(replayed, contents(&sinks[4].items()));
+    assert_eq!(
+        replayed,
+        view(&[("lima", "4"), ("oslo", "1"), ("oslo", "2"), ("rome", "5")])
+    );
+}

@@ -8,6 +8,8 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 
+use tempfile::TempDir;
+
 use weir::testing::{TestEvent, TestingSink, TestingSource, run_main};
 use weir::views::Change;
 use weir::{Dataflow, RunConfig};
@@ -95,31 +97,59 @@ pub fn assert_view(rows: &BTreeMap<(String, i64), i64>, expected: &BTreeMap<Stri
     );
 }
 
-/// Runs `orders_view` to its end on fresh inputs; returns the oracle and the output dir.
+/// Fresh random inputs of `orders_view`, an output directory, and the oracle's view.
+pub struct ViewRun {
+    orders: TempDir,
+    customers: TempDir,
+    pub out: TempDir,
+    pub expected: BTreeMap<String, i64>,
+}
+
+impl ViewRun {
+    pub fn new(lines: usize, seed: u64) -> ViewRun {
+        let (orders, customers) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+        let expected = write_inputs(orders.path(), customers.path(), lines, seed);
+        let out = tempfile::tempdir().unwrap();
+        ViewRun {
+            orders,
+            customers,
+            out,
+            expected,
+        }
+    }
+
+    /// The example's inputs, with 20 ms epochs.
+    pub fn inputs(&self) -> Vec<&str> {
+        let (orders, customers) = (self.orders.path(), self.customers.path());
+        vec![
+            "--orders",
+            orders.to_str().unwrap(),
+            "--customers",
+            customers.to_str().unwrap(),
+            "-s",
+            "0.02",
+        ]
+    }
+
+    /// The inputs and the changelog's directory.
+    pub fn args(&self) -> Vec<&str> {
+        let mut args = self.inputs();
+        args.extend(["--output", self.out.path().to_str().unwrap()]);
+        args
+    }
+}
+
+/// Runs `orders_view` to its end on fresh inputs and checks it against the oracle.
 fn run_orders_view(runtime: &[&str], seed: u64) {
-    let (orders, customers, out) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
-    let expected = write_inputs(orders.path(), customers.path(), 20_000, seed);
-    let args = [
-        "--orders",
-        orders.path().to_str().unwrap(),
-        "--customers",
-        customers.path().to_str().unwrap(),
-        "--output",
-        out.path().to_str().unwrap(),
-        "-s",
-        "0.02",
-    ];
-    let done = run_with_limit(
-        &example("orders_view"),
-        &[&args[..], runtime].concat(),
-        Duration::from_secs(300),
-    );
+    let run = ViewRun::new(20_000, seed);
+    let args = [&run.args()[..], runtime].concat();
+    let done = run_with_limit(&example("orders_view"), &args, Duration::from_secs(300));
     assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
-    assert_view(&consolidated(out.path()), &expected, &format!("{runtime:?}"));
+    assert_view(
+        &consolidated(run.out.path()),
+        &run.expected,
+        &format!("{runtime:?}"),
+    );
 }
 
 #[test]
@@ -217,26 +247,11 @@ fn a_view_is_the_same_on_every_worker_count_in_process() {
 
 #[test]
 fn sigkills_and_a_resume_at_another_worker_count_leave_the_failure_free_changelog() {
-    let (orders, customers, out, store) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
-    let expected = write_inputs(orders.path(), customers.path(), 400_000, 7);
+    let (run, store) = (ViewRun::new(400_000, 7), tempfile::tempdir().unwrap());
+    let out = &run.out;
     weir::recovery::init(store.path(), 7).unwrap();
-    let common = [
-        "--orders",
-        orders.path().to_str().unwrap(),
-        "--customers",
-        customers.path().to_str().unwrap(),
-        "--output",
-        out.path().to_str().unwrap(),
-        "-r",
-        store.path().to_str().unwrap(),
-        "-s",
-        "0.02",
-    ];
+    let mut common = run.args();
+    common.extend(["-r", store.path().to_str().unwrap()]);
     let bin = example("orders_view");
     // (The store can be inspected only while no execution holds it.)
     let resume_epoch = || weir::recovery::inspect(store.path()).unwrap().resume_epoch;
@@ -266,7 +281,7 @@ fn sigkills_and_a_resume_at_another_worker_count_leave_the_failure_free_changelo
     assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
     assert_view(
         &consolidated(out.path()),
-        &expected,
+        &run.expected,
         &format!("after two kills, resumed from epoch {resumed}"),
     );
 }
@@ -329,23 +344,8 @@ fn memory_stays_bounded_for_a_bounded_live_set() {
     let runs = [200_000, 2_000_000];
     let mut peaks = Vec::new();
     for lines in runs {
-        let (orders, customers, out) = (
-            tempfile::tempdir().unwrap(),
-            tempfile::tempdir().unwrap(),
-            tempfile::tempdir().unwrap(),
-        );
-        write_inputs(orders.path(), customers.path(), lines, 9);
-        let args = [
-            "--orders",
-            orders.path().to_str().unwrap(),
-            "--customers",
-            customers.path().to_str().unwrap(),
-            "--output",
-            out.path().to_str().unwrap(),
-            "-s",
-            "0.02",
-        ];
-        peaks.push(peak_rss_kib(&example("orders_view"), &args));
+        let run = ViewRun::new(lines, 9);
+        peaks.push(peak_rss_kib(&example("orders_view"), &run.args()));
     }
     let (small, large) = (peaks[0], peaks[1]);
     let per_update = large.saturating_sub(small) as f64 * 1024.0 / (runs[1] - runs[0]) as f64;

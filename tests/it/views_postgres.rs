@@ -15,31 +15,16 @@ use crate::postgres_server::Postgres;
 use crate::support::{
     Rng, children_of, dir_bytes, example, kill, run_with_limit, spawn, wait_exit, wait_until,
 };
-use crate::views::write_inputs;
+use crate::views::ViewRun;
 
 #[test]
 fn the_region_totals_table_equals_the_oracle_after_seeded_kills() {
     let server = Postgres::start();
-    let (orders, customers, store) = (
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-        tempfile::tempdir().unwrap(),
-    );
-    let expected = write_inputs(orders.path(), customers.path(), 400_000, 5);
+    let (run, store) = (ViewRun::new(400_000, 5), tempfile::tempdir().unwrap());
     weir::recovery::init(store.path(), 5).unwrap();
     let url = server.url();
-    let common = [
-        "--orders",
-        orders.path().to_str().unwrap(),
-        "--customers",
-        customers.path().to_str().unwrap(),
-        "--postgres",
-        &url,
-        "-r",
-        store.path().to_str().unwrap(),
-        "-s",
-        "0.02",
-    ];
+    let mut common = run.inputs();
+    common.extend(["--postgres", &url, "-r", store.path().to_str().unwrap()]);
     let bin = example("orders_view");
     let mut rng = Rng(3);
     for round in 0..2 {
@@ -68,7 +53,7 @@ fn the_region_totals_table_equals_the_oracle_after_seeded_kills() {
         .query("SELECT region, total FROM region_totals", &[])
         .unwrap();
     let table: BTreeMap<String, i64> = rows.iter().map(|row| (row.get(0), row.get(1))).collect();
-    assert_eq!(table, expected, "the table is the oracle's view");
+    assert_eq!(table, run.expected, "the table is the oracle's view");
 }
 
 /// A row of a `totals(k text primary key, total bigint)` table, or its deletion.

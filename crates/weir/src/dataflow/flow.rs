@@ -70,6 +70,23 @@ pub(crate) struct StepSpec {
     pub event_time: EventTimeRole,
 }
 
+impl StepSpec {
+    /// A step of `kind` over the streams at `inputs` with `output_count` outputs: no
+    /// partitions, no keyed state, nothing to do with event time.
+    pub(crate) fn plain(kind: &'static str, inputs: Vec<PortId>, output_count: usize) -> StepSpec {
+        StepSpec {
+            kind,
+            inputs,
+            output_count,
+            list_parts: None,
+            unlisted_part: None,
+            is_output: false,
+            keyed_state: None,
+            event_time: EventTimeRole::Unrelated,
+        }
+    }
+}
+
 /// What a step has to do with event time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum EventTimeRole {

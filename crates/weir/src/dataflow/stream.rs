@@ -96,14 +96,9 @@ impl<T: Data> Stream<T> {
         + 'static,
     ) -> Stream<U> {
         let spec = StepSpec {
-            kind,
-            inputs: vec![self.port],
-            output_count: 1,
-            list_parts: None,
-            unlisted_part: None,
-            is_output: false,
             keyed_state,
             event_time,
+            ..StepSpec::plain(kind, vec![self.port], 1)
         };
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
             let input = ctx.input::<T>(0);

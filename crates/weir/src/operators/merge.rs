@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use timely::dataflow::operators::core::Concatenate;
 
-use crate::dataflow::flow::{EventTimeRole, StepSpec, add_step};
+use crate::dataflow::flow::{StepSpec, add_step};
 use crate::engine::BuildCtx;
 use crate::{Data, Stream};
 
@@ -28,16 +28,7 @@ impl<T: Data> Stream<T> {
             .chain(others.iter().map(|s| s.port()))
             .collect();
         let count = inputs.len();
-        let spec = StepSpec {
-            kind: "merge",
-            inputs,
-            output_count: 1,
-            list_parts: None,
-            unlisted_part: None,
-            is_output: false,
-            keyed_state: None,
-            event_time: EventTimeRole::Unrelated,
-        };
+        let spec = StepSpec::plain("merge", inputs, 1);
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
             let streams: Vec<_> = (0..count).map(|i| ctx.input::<T>(i)).collect();
             let merged = ctx.scope().concatenate(streams);

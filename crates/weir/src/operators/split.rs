@@ -7,7 +7,7 @@ use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 
-use crate::dataflow::flow::{EventTimeRole, StepSpec};
+use crate::dataflow::flow::StepSpec;
 use crate::engine::{BuildCtx, enter_step};
 use crate::{Data, Stream};
 
@@ -26,16 +26,7 @@ pub(crate) fn split_step<T: Data, A: Data, B: Data>(
     split: impl Fn(T) -> Side<A, B> + Send + Sync + 'static,
 ) -> (Stream<A>, Stream<B>) {
     let split = Arc::new(split);
-    let spec = StepSpec {
-        kind,
-        inputs: vec![stream.port()],
-        output_count: 2,
-        list_parts: None,
-        unlisted_part: None,
-        is_output: false,
-        keyed_state: None,
-        event_time: EventTimeRole::Unrelated,
-    };
+    let spec = StepSpec::plain(kind, vec![stream.port()], 2);
     let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
         let split = split.clone();
         let step = ctx.step().clone();

@@ -9,7 +9,7 @@ use differential_dataflow::{AsCollection, VecCollection};
 
 use crate::Data;
 use crate::dataflow::Stream;
-use crate::dataflow::flow::{EventTimeRole, StepSpec, add_step};
+use crate::dataflow::flow::{StepSpec, add_step};
 use crate::engine::{BuildCtx, StepCtx, Time, in_step};
 
 /// One update of a view: a record, the time it happens at (`(epoch, u64::MAX)`), and how
@@ -76,16 +76,7 @@ impl<K: ViewData, V: ViewData> View<K, V> {
         + Sync
         + 'static,
     ) -> View<K3, V3> {
-        let spec = StepSpec {
-            kind,
-            inputs: vec![self.updates.port(), other.updates.port()],
-            output_count: 1,
-            list_parts: None,
-            unlisted_part: None,
-            is_output: false,
-            keyed_state: None,
-            event_time: EventTimeRole::Unrelated,
-        };
+        let spec = StepSpec::plain(kind, vec![self.updates.port(), other.updates.port()], 1);
         let build = Arc::new(move |ctx: &mut BuildCtx<'_>| {
             let left = ctx.input::<Update<K, V>>(0).as_collection();
             let right = ctx.input::<Update<K2, V2>>(1).as_collection();

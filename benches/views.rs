@@ -3,19 +3,26 @@
 //! customers in 8 regions, through `as_table` → join with the customers' table → total
 //! per region (`sum`) → `changelog`, counted and dropped; at 1 and 2 workers, without and
 //! with recovery (1 s epochs). Beside it, in the same run and taking turns with it, the
-//! same computation written directly in differential-dataflow: each worker turns its
-//! share of the writes into insertions and retractions with a hash map (what weir's table
-//! step does), joins, sums with `reduce`, and advances its input's time every second, as
-//! weir's epochs do, keeping at most one second in flight (it steps its dataflow every
-//! 16 k writes: smaller batches cost differential more). Each figure is the best of RUNS
-//! runs (default 2). Prints updates/s and the ratios.
+//! same computation written directly in differential-dataflow: each worker sends its share
+//! of the writes to their order's owner, where a hash map turns them into insertions and
+//! retractions (what weir's table step does), joins, sums with `reduce`, and advances its
+//! input's time every second, as weir's epochs do, keeping at most one second in flight
+//! (it steps its dataflow every 16 k writes: smaller batches cost differential more). Each figure is the best of RUNS
+//! runs (default 2); WORKERS=2 runs only that worker count. Prints updates/s and the
+//! ratios.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use differential_dataflow::AsCollection;
 use differential_dataflow::input::Input;
+use rustc_hash::FxHashMap;
+use timely::container::CapacityContainerBuilder;
+use timely::dataflow::InputHandleVec;
+use timely::dataflow::channels::pact::Exchange;
+use timely::dataflow::operators::Operator;
+use timely::dataflow::operators::vec::Input as _;
 use weir::inputs::iter_per_worker;
 use weir::outputs::{DynamicSink, StatelessSinkPartition};
 use weir::views::Change;
@@ -53,11 +60,12 @@ fn writes(updates: u64, orders: u64, customers: u64) -> Vec<Write> {
         .collect()
 }
 
-/// Worker `w` of `n` reads the writes of the orders it would own by id (both programs).
-fn share(all: &[Write], w: usize, n: usize) -> impl Iterator<Item = Write> + '_ {
-    all.iter()
+/// Worker `w` of `n` reads the writes of the orders `order % n == w` (both programs: the
+/// writes of an order come from one worker, in order).
+fn share(all: Arc<Vec<Write>>, w: usize, n: usize) -> impl Iterator<Item = Write> {
+    (0..all.len())
+        .map(move |i| all[i])
         .filter(move |(order, _)| *order as usize % n == w)
-        .copied()
 }
 
 /// Counts what it is given.
@@ -91,10 +99,7 @@ fn weir_view(all: &Arc<Vec<Write>>, customers: u64, workers: usize, recovery: bo
     }
     let mut flow = Dataflow::new("view_bench");
     let writes = all.clone();
-    let orders = flow.dynamic_input(
-        "orders",
-        iter_per_worker(move |w, n| share(&writes, w, n).collect::<Vec<_>>()),
-    );
+    let orders = flow.dynamic_input("orders", iter_per_worker(move |w, n| share(writes.clone(), w, n)));
     let regions = flow.dynamic_input(
         "customers",
         iter_per_worker(move |w, n| {
@@ -117,14 +122,42 @@ fn weir_view(all: &Arc<Vec<Write>>, customers: u64, workers: usize, recovery: bo
     start.elapsed()
 }
 
-/// Seconds for the same computation written in differential-dataflow directly.
+/// Seconds for the same computation written in differential-dataflow directly: each
+/// worker sends its share of the writes to their order's owner (by a hash of the order, as
+/// weir routes keys), where a hash map turns them into insertions and retractions.
 fn differential_view(all: &Arc<Vec<Write>>, customers: u64, workers: usize) -> Duration {
     let all = all.clone();
     let start = Instant::now();
     timely::execute(timely::Config::process(workers), move |worker| {
         let (w, n) = (worker.index(), worker.peers());
-        let (mut orders, mut regions, probe) = worker.dataflow::<u64, _, _>(|scope| {
-            let (orders_in, orders) = scope.new_collection::<(u64, i64), isize>();
+        let mut writes = InputHandleVec::<u64, Write>::new();
+        let (mut regions, probe) = worker.dataflow::<u64, _, _>(|scope| {
+            let owned = Exchange::new(|(order, _): &Write| mixed(*order));
+            let orders = scope
+                .input_from(&mut writes)
+                .unary::<CapacityContainerBuilder<Vec<((u64, i64), u64, isize)>>, _, _, _>(
+                    owned,
+                    "upsert",
+                    |_, _| {
+                        let mut current: FxHashMap<u64, (u64, i64)> = FxHashMap::default();
+                        move |input, output| {
+                            input.for_each(|cap, data| {
+                                let time = *cap.least().expect("sent at a time");
+                                let mut session = output.session(&cap);
+                                for (order, write) in data.drain(..) {
+                                    if let Some(old) = current.remove(&order) {
+                                        session.give((old, time, -1));
+                                    }
+                                    if let Some(new) = write {
+                                        current.insert(order, new);
+                                        session.give((new, time, 1));
+                                    }
+                                }
+                            });
+                        }
+                    },
+                )
+                .as_collection();
             let (regions_in, regions) = scope.new_collection::<(u64, u64), isize>();
             let totals = orders
                 .join(regions)
@@ -133,28 +166,20 @@ fn differential_view(all: &Arc<Vec<Write>>, customers: u64, workers: usize) -> D
                     let sum: i64 = values.iter().map(|(amount, diff)| **amount * *diff as i64).sum();
                     output.push((sum, 1));
                 });
-            (orders_in, regions_in, totals.probe().0)
+            (regions_in, totals.probe().0)
         });
         for customer in (0..customers).filter(|c| *c as usize % n == w) {
             regions.insert((customer, customer % REGIONS));
         }
-        let mut current: HashMap<u64, (u64, i64)> = HashMap::new();
         let mut epoch_ends = Instant::now() + Duration::from_secs(1);
-        for (i, (order, write)) in share(&all, w, n).enumerate() {
-            if let Some(old) = current.remove(&order) {
-                orders.remove(old);
-            }
-            if let Some(new) = write {
-                orders.insert(new);
-                current.insert(order, new);
-            }
+        for (i, write) in share(all.clone(), w, n).enumerate() {
+            writes.send(write);
             if i % 16_384 == 0 {
                 worker.step();
                 if Instant::now() >= epoch_ends {
-                    let next = orders.time() + 1;
-                    orders.advance_to(next);
+                    let next = writes.time() + 1;
+                    writes.advance_to(next);
                     regions.advance_to(next);
-                    orders.flush();
                     regions.flush();
                     worker.step_while(|| probe.less_than(&(next - 1)));
                     epoch_ends += Duration::from_secs(1);
@@ -177,7 +202,12 @@ fn main() {
          join + sum, 1 s epochs; best of {runs}"
     );
     let rate = |took: Duration| updates as f64 / took.as_secs_f64() / 1e6;
-    for workers in [1, 2] {
+    let worker_counts: Vec<usize> = std::env::var("WORKERS")
+        .unwrap_or_else(|_| "1,2".to_owned())
+        .split(',')
+        .filter_map(|w| w.parse().ok())
+        .collect();
+    for workers in worker_counts {
         let (mut weir, mut durable, mut dd) = (Duration::MAX, Duration::MAX, Duration::MAX);
         for _ in 0..runs {
             dd = dd.min(differential_view(&all, customers, workers));

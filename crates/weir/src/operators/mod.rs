@@ -61,6 +61,7 @@ pub(crate) use changed_keys::ChangedKeys;
 pub use collect::Collecting;
 pub use fold_final::Folding;
 pub use inspect_debug::Seen;
+pub(crate) use key_table::KeyTable;
 pub(crate) use keyed_logic::Clocks;
 pub use keyed_process::{Ctx, KeyedProcess};
 pub(crate) use keyed_state::{KeyedState, TimedEmit};

@@ -5,11 +5,10 @@
 use std::marker::PhantomData;
 use std::time::SystemTime;
 
-use rustc_hash::FxHashMap;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::operators::{ChangedKeys, Clocks, KeyedState, TimedEmit};
+use crate::operators::{ChangedKeys, Clocks, KeyTable, KeyedState, TimedEmit};
 use crate::recovery::encode;
 use crate::{BoxError, Key};
 
@@ -99,9 +98,17 @@ impl<V: Ord + Clone + Serialize + DeserializeOwned + 'static> Contents<V> for Ba
     }
 }
 
+/// One key's contents, and whether they changed since its last snapshot (so a key
+/// updated many times in an epoch is recorded as changed once).
+#[derive(Default)]
+struct Held<C> {
+    contents: C,
+    dirty: bool,
+}
+
 /// The boundary collection's keys on one worker, as the stateful core drives them.
 pub(crate) struct ViewInput<K, V, C> {
-    keys: FxHashMap<K, C>,
+    keys: KeyTable<K, Held<C>>,
     changed: ChangedKeys<K>,
     restored: Vec<(K, (V, isize))>,
     _values: PhantomData<fn() -> V>,
@@ -110,7 +117,7 @@ pub(crate) struct ViewInput<K, V, C> {
 impl<K: Key, V, C> ViewInput<K, V, C> {
     pub(crate) fn new(snapshotting: bool) -> Self {
         ViewInput {
-            keys: FxHashMap::default(),
+            keys: KeyTable::new(),
             changed: ChangedKeys::new(snapshotting),
             restored: Vec::new(),
             _values: PhantomData,
@@ -125,20 +132,19 @@ impl<K: Key, V: 'static, C: Contents<V>> KeyedState<K, C::Item> for ViewInput<K,
     fn restore(&mut self, key: K, contents: C) {
         let changes = contents.changes().into_iter();
         self.restored.extend(changes.map(|change| (key.clone(), change)));
-        self.keys.insert(key, contents);
+        let dirty = false;
+        self.keys.insert(key, Held { contents, dirty });
     }
 
     fn on_batch(&mut self, batch: Vec<(K, C::Item)>, _: Clocks, emit: &mut impl FnMut((K, (V, isize)))) {
         for (key, item) in batch {
-            if !self.keys.contains_key(&key) {
-                self.keys.insert(key.clone(), C::default());
-            }
-            let contents = self.keys.get_mut(&key).expect("inserted above");
-            contents.apply(item, |change| emit((key.clone(), change)));
-            if contents.is_empty() {
+            let held = self.keys.get_or_insert_with(&key, Held::default);
+            held.contents.apply(item, |change| emit((key.clone(), change)));
+            let recorded = std::mem::replace(&mut held.dirty, true);
+            if held.contents.is_empty() {
                 self.keys.remove(&key);
             }
-            if let Some(changed) = self.changed.record() {
+            if !recorded && let Some(changed) = self.changed.record() {
                 changed.push(key);
             }
         }
@@ -167,7 +173,11 @@ impl<K: Key, V: 'static, C: Contents<V>> KeyedState<K, C::Item> for ViewInput<K,
     }
 
     fn key_snapshot(&mut self, key: &K) -> Result<Option<Vec<u8>>, BoxError> {
-        self.keys.get(key).map(encode).transpose()
+        let Some(held) = self.keys.get_mut(key) else {
+            return Ok(None);
+        };
+        held.dirty = false;
+        encode(&held.contents).map(Some)
     }
 }
 

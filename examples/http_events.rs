@@ -42,7 +42,7 @@ struct Args {
     /// Wait before the first retry, doubled for each further one.
     #[arg(long, default_value_t = 200)]
     backoff_ms: u64,
-    /// A response that sends nothing (not even a keep-alive comment) this long is dropped
+    /// A server that sends nothing this long (no response, no keep-alive comment) is left
     /// and retried.
     #[arg(long, default_value_t = 60_000)]
     read_timeout_ms: u64,
@@ -65,9 +65,10 @@ struct Reader {
     id: String,
     data: Vec<String>,
     last_id: Option<String>,
-    /// Failures (a connection that failed, a response that ended) since the last complete
-    /// event.
+    /// Failures (a connection that failed, a response that ended or went silent) since the
+    /// last complete event, and what the last one was.
     failures: u32,
+    last_failure: String,
 }
 
 /// Opens the event stream, asking for what follows `last_id`.
@@ -97,30 +98,31 @@ impl Reader {
     async fn reconnect(&mut self) -> Result<(), BoxError> {
         loop {
             if self.failures > self.retries {
-                let (url, retries) = (&self.url, self.retries);
+                let (url, retries, last) = (&self.url, self.retries, &self.last_failure);
                 return Err(format!(
-                    "the event stream at {url} is unreachable after {retries} retries: its responses ended without an event"
+                    "the event stream at {url} is unreachable after {retries} retries: {last}"
                 )
                 .into());
             }
             if self.failures > 0 {
-                tokio::time::sleep(self.backoff * 2u32.pow(self.failures.min(16) - 1)).await;
+                tokio::time::sleep(self.backoff.saturating_mul(2u32.pow(self.failures.min(16) - 1))).await;
             }
-            match connect(&self.url, self.last_id.as_deref()).await {
-                Ok(body) => {
+            // A server that accepts the connection but never answers counts as failing too.
+            let connecting = connect(&self.url, self.last_id.as_deref());
+            match tokio::time::timeout(self.read_timeout, connecting).await {
+                Ok(Ok(body)) => {
                     self.body = Some(body);
                     return Ok(());
                 }
-                Err(err) if self.failures == self.retries => {
-                    let (url, retries) = (&self.url, self.retries);
-                    return Err(format!(
-                        "the event stream at {url} is unreachable after {retries} retries: {err}"
-                    )
-                    .into());
-                }
-                Err(_) => self.failures += 1,
+                Ok(Err(err)) => self.failed(err.to_string()),
+                Err(_) => self.failed(format!("no answer within {:?}", self.read_timeout)),
             }
         }
+    }
+
+    fn failed(&mut self, what: String) {
+        self.failures += 1;
+        self.last_failure = what;
     }
 
     /// The next complete event in the buffer, if any (SSE: `field: value` lines, an empty
@@ -171,9 +173,13 @@ impl Reader {
                 }
                 // The response ended, broke or went silent: what was half read of an event
                 // is dropped, and the server resends it after the last complete one.
-                Ok(Some(Err(_)) | None) | Err(_) => {
+                ended => {
+                    self.failed(match ended {
+                        Ok(Some(Err(err))) => format!("the response broke: {err}"),
+                        Err(_) => format!("nothing arrived for {:?}", self.read_timeout),
+                        _ => "its responses ended without an event".to_owned(),
+                    });
                     self.body = None;
-                    self.failures += 1;
                     self.buffer.clear();
                     self.data.clear();
                     self.id.clear();
@@ -200,6 +206,7 @@ fn events(
         data: Vec::new(),
         last_id: last_id.filter(|id| !id.is_empty()),
         failures: 0,
+        last_failure: String::new(),
     };
     let events = futures::stream::unfold(Some(reader), |reader| async move {
         let mut reader = reader?;

@@ -319,3 +319,36 @@ fn resumable_getters_and_streams_snapshot_the_state_of_their_last_item() {
     assert_eq!(read, ['a', 'b']);
     assert_eq!(part.snapshot(), Some(20), "the end keeps the last item's state");
 }
+
+#[test]
+fn a_stream_that_panics_when_dropped_fails_instead_of_ending() {
+    /// Two items, then the end; its drop panics.
+    struct PanicsOnDrop(u8);
+    impl futures::Stream for PanicsOnDrop {
+        type Item = Result<u8, std::io::Error>;
+        fn poll_next(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+        ) -> Poll<Option<Self::Item>> {
+            self.0 += 1;
+            Poll::Ready((self.0 <= 2).then_some(Ok(self.0)))
+        }
+    }
+    impl Drop for PanicsOnDrop {
+        fn drop(&mut self) {
+            panic!("dropped badly");
+        }
+    }
+    let mut part = StreamPartition::new(PanicsOnDrop(0), 8).unwrap();
+    let mut read = Vec::new();
+    let err = loop {
+        match part.next_batch() {
+            Ok(Batch::Items(items)) => read.extend(items),
+            Ok(Batch::Pending) => std::thread::yield_now(),
+            Ok(Batch::Eof) => panic!("the stream's drop panicked: not a clean end"),
+            Err(err) => break err.to_string(),
+        }
+    };
+    assert_eq!(read, [1, 2]);
+    assert!(err.contains("dropped badly"), "{err}");
+}

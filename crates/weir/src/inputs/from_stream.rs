@@ -2,7 +2,7 @@
 //! runtime.
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering, fence};
 use std::sync::{Arc, Mutex};
 use std::task::Waker;
 use std::time::{Duration, Instant};
@@ -44,8 +44,17 @@ struct Doorbell {
 }
 
 impl Doorbell {
+    /// Parks the partition. The caller then looks at the channel once more: with the fence
+    /// here and the one in `ring` (a send, then a look at `parked`), either that look sees
+    /// the item or the ring sees the park.
+    fn park(&self) {
+        self.parked.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+    }
+
     fn ring(&self) {
-        if self.parked.swap(false, Ordering::AcqRel)
+        fence(Ordering::SeqCst);
+        if self.parked.swap(false, Ordering::SeqCst)
             && let Ok(waker) = self.waker.lock()
             && let Some(waker) = waker.as_ref()
         {
@@ -63,6 +72,24 @@ impl Drop for RingOnDrop {
     }
 }
 
+/// Sends the items of `stream` until it ends, fails, or nobody reads them any more; rings
+/// the doorbell after each. The stream is dropped here.
+async fn forward<T, E: Into<BoxError>>(
+    stream: impl Stream<Item = Result<T, E>>,
+    sender: &mpsc::Sender<Result<T, BoxError>>,
+    doorbell: &Doorbell,
+) {
+    let mut stream = std::pin::pin!(stream);
+    while let Some(item) = stream.next().await {
+        let item = item.map_err(Into::into);
+        let failed = item.is_err();
+        if sender.send(item).await.is_err() || failed {
+            return;
+        }
+        doorbell.ring();
+    }
+}
+
 impl<T: Send + 'static> Forwarded<T> {
     fn spawn<E: Into<BoxError> + Send + 'static>(
         stream: impl Stream<Item = Result<T, E>> + Send + 'static,
@@ -73,22 +100,14 @@ impl<T: Send + 'static> Forwarded<T> {
         let doorbell = Arc::new(Doorbell::default());
         let ring = RingOnDrop(doorbell.clone());
         let task = async_runtime()?.spawn(async move {
-            let mut stream = std::pin::pin!(stream);
-            loop {
-                // A panic in the stream becomes its last item, an error.
-                let item: Result<T, BoxError> = match AssertUnwindSafe(stream.next()).catch_unwind().await {
-                    Ok(None) => break,
-                    Ok(Some(item)) => item.map_err(Into::into),
-                    Err(panic) => {
-                        let message = panic_message(panic.as_ref());
-                        Err(format!("the async stream panicked: {message}").into())
-                    }
-                };
-                let failed = item.is_err();
-                if sender.send(item).await.is_err() || failed {
-                    break;
-                }
-                ring.0.ring();
+            // A panic anywhere in the stream (its items, its errors' conversion, its drop)
+            // becomes its last item, an error.
+            let forwarding = AssertUnwindSafe(forward(stream, &sender, &ring.0));
+            if let Err(panic) = forwarding.catch_unwind().await {
+                let message = panic_message(panic.as_ref());
+                let _ = sender
+                    .send(Err(format!("the async stream panicked: {message}").into()))
+                    .await;
             }
             drop(sender);
             drop(ring);
@@ -124,7 +143,7 @@ impl<T: Send + 'static> Forwarded<T> {
                 // Park, then look once more: an item sent in between must not wait for a
                 // ring that came before the park.
                 Err(TryRecvError::Empty) if items.is_empty() && !parked => {
-                    self.doorbell.parked.store(true, Ordering::Release);
+                    self.doorbell.park();
                     parked = true;
                 }
                 Err(TryRecvError::Empty) => break,

@@ -1,5 +1,6 @@
 //! `SystemClock`: processing time as event time — a source's items stamped when read.
 
+use std::task::Waker;
 use std::time::{Duration, Instant, SystemTime};
 
 use crate::inputs::{Batch, FixedPartitionedSource, StatefulSourcePartition};
@@ -77,8 +78,20 @@ impl<P: StatefulSourcePartition> StatefulSourcePartition for SystemClockPartitio
         Some(now_ms())
     }
 
+    fn set_waker(&mut self, waker: Waker) {
+        self.0.set_waker(waker)
+    }
+
     fn snapshot(&self) -> P::State {
         self.0.snapshot()
+    }
+
+    fn backlog(&self) -> Option<u64> {
+        self.0.backlog()
+    }
+
+    fn on_durable(&mut self, state: P::State) -> Result<(), BoxError> {
+        self.0.on_durable(state)
     }
 
     fn close(&mut self) -> Result<(), BoxError> {

@@ -61,7 +61,8 @@ impl<T> Polled<T> {
 
     /// Whether to poll it now: its wake-up time came, or its waker was called.
     pub(crate) fn due(&self, now: Instant) -> bool {
-        self.awake <= now || self.woken.woken.swap(false, Ordering::AcqRel)
+        // The flag first, so a wake-up is not left over for a later, needless poll.
+        self.woken.woken.swap(false, Ordering::AcqRel) | (self.awake <= now)
     }
 
     /// Updates its backlog gauge, if metrics are on and the partition knows its backlog

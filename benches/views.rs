@@ -1,15 +1,18 @@
-//! An incremental view, `cargo bench --bench views` (release): UPDATES order writes
-//! (default 6 M: several epochs, so recovery shows its steady cost; upserts of ORDERS order ids, a tenth of them deletes) over CUSTOMERS
-//! customers in 8 regions, through `as_table` → join with the customers' table → total
-//! per region (`sum`) → `changelog`, counted and dropped; at 1 and 2 workers, without and
-//! with recovery (1 s epochs). Beside it, in the same run and taking turns with it, the
-//! same computation written directly in differential-dataflow: each worker sends its share
-//! of the writes to their order's owner, where a hash map turns them into insertions and
-//! retractions (what weir's table step does), joins, sums with `reduce`, and advances its
-//! input's time every second, as weir's epochs do, keeping at most one second in flight
-//! (it steps its dataflow every 16 k writes: smaller batches cost differential more). Each figure is the best of RUNS
-//! runs (default 2); WORKERS=2 runs only that worker count. Prints updates/s and the
-//! ratios.
+//! An incremental view, `cargo bench --bench views` (release). UPDATES order writes
+//! (default 6 M; upserts of ORDERS order ids, default 200 k, a tenth of them deletes) over
+//! CUSTOMERS customers (default 20 k) in 8 regions go through `as_table` → join with the
+//! customers' table → total per region (`sum`) → `changelog`, counted and dropped; at 1
+//! and 2 workers, without and with recovery; epochs of EPOCH_S seconds (default 1).
+//!
+//! Beside it, in the same run and taking turns with it: the same computation written
+//! directly in differential-dataflow. Each worker sends its share of the writes to their
+//! order's owner, where a hash map turns them into insertions and retractions (what weir's
+//! table step does); it joins, sums with `reduce`, and advances its input's time once per
+//! epoch, keeping at most one epoch in flight (it steps its dataflow every 16 k writes:
+//! smaller batches cost differential more).
+//!
+//! Each figure is the best of RUNS runs (default 2); WORKERS=2 runs only that worker
+//! count. Prints updates/s and the ratios.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -36,6 +39,11 @@ type Write = (u64, Option<(u64, i64)>);
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     let value = std::env::var(name).ok().and_then(|v| v.parse().ok());
     value.unwrap_or(default)
+}
+
+/// The epoch length of both programs.
+fn epoch_interval() -> Duration {
+    Duration::from_secs_f64(env_or("EPOCH_S", 1.0))
 }
 
 /// splitmix64: the same writes on every run.
@@ -90,8 +98,9 @@ impl StatelessSinkPartition for Count {
 
 /// Seconds for weir to run the view over `all`.
 fn weir_view(all: &Arc<Vec<Write>>, customers: u64, workers: usize, recovery: bool) -> Duration {
+    let epoch = epoch_interval();
     let store = tempfile::tempdir().unwrap();
-    let mut config = RunConfig::threads(workers).with_epoch_interval(Duration::from_secs(1));
+    let mut config = RunConfig::threads(workers).with_epoch_interval(epoch);
     if recovery {
         weir::recovery::init(store.path(), 4).unwrap();
         config = config.with_recovery(store.path());
@@ -171,7 +180,8 @@ fn differential_view(all: &Arc<Vec<Write>>, customers: u64, workers: usize) -> D
         for customer in (0..customers).filter(|c| *c as usize % n == w) {
             regions.insert((customer, customer % REGIONS));
         }
-        let mut epoch_ends = Instant::now() + Duration::from_secs(1);
+        let epoch = epoch_interval();
+        let mut epoch_ends = Instant::now() + epoch;
         for (i, write) in share(all.clone(), w, n).enumerate() {
             writes.send(write);
             if i % 16_384 == 0 {
@@ -182,7 +192,7 @@ fn differential_view(all: &Arc<Vec<Write>>, customers: u64, workers: usize) -> D
                     regions.advance_to(next);
                     regions.flush();
                     worker.step_while(|| probe.less_than(&(next - 1)));
-                    epoch_ends += Duration::from_secs(1);
+                    epoch_ends += epoch;
                 }
             }
         }
@@ -199,7 +209,8 @@ fn main() {
     let all = Arc::new(writes(updates, orders, customers));
     println!(
         "views: {updates} order writes over {orders} orders, {customers} customers in {REGIONS} regions; \
-         join + sum, 1 s epochs; best of {runs}"
+         join + sum, {:?} epochs; best of {runs}",
+        epoch_interval()
     );
     let rate = |took: Duration| updates as f64 / took.as_secs_f64() / 1e6;
     let worker_counts: Vec<usize> = std::env::var("WORKERS")

@@ -2,7 +2,6 @@
 //! entered the view from weir. It is what the boundary step snapshots, and what it hands
 //! back on resume to recompute the view from.
 
-use std::marker::PhantomData;
 use std::time::SystemTime;
 
 use serde::Serialize;
@@ -106,26 +105,27 @@ struct Held<C> {
     dirty: bool,
 }
 
-/// The boundary collection's keys on one worker, as the stateful core drives them.
-pub(crate) struct ViewInput<K, V, C> {
+/// The boundary collection's keys on one worker, as the stateful core drives them; each
+/// received `In` is made a contents item by `item` (an insertion becomes a `+1` change).
+pub(crate) struct ViewInput<K, V, C: Contents<V>, In> {
     keys: KeyTable<K, Held<C>>,
     changed: ChangedKeys<K>,
     restored: Vec<(K, (V, isize))>,
-    _values: PhantomData<fn() -> V>,
+    item: fn(In) -> C::Item,
 }
 
-impl<K: Key, V, C> ViewInput<K, V, C> {
-    pub(crate) fn new(snapshotting: bool) -> Self {
+impl<K: Key, V, C: Contents<V>, In> ViewInput<K, V, C, In> {
+    pub(crate) fn new(snapshotting: bool, item: fn(In) -> C::Item) -> Self {
         ViewInput {
             keys: KeyTable::new(),
             changed: ChangedKeys::new(snapshotting),
             restored: Vec::new(),
-            _values: PhantomData,
+            item,
         }
     }
 }
 
-impl<K: Key, V: 'static, C: Contents<V>> KeyedState<K, C::Item> for ViewInput<K, V, C> {
+impl<K: Key, V: 'static, C: Contents<V>, In: 'static> KeyedState<K, In> for ViewInput<K, V, C, In> {
     type Out = (V, isize);
     type State = C;
 
@@ -136,8 +136,9 @@ impl<K: Key, V: 'static, C: Contents<V>> KeyedState<K, C::Item> for ViewInput<K,
         self.keys.insert(key, Held { contents, dirty });
     }
 
-    fn on_batch(&mut self, batch: Vec<(K, C::Item)>, _: Clocks, emit: &mut impl FnMut((K, (V, isize)))) {
-        for (key, item) in batch {
+    fn on_batch(&mut self, batch: Vec<(K, In)>, _: Clocks, emit: &mut impl FnMut((K, (V, isize)))) {
+        for (key, received) in batch {
+            let item = (self.item)(received);
             let held = self.keys.get_or_insert_with(&key, Held::default);
             held.contents.apply(item, |change| emit((key.clone(), change)));
             let recorded = std::mem::replace(&mut held.dirty, true);

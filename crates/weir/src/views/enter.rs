@@ -6,7 +6,6 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::StreamVec;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::Operator;
-use timely::dataflow::operators::vec::Map;
 
 use crate::dataflow::KeyedStream;
 use crate::dataflow::flow::EventTimeRole;
@@ -61,8 +60,8 @@ impl<K: Key, V: ViewData> KeyedStream<(V, isize), K> {
     }
 }
 
-/// Adds the boundary step: each item made a `C` item, the stateful core over `C` contents,
-/// then its updates stamped.
+/// Adds the boundary step: the stateful core over `C` contents (each received item made a
+/// `C` item by `item`), then its updates stamped.
 fn enter<K: Key, V: ViewData, C, In: Data>(
     stream: &KeyedStream<In, K>,
     step_id: &str,
@@ -74,8 +73,8 @@ where
     C::Item: Data,
 {
     let updates = stream.keyed_state_step(step_id, kind, EventTimeRole::Unclocked, move |ctx, input| {
-        let items = input.map(move |(key, value)| (key, item(value)));
-        let changes = keyed_state_operator(ctx, items, ViewInput::<K, V, C>::new);
+        let state = |snapshotting| ViewInput::<K, V, C, In>::new(snapshotting, item);
+        let changes = keyed_state_operator(ctx, input, state);
         stamp(ctx, changes)
     });
     View::from_updates(updates)

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::postgres_server::Postgres;
 use crate::support::{
-    Rng, children_of, dir_bytes, example, expected_wordcount, kill, run_with_limit, spawn, wait_exit,
+    Rng, example, expected_wordcount, kill_a_cluster_process_after_a_commit, run_with_limit, spawn,
     wait_until, write_corpus,
 };
 
@@ -47,26 +47,8 @@ fn running_counts_land_exactly_once_across_kills_and_a_rescale() {
     ];
     let mut rng = Rng(42);
     for round in 0..2 {
-        let before = dir_bytes(store.path());
-        let mut launcher = spawn(
-            &example("wordcount"),
-            &[&common[..], &["-p", "2"]].concat(),
-            Stdio::null(),
-        );
-        wait_until("a commit", Duration::from_secs(60), || {
-            dir_bytes(store.path()) > before
-        });
-        // A seeded moment after the commit: before, between or after the database writes.
-        std::thread::sleep(Duration::from_millis(rng.next() % 120));
-        let children = children_of(launcher.id());
-        assert_eq!(children.len(), 2, "round {round}: the launcher's processes");
-        kill(children[round % 2], libc::SIGKILL);
-        let (code, _) = wait_exit(&mut launcher, Duration::from_secs(60));
-        assert_ne!(
-            code,
-            Some(0),
-            "round {round}: the launcher reports the killed process"
-        );
+        let wait = Duration::from_millis(rng.next() % 120);
+        kill_a_cluster_process_after_a_commit(&example("wordcount"), &common, store.path(), wait, round);
     }
     let args: Vec<&str> = common.iter().copied().chain(["-w", "3"]).collect();
     let done = run_with_limit(&example("wordcount"), &args, Duration::from_secs(300));

@@ -258,3 +258,28 @@ pub fn http_response(addr: &str, path: &str) -> Option<HttpResponse> {
         body: body.to_owned(),
     })
 }
+
+/// Starts `bin args -p 2`, waits for a commit to its recovery `store` and then `wait` (a
+/// seeded moment: before, between or after a sink's writes), SIGKILLs one of the two
+/// processes (which one alternates with `round`) and checks that the launcher reports it.
+pub fn kill_a_cluster_process_after_a_commit(
+    bin: &Path,
+    args: &[&str],
+    store: &Path,
+    wait: Duration,
+    round: usize,
+) {
+    let before = dir_bytes(store);
+    let mut launcher = spawn(bin, &[args, &["-p", "2"]].concat(), std::process::Stdio::null());
+    wait_until("a commit", Duration::from_secs(60), || dir_bytes(store) > before);
+    std::thread::sleep(wait);
+    let children = children_of(launcher.id());
+    assert_eq!(children.len(), 2, "round {round}: the launcher's processes");
+    kill(children[round % 2], libc::SIGKILL);
+    let (code, _) = wait_exit(&mut launcher, Duration::from_secs(60));
+    assert_ne!(
+        code,
+        Some(0),
+        "round {round}: the launcher reports the killed process"
+    );
+}

@@ -118,7 +118,7 @@ impl ViewRun {
         }
     }
 
-    /// The example's inputs, with 20 ms epochs.
+    /// The example's inputs.
     pub fn inputs(&self) -> Vec<&str> {
         let (orders, customers) = (self.orders.path(), self.customers.path());
         vec![
@@ -126,16 +126,19 @@ impl ViewRun {
             orders.to_str().unwrap(),
             "--customers",
             customers.to_str().unwrap(),
-            "-s",
-            "0.02",
         ]
     }
 
-    /// The inputs and the changelog's directory.
-    pub fn args(&self) -> Vec<&str> {
+    /// The inputs, the changelog's directory and epochs of `epoch` seconds.
+    pub fn args_with_epochs<'a>(&'a self, epoch: &'a str) -> Vec<&'a str> {
         let mut args = self.inputs();
-        args.extend(["--output", self.out.path().to_str().unwrap()]);
+        args.extend(["--output", self.out.path().to_str().unwrap(), "-s", epoch]);
         args
+    }
+
+    /// The inputs and the changelog's directory, with 20 ms epochs.
+    pub fn args(&self) -> Vec<&str> {
+        self.args_with_epochs("0.02")
     }
 }
 
@@ -245,44 +248,95 @@ fn a_view_is_the_same_on_every_worker_count_in_process() {
     assert_eq!(results[1], expected, "3 workers");
 }
 
+/// One crash-and-resume configuration of `orders_view`.
+struct KillPlan {
+    store_partitions: usize,
+    epoch: &'static str,
+    /// Worker counts of the runs killed, then of the run that finishes.
+    killed: [&'static str; 2],
+    last: &'static str,
+    /// Changelog lines each killed run writes before its SIGKILL.
+    lines_before_kill: usize,
+}
+
 #[test]
 fn sigkills_and_a_resume_at_another_worker_count_leave_the_failure_free_changelog() {
-    let (run, store) = (ViewRun::new(400_000, 7), tempfile::tempdir().unwrap());
+    let plans = [
+        KillPlan {
+            store_partitions: 7,
+            epoch: "0.02",
+            killed: ["2", "1"],
+            last: "3",
+            lines_before_kill: 50,
+        },
+        KillPlan {
+            store_partitions: 1,
+            epoch: "0.05",
+            killed: ["1", "3"],
+            last: "2",
+            lines_before_kill: 20,
+        },
+        KillPlan {
+            store_partitions: 16,
+            epoch: "0.1",
+            killed: ["3", "2"],
+            last: "1",
+            lines_before_kill: 10,
+        },
+    ];
+    for (seed, plan) in plans.iter().enumerate() {
+        kill_twice_and_resume(plan, seed as u64 + 7);
+    }
+}
+
+fn kill_twice_and_resume(plan: &KillPlan, seed: u64) {
+    let (run, store) = (ViewRun::new(400_000, seed), tempfile::tempdir().unwrap());
     let out = &run.out;
-    weir::recovery::init(store.path(), 7).unwrap();
-    let mut common = run.args();
+    weir::recovery::init(store.path(), plan.store_partitions).unwrap();
+    let mut common = run.args_with_epochs(plan.epoch);
     common.extend(["-r", store.path().to_str().unwrap()]);
     let bin = example("orders_view");
+    let what = format!(
+        "{} store partitions, {} s epochs, killed at {:?} workers, finished at {}",
+        plan.store_partitions, plan.epoch, plan.killed, plan.last
+    );
     // (The store can be inspected only while no execution holds it.)
     let resume_epoch = || weir::recovery::inspect(store.path()).unwrap().resume_epoch;
     let mut resumed = 0;
-    for workers in ["2", "1"] {
+    for workers in plan.killed {
         let written = output_lines(out.path()).len();
         let mut child = spawn(&bin, &[&common[..], &["-w", workers]].concat(), Stdio::null());
         // Killed mid-run: several more epochs of changes were written.
         wait_until("changes", Duration::from_secs(120), || {
-            output_lines(out.path()).len() >= written + 50
+            output_lines(out.path()).len() >= written + plan.lines_before_kill
         });
         kill(child.id(), libc::SIGKILL);
         assert_eq!(
             wait_exit(&mut child, Duration::from_secs(30)).0,
             None,
-            "killed mid-run"
+            "killed mid-run: {what}"
         );
-        assert!(resume_epoch() >= resumed, "the resume point never goes back");
+        assert!(
+            resume_epoch() >= resumed,
+            "the resume point never goes back: {what}"
+        );
         resumed = resume_epoch();
     }
     assert!(
         resumed > 0,
-        "the kills came after commits: the last run resumes mid-way"
+        "the kills came after commits, the last run resumes mid-way: {what}"
     );
-    let args: Vec<&str> = common.iter().copied().chain(["-w", "3"]).collect();
+    let args: Vec<&str> = common.iter().copied().chain(["-w", plan.last]).collect();
     let done = run_with_limit(&bin, &args, Duration::from_secs(300));
-    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(
+        done.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
     assert_view(
         &consolidated(out.path()),
         &run.expected,
-        &format!("after two kills, resumed from epoch {resumed}"),
+        &format!("{what}, resumed from epoch {resumed}"),
     );
 }
 

@@ -3,7 +3,6 @@
 //! the table `region_totals` equals the view computed directly from the inputs.
 
 use std::collections::BTreeMap;
-use std::process::Stdio;
 use std::time::Duration;
 
 use weir::Dataflow;
@@ -12,9 +11,7 @@ use weir::views::Upsert;
 use weir_postgres::{Mode, PostgresSink, ToRow};
 
 use crate::postgres_server::Postgres;
-use crate::support::{
-    Rng, children_of, dir_bytes, example, kill, run_with_limit, spawn, wait_exit, wait_until,
-};
+use crate::support::{Rng, example, kill_a_cluster_process_after_a_commit, run_with_limit};
 use crate::views::ViewRun;
 
 #[test]
@@ -24,26 +21,19 @@ fn the_region_totals_table_equals_the_oracle_after_seeded_kills() {
     weir::recovery::init(store.path(), 5).unwrap();
     let url = server.url();
     let mut common = run.inputs();
-    common.extend(["--postgres", &url, "-r", store.path().to_str().unwrap()]);
+    common.extend([
+        "--postgres",
+        &url,
+        "-r",
+        store.path().to_str().unwrap(),
+        "-s",
+        "0.02",
+    ]);
     let bin = example("orders_view");
     let mut rng = Rng(3);
     for round in 0..2 {
-        let before = dir_bytes(store.path());
-        let mut launcher = spawn(&bin, &[&common[..], &["-p", "2"]].concat(), Stdio::null());
-        wait_until("a commit", Duration::from_secs(60), || {
-            dir_bytes(store.path()) > before
-        });
-        // A seeded moment after the commit: before, between or after the database writes.
-        std::thread::sleep(Duration::from_millis(rng.next() % 300));
-        let children = children_of(launcher.id());
-        assert_eq!(children.len(), 2, "round {round}: the launcher's processes");
-        kill(children[round % 2], libc::SIGKILL);
-        let (code, _) = wait_exit(&mut launcher, Duration::from_secs(60));
-        assert_ne!(
-            code,
-            Some(0),
-            "round {round}: the launcher reports the killed process"
-        );
+        let wait = Duration::from_millis(rng.next() % 300);
+        kill_a_cluster_process_after_a_commit(&bin, &common, store.path(), wait, round);
     }
     let args: Vec<&str> = common.iter().copied().chain(["-w", "3"]).collect();
     let done = run_with_limit(&bin, &args, Duration::from_secs(300));

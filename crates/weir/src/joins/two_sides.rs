@@ -76,14 +76,9 @@ pub(crate) fn keyed_spec<K: Key>(
     event_time: EventTimeRole,
 ) -> StepSpec {
     StepSpec {
-        kind,
-        inputs,
-        output_count,
-        list_parts: None,
-        unlisted_part: None,
-        is_output: false,
         keyed_state: Some(route_stored::<K>),
         event_time,
+        ..StepSpec::plain(kind, inputs, output_count)
     }
 }
 

@@ -239,13 +239,18 @@ fn cpu_time() -> Duration {
 }
 
 /// The best of `RUNS` (env, default 3) runs: wall time, CPU time, and the (checked) result.
-fn best(mut run: impl FnMut() -> (Duration, (u64, u64))) -> (Duration, Duration, (u64, u64)) {
+/// `untimed` runs before each run, outside the measurement (another program taking turns).
+fn best(
+    mut untimed: impl FnMut(),
+    mut run: impl FnMut() -> (Duration, (u64, u64)),
+) -> (Duration, Duration, (u64, u64)) {
     let count = std::env::var("RUNS")
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
     let runs: Vec<_> = (0..count)
         .map(|_| {
+            untimed();
             let cpu = cpu_time();
             let (wall, result) = run();
             (wall, cpu_time() - cpu, result)
@@ -265,13 +270,13 @@ fn main() {
     let words = (lines.len() * WORDS_PER_LINE) as f64;
     println!("wordcount: {words} words, {DISTINCT} distinct");
     for workers in [1, 2] {
-        let (t_timely, c_timely, r_timely) = best(|| timely_wordcount(&lines, workers, false));
+        let (t_timely, c_timely, r_timely) = best(|| {}, || timely_wordcount(&lines, workers, false));
         let rate = |t: Duration| words / t.as_secs_f64() / 1e6;
         println!(
             "workers={workers}: hand-written timely {:.2} M words/s ({t_timely:.2?} wall, {c_timely:.2?} CPU)",
             rate(t_timely)
         );
-        let (t_combined, c_combined, r_combined) = best(|| timely_wordcount(&lines, workers, true));
+        let (t_combined, c_combined, r_combined) = best(|| {}, || timely_wordcount(&lines, workers, true));
         assert_eq!(
             r_combined, r_timely,
             "both timely programs must count the same words"
@@ -283,12 +288,14 @@ fn main() {
         );
         // Metrics off and on take turns, so drifts in machine speed hit both alike.
         let (mut off, mut on) = (Vec::new(), Vec::new());
-        let (t_weir, c_weir, r_weir) = best(|| {
-            let run = weir_wordcount(&lines, workers, false);
-            off.push(run.0);
-            on.push(weir_wordcount(&lines, workers, true).0);
-            run
-        });
+        let (t_weir, c_weir, r_weir) = best(
+            || on.push(weir_wordcount(&lines, workers, true).0),
+            || {
+                let run = weir_wordcount(&lines, workers, false);
+                off.push(run.0);
+                run
+            },
+        );
         assert_eq!(r_weir, r_timely, "both programs must count the same words");
         assert_eq!(r_weir.1 as f64, words);
         println!(

@@ -1,13 +1,18 @@
 //! Epochs: they advance on the clock, the frontier epoch is processed at once, and
-//! sources are held back while too many epochs are in flight.
+//! sources are held back while too many epochs are in flight, and a run with recovery ends
+//! with its input.
 
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use tempfile::tempdir;
+
 use weir::inputs::{Batch, FixedPartitionedSource, StatefulSourcePartition};
 use weir::testing::{TestEvent, TestingSink, TestingSource};
 use weir::{BoxError, Dataflow, RunConfig, StepId};
+
+use crate::support::{example, expected_wordcount, output_lines, run_with_limit, write_corpus};
 
 #[test]
 fn epochs_advance_on_the_interval() {
@@ -164,4 +169,36 @@ fn sources_are_held_back_while_epochs_are_in_flight() {
         epochs_used.load(Ordering::SeqCst) > 5,
         "items should spread over many epochs"
     );
+}
+
+/// A run with a recovery store ends when its input ends, without waiting for its epoch to
+/// close (here 30 s; the run is given 20): on one worker, on workers that read no partition, and across
+/// processes. Before, ended partitions held the input open until their last snapshot was
+/// synced, which waited for the next epoch.
+#[test]
+fn a_run_with_recovery_ends_with_its_input_not_its_epoch() {
+    // (files, i.e. partitions; store partitions; layout)
+    let configurations: [(usize, usize, &[&str]); 3] = [
+        (1, 1, &["-w", "1"]),
+        (2, 7, &["-w", "3"]),
+        (3, 16, &["-p", "2", "-w", "2"]),
+    ];
+    for (files, store_partitions, layout) in configurations {
+        let [input, output, store] = [(); 3].map(|_| tempdir().unwrap());
+        let text = write_corpus(input.path(), files, 2_000, 50, files as u64);
+        weir::recovery::init(store.path(), store_partitions).unwrap();
+        let path = |dir: &tempfile::TempDir| dir.path().to_str().unwrap().to_owned();
+        let (input, out, store) = (path(&input), path(&output), path(&store));
+        let mut args = vec!["--input", &input, "--output", &out, "-r", &store, "-s", "30"];
+        args.extend_from_slice(layout);
+        let run = run_with_limit(&example("wordcount"), &args, Duration::from_secs(20));
+        assert!(
+            run.status.success(),
+            "{layout:?}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let mut lines = output_lines(output.path());
+        lines.sort();
+        assert_eq!(lines, expected_wordcount(&text, false), "{layout:?}");
+    }
 }

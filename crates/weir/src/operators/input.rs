@@ -18,7 +18,7 @@ use crate::dataflow::flow::{EventTimeRole, Graph, StepSpec, add_step};
 use crate::dataflow::{ListPartsFn, Stream, UnlistedPartFn};
 use crate::engine::{BuildCtx, StepCtx, at, encode_watermark, enter_step, frontier_epoch};
 use crate::inputs::{Batch, DynamicSource, EventClock, FixedPartitionedSource};
-use crate::operators::polled::{Polled, source_watermark};
+use crate::operators::polled::{Polled, close_durable, source_watermark};
 use crate::operators::source_parts::{NamedPart, Stateful, Stateless};
 use crate::recovery::{SnapshotRow, decode};
 use crate::{Data, Epoch, Timestamp};
@@ -185,7 +185,9 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
     let mut ending: Vec<(Polled<T>, Epoch)> = Vec::new();
     // Test clock advances partitions reached: they end the epoch (`TestClock`).
     let mut clock_advances: Vec<(String, Duration)> = Vec::new();
-    op.build(move |mut capabilities| {
+    // The operator stays scheduled (`true`) while ended partitions wait to close, after
+    // its capabilities are dropped.
+    op.build_reschedule(move |mut capabilities| {
         for cap in &mut capabilities {
             cap.downgrade(&at(epoch, inner));
         }
@@ -194,12 +196,18 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
         move |_frontiers| {
             let _in_step = enter_step(&step.name);
             let Some([data_cap, snap_cap, late_cap]) = caps.as_deref_mut() else {
-                return;
+                // Every partition ended and the input with them: the last snapshots are on
+                // their way to the store, and the ended partitions close once durable.
+                let open = close_durable(&step, &mut [], &mut ending);
+                if open {
+                    activator.activate_after(DURABLE_POLL);
+                }
+                return open;
             };
             // After a failure, hold the capabilities: dropping them would tell every worker
             // of the cluster that this input ended before the process goes down.
             if step.has_failed() {
-                return;
+                return false;
             }
             let (mut data, mut snaps, mut lates) =
                 (data_out.activate(), snap_out.activate(), late_out.activate());
@@ -208,7 +216,7 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
             if step.stop_requested() {
                 if !step.stop_agreed() {
                     activator.activate_after(STOP_POLL);
-                    return;
+                    return false;
                 }
                 let mut rows: Vec<SnapshotRow> = (parts.iter_mut())
                     .filter(|p| p.dirty)
@@ -216,15 +224,16 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                     .collect();
                 snaps.session(&*snap_cap).give_container(&mut rows);
                 if step.has_failed() {
-                    return;
+                    return false;
                 }
                 let mut open = parts.iter_mut().chain(ending.iter_mut().map(|(p, _)| p));
                 if let Some(err) = open.find_map(|p| p.part.close().err()) {
                     step.fail(err);
-                    return;
+                    return false;
                 }
+                ending.clear();
                 caps = None;
-                return;
+                return false;
             }
             let mut snapshot_rows: Vec<SnapshotRow> = Vec::new();
             let now = Instant::now();
@@ -290,7 +299,7 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                                     step.fail(
                                         format!("event time of an item of partition {name:?}: {err}").into(),
                                     );
-                                    return;
+                                    return false;
                                 }
                                 if !late.is_empty() {
                                     polled.dirty = true;
@@ -323,7 +332,7 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                         }
                         Err(err) => {
                             step.fail(err);
-                            return;
+                            return false;
                         }
                     }
                     index += 1;
@@ -332,32 +341,18 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
             if !snapshot_rows.is_empty() {
                 snaps.session(&*snap_cap).give_container(&mut snapshot_rows);
             }
-            // The on-disk probe passed an epoch: its snapshots are durable everywhere.
-            let durable = (step.on_disk())
-                .with_frontier(|f| frontier_epoch(&f).map_or(Epoch::MAX, |e| e.saturating_sub(1)));
-            let mut open = parts.iter_mut().chain(ending.iter_mut().map(|(p, _)| p));
-            if let Some(err) = open.find_map(|p| p.part.durable(durable).err()) {
-                step.fail(err);
-                return;
-            }
-            // An ended partition closes once its last snapshot is durable (and acknowledged).
-            for (mut ended, _) in ending.extract_if(.., |(_, last)| *last <= durable) {
-                if let Err(err) = ended.part.close() {
-                    step.fail(err);
-                    return;
-                }
+            let waiting = close_durable(&step, &mut parts, &mut ending);
+            if step.has_failed() {
+                return false;
             }
             if parts.is_empty() {
-                if ending.is_empty() {
-                    caps = None;
-                    return;
+                // Every partition ended: so does the input, at once (downstream steps and
+                // the recovery writer finish this epoch), while ended partitions wait.
+                caps = None;
+                if waiting {
+                    activator.activate_after(DURABLE_POLL);
                 }
-                // Only ended partitions wait: end their epoch now, then watch durability.
-                if ending.iter().any(|(_, last)| *last >= epoch) {
-                    epoch_ends = now;
-                }
-                activator.activate_after(DURABLE_POLL);
-                return;
+                return waiting;
             }
             if let Some(clock) = &clock {
                 let watermark = encode_watermark(source_watermark(&mut parts, clock, now, backpressured));
@@ -385,6 +380,7 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
                 next = next.min(now + CLOCK_TICK);
             }
             activator.activate_after(next.saturating_duration_since(Instant::now()));
+            false
         }
     });
     ctx.add_snapshots(snap_stream);

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use timely::scheduling::SyncActivator;
 
-use crate::engine::StepCtx;
+use crate::engine::{StepCtx, frontier_epoch};
 use crate::inputs::{EventClock, PartitionClock};
 use crate::metrics::{Metrics, StepPartition};
 use crate::operators::source_parts::{NamedPart, Part};
@@ -86,6 +86,31 @@ impl<T> Polled<T> {
             }
         }
     }
+}
+
+/// Tells the `open` and ended partitions which snapshots are durable everywhere (the
+/// on-disk probe passed their epoch), and closes each ended partition whose last snapshot
+/// is durable (and acknowledged), so a source acknowledges its last position upstream too.
+/// Returns whether ended partitions still wait; an error fails the step.
+pub(crate) fn close_durable<T>(
+    step: &StepCtx,
+    open: &mut [Polled<T>],
+    ending: &mut Vec<(Polled<T>, Epoch)>,
+) -> bool {
+    let durable =
+        (step.on_disk()).with_frontier(|f| frontier_epoch(&f).map_or(Epoch::MAX, |e| e.saturating_sub(1)));
+    let mut all = open.iter_mut().chain(ending.iter_mut().map(|(p, _)| p));
+    if let Some(err) = all.find_map(|p| p.part.durable(durable).err()) {
+        step.fail(err);
+        return false;
+    }
+    for (mut ended, _) in ending.extract_if(.., |(_, last)| *last <= durable) {
+        if let Err(err) = ended.part.close() {
+            step.fail(err);
+            return false;
+        }
+    }
+    !ending.is_empty()
 }
 
 /// The watermark this worker's partitions hold the source to: the least of those that hold

@@ -197,7 +197,8 @@ fn build_source<T: Data>(ctx: &mut BuildCtx<'_>, parts: Vec<NamedPart<T>>, clock
             let _in_step = enter_step(&step.name);
             let Some([data_cap, snap_cap, late_cap]) = caps.as_deref_mut() else {
                 // Every partition ended and the input with them: the last snapshots are on
-                // their way to the store, and the ended partitions close once durable.
+                // their way to the store, and the ended partitions close once durable. An
+                // error now fails the step after the writers' final commit.
                 let open = close_durable(&step, &mut [], &mut ending);
                 if open {
                     activator.activate_after(DURABLE_POLL);

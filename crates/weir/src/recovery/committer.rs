@@ -47,6 +47,9 @@ pub(crate) struct CommitterPlan {
     pub worker: usize,
     /// Where commit durations and bytes are counted, if metrics are on.
     pub metrics: Option<Arc<Metrics>>,
+    /// The input ended: the worker waits for the last commit and sync, so they use every
+    /// core, one partition per thread.
+    pub finishing: bool,
 }
 
 /// The writer's handle on its committer thread.
@@ -171,7 +174,8 @@ impl CommitterPlan {
                 Ok(Done::Committed(through))
             }
             Job::Sync { through } => {
-                self.stores.iter_mut().try_for_each(|s| s.sync())?;
+                let stores = self.stores.iter_mut().collect();
+                each_store(stores, self.finishing, |store| store.sync())?;
                 Ok(Done::Synced(through))
             }
             Job::Collect { gc } => {
@@ -188,11 +192,42 @@ impl CommitterPlan {
     fn commit(&mut self, rows: Vec<StoredRow>, through: Epoch, finished: bool) -> Result<(), Error> {
         let mine: Vec<_> = self.stores.iter().map(|s| s.partition).collect();
         let mut grouped = self.routing.group(&mine, rows, self.worker)?;
-        for store in &mut self.stores {
-            let mut rows = grouped.remove(&store.partition).unwrap_or_default();
+        self.finishing |= finished;
+        let (execution, worker) = (self.execution, self.worker);
+        let work = (self.stores.iter_mut())
+            .map(|store| {
+                let rows = grouped.remove(&store.partition).unwrap_or_default();
+                (store, rows)
+            })
+            .collect();
+        each_store(work, self.finishing, |(store, rows)| {
             rows.sort_unstable_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
-            store.commit(self.execution, self.worker, &rows, through, finished)?;
-        }
-        Ok(())
+            store.commit(execution, worker, rows, through, finished)
+        })
     }
+}
+
+/// Runs `work` on every store's item in turn, or, when `parallel`, on as many threads as
+/// the machine has cores (each taking a share of the stores); the first error is returned,
+/// and a panic is carried on to the committer.
+fn each_store<T: Send>(
+    mut items: Vec<T>,
+    parallel: bool,
+    work: impl Fn(&mut T) -> Result<(), Error> + Sync,
+) -> Result<(), Error> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = if parallel { cores.min(items.len()) } else { 1 };
+    if threads <= 1 {
+        return items.iter_mut().try_for_each(work);
+    }
+    let share = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (items.chunks_mut(share))
+            .map(|chunk| scope.spawn(|| chunk.iter_mut().try_for_each(&work)))
+            .collect();
+        let results: Vec<_> = handles.into_iter().map(|h| h.join()).collect();
+        results
+            .into_iter()
+            .try_for_each(|joined| joined.unwrap_or_else(|panic| std::panic::resume_unwind(panic)))
+    })
 }

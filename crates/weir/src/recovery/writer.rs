@@ -126,6 +126,7 @@ impl WriterPlan {
             execution: self.execution,
             worker,
             metrics,
+            finishing: false,
         };
         let epochs = WriterEpochs {
             resume_epoch: self.resume_epoch,

@@ -29,8 +29,9 @@ impl<T: Data> Stream<T> {
         let f = Arc::new(f);
         self.unary_step(step_id, "flat_map", move |step, input| {
             let f = f.clone();
+            // One `extend` per item: a returned `Vec` is appended by one copy.
             per_batch(step, input, move |data, out| {
-                out.extend(data.drain(..).flat_map(&*f))
+                data.drain(..).for_each(|item| out.extend(f(item)))
             })
         })
     }

@@ -1,7 +1,8 @@
 //! Nexmark, `cargo bench --bench nexmark [-- --json PATH]` (release): each query of
-//! `weir_nexmark` over EVENTS generated events (default 1 M) in 4 partitions, results
+//! `weir_nexmark` over EVENTS generated events (default 2 M: about a second per run at 1 worker, so
+//! start-up and the end-of-input flush weigh little) in 4 partitions, results
 //! counted and dropped, at 1 and 2 workers; and the cost of recovery (1 s epochs) at 1
-//! worker over RECOVERY_EVENTS (default 4 M: several epochs, so the figure is the steady
+//! worker over RECOVERY_EVENTS (default 8 M: several epochs, so the figure is the steady
 //! cost of snapshots, not only the end-of-input flush). The two runs compared (1 and 2
 //! workers; without and with recovery) take turns. Beside them, in the same run, the
 //! generator alone (one thread generating the same events, no weir): as an iterator,
@@ -114,7 +115,7 @@ fn paired(query: Query, events: u64, runs: usize, a: (usize, bool), b: (usize, b
 }
 
 fn main() {
-    let events: u64 = env_or("EVENTS", 1_000_000);
+    let events: u64 = env_or("EVENTS", 2_000_000);
     let recovery_events: u64 = env_or("RECOVERY_EVENTS", 4 * events);
     let runs: usize = env_or("RUNS", 2).max(1);
     let args: Vec<String> = std::env::args().collect();

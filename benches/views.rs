@@ -1,9 +1,10 @@
 //! An incremental view, `cargo bench --bench views` (release). UPDATES order writes
 //! (default 12 M: several 1 s epochs, so the figures are steady throughput more than
 //! start-up and the last commit; upserts of ORDERS order ids, default 200 k, a tenth of
-//! them deletes) over CUSTOMERS customers (default 20 k) in 8 regions go through `as_table` → join with the
-//! customers' table → total per region (`sum`) → `changelog`, counted and dropped; at 1
-//! and 2 workers, without and with recovery; epochs of EPOCH_S seconds (default 1).
+//! them deletes) over CUSTOMERS customers (default 20 k) in 8 regions go through
+//! `as_table` → join with the customers' table → total per region (`sum`) → `changelog`,
+//! counted and dropped; at 1 and 2 workers, without and with recovery; epochs of EPOCH_S
+//! seconds (default 1).
 //!
 //! Beside it, in the same run and taking turns with it: the same computation written
 //! directly in differential-dataflow. Each worker sends its share of the writes to their

@@ -25,8 +25,8 @@ pub(crate) enum Job {
         through: Epoch,
         finished: bool,
     },
-    /// Make every commit so far survive an OS crash.
-    Sync { through: Epoch },
+    /// Make every commit so far survive an OS crash; `finished`: the input ended.
+    Sync { through: Epoch, finished: bool },
     /// Delete snapshots superseded at or before `gc`.
     Collect { gc: Epoch },
 }
@@ -47,9 +47,6 @@ pub(crate) struct CommitterPlan {
     pub worker: usize,
     /// Where commit durations and bytes are counted, if metrics are on.
     pub metrics: Option<Arc<Metrics>>,
-    /// The input ended: the worker waits for the last commit and sync, so they use every
-    /// core, one partition per thread.
-    pub finishing: bool,
 }
 
 /// The writer's handle on its committer thread.
@@ -173,9 +170,9 @@ impl CommitterPlan {
                 tracing::debug!(epoch = through, rows = count, ?took, "committed");
                 Ok(Done::Committed(through))
             }
-            Job::Sync { through } => {
+            Job::Sync { through, finished } => {
                 let stores = self.stores.iter_mut().collect();
-                each_store(stores, self.finishing, |store| store.sync())?;
+                each_store(stores, finished, |store| store.sync())?;
                 Ok(Done::Synced(through))
             }
             Job::Collect { gc } => {
@@ -192,7 +189,6 @@ impl CommitterPlan {
     fn commit(&mut self, rows: Vec<StoredRow>, through: Epoch, finished: bool) -> Result<(), Error> {
         let mine: Vec<_> = self.stores.iter().map(|s| s.partition).collect();
         let mut grouped = self.routing.group(&mine, rows, self.worker)?;
-        self.finishing |= finished;
         let (execution, worker) = (self.execution, self.worker);
         let work = (self.stores.iter_mut())
             .map(|store| {
@@ -200,16 +196,17 @@ impl CommitterPlan {
                 (store, rows)
             })
             .collect();
-        each_store(work, self.finishing, |(store, rows)| {
+        each_store(work, finished, |(store, rows)| {
             rows.sort_unstable_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
             store.commit(execution, worker, rows, through, finished)
         })
     }
 }
 
-/// Runs `work` on every store's item in turn, or, when `parallel`, on as many threads as
-/// the machine has cores (each taking a share of the stores); the first error is returned,
-/// and a panic is carried on to the committer.
+/// Runs `work` on every store's item in turn, or, when `parallel` (the input ended: the
+/// worker waits for the last commit and sync alone), on as many threads as the machine has
+/// cores, each taking a share of the stores; the first error is returned, and a panic is
+/// carried on to the committer.
 fn each_store<T: Send>(
     mut items: Vec<T>,
     parallel: bool,

@@ -126,7 +126,6 @@ impl WriterPlan {
             execution: self.execution,
             worker,
             metrics,
-            finishing: false,
         };
         let epochs = WriterEpochs {
             resume_epoch: self.resume_epoch,
@@ -242,6 +241,7 @@ impl Writer {
         if ended || due {
             self.send(Job::Sync {
                 through: self.requested,
+                finished: ended,
             });
             self.sync_requested = self.requested;
             self.last_sync = Instant::now();

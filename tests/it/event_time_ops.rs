@@ -151,26 +151,9 @@ fn sort_by_time_emits_each_keys_values_in_timestamp_order() {
     }
 }
 
-/// Keys of `step` whose latest row in the store holds state (not a deletion marker).
+/// Keys of `step` whose latest snapshot in the store holds state (not a deletion).
 fn live_keys(store: &std::path::Path, step: &str) -> usize {
-    let mut live = 0;
-    for entry in std::fs::read_dir(store).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().is_none_or(|e| e != "sqlite3") {
-            continue;
-        }
-        let db = rusqlite::Connection::open(&path).unwrap();
-        let count: i64 = db
-            .query_row(
-                "SELECT COUNT(*) FROM snaps s WHERE step = ?1 AND value IS NOT NULL AND epoch = \
-                 (SELECT MAX(epoch) FROM snaps t WHERE t.step = s.step AND t.key = s.key)",
-                [step],
-                |row| row.get(0),
-            )
-            .unwrap();
-        live += count as usize;
-    }
-    live
+    weir::recovery::latest_states(store, step).unwrap().len()
 }
 
 #[test]

@@ -116,14 +116,8 @@ fn an_as_of_join_keeps_only_the_right_values_a_left_item_can_need() {
         .join_as_of("price_at", &prices, |x: &i64| *x, |x: &i64| *x, None)
         .output("out", TestingSink::new());
     weir::run(flow, config().with_recovery(store.path())).unwrap();
-    let db = rusqlite::Connection::open(store.path().join("part-0.sqlite3")).unwrap();
-    let biggest: i64 = db
-        .query_row(
-            "SELECT COALESCE(MAX(length(value)), 0) FROM snaps WHERE step = 'price_at'",
-            [],
-            |row| row.get(0),
-        )
-        .unwrap();
+    let states = weir::recovery::latest_states(store.path(), "price_at").unwrap();
+    let biggest = states.iter().map(|(_, state)| state.len()).max().unwrap_or(0);
     // Each price is 16 bytes: all 5000 would be 80 kB. Kept are those the watermark has not
     // passed yet (about a batch of 100), and the latest one it has.
     assert!(biggest > 0, "the key had state");

@@ -109,27 +109,10 @@ fn counted_through_resume_epoch(
     store: &std::path::Path,
     partitions: &[Vec<String>],
 ) -> BTreeMap<String, u64> {
-    let resume = weir::recovery::inspect(store).unwrap().resume_epoch;
     let mut next: BTreeMap<String, i64> = BTreeMap::new();
-    for file in std::fs::read_dir(store).unwrap().map(|e| e.unwrap().path()) {
-        if file.extension().is_none_or(|e| e != "sqlite3") {
-            continue;
-        }
-        let db =
-            rusqlite::Connection::open_with_flags(&file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-        let mut rows = db
-            .prepare("SELECT key, value FROM snaps WHERE step = 'read' AND epoch <= ?1 ORDER BY epoch")
-            .unwrap();
-        let states = rows
-            .query_map([resume as i64], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
-            })
-            .unwrap();
-        for state in states {
-            let (part, bytes) = state.unwrap();
-            let state: weir_kafka::KafkaPartState = bincode::deserialize(&bytes).unwrap();
-            next.insert(part, state.next);
-        }
+    for (part, bytes) in weir::recovery::latest_states(store, "read").unwrap() {
+        let state: weir_kafka::KafkaPartState = bincode::deserialize(&bytes).unwrap();
+        next.insert(part, state.next);
     }
     let mut counts = BTreeMap::new();
     for (part, next) in next {

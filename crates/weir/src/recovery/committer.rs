@@ -197,7 +197,8 @@ impl CommitterPlan {
             })
             .collect();
         each_store(work, finished, |(store, rows)| {
-            rows.sort_unstable_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
+            // Stable: a key snapshotted twice in an epoch keeps its order (the later wins).
+            rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
             store.commit(execution, worker, rows, through, finished)
         })
     }

@@ -129,6 +129,32 @@ pub fn inspect(dir: &Path) -> Result<StoreReport, Error> {
     })
 }
 
+/// The states a resume of the store in `dir` would restore for `step`: each live key's
+/// latest snapshot at or before the resume epoch, from every partition, sorted by key
+/// (fails while an execution holds the store). A state is as the step encoded it
+/// (bincode 1.3 of its state type); a source's key is its partition.
+pub fn latest_states(dir: &Path, step: &str) -> Result<Vec<(String, Vec<u8>)>, Error> {
+    let stores = list_partitions(dir)?
+        .into_iter()
+        .map(|partition| PartitionStore::open(dir, partition, true))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let infos = stores
+        .iter()
+        .map(PartitionStore::info)
+        .collect::<Result<Vec<_>, _>>()?;
+    let epoch = resume_point(&infos)?.epoch;
+    let mut states = Vec::new();
+    for store in &stores {
+        store.for_each_latest(epoch, |of, key, state| {
+            if of == step {
+                states.push((key, state));
+            }
+        })?;
+    }
+    states.sort_unstable();
+    Ok(states)
+}
+
 /// The epoch the next execution of the store in `dir` resumes from (fails while an
 /// execution holds it). The local launcher reads it after each failure.
 pub(crate) fn next_resume_epoch(dir: &Path) -> Result<Epoch, Error> {

@@ -4,12 +4,13 @@ use std::path::Path;
 
 use rusqlite::{Connection, params};
 
-use crate::Error;
 use crate::ids::StorePartition;
+use crate::recovery::snapshot_table::BatchWriter;
 use crate::recovery::store::{list_partitions, sql_error};
+use crate::{Epoch, Error};
 
 /// Version of the schema below; older versions are migrated, newer ones refused.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 
 /// The tables of a partition file (version [`SCHEMA_VERSION`]).
 const SCHEMA: &str = "
@@ -35,13 +36,20 @@ CREATE TABLE fronts (
     finished INTEGER NOT NULL DEFAULT 0 CHECK (finished IN (0, 1)),
     PRIMARY KEY (execution, worker)
 ) STRICT;
-CREATE TABLE snaps (
+";
+
+/// The snapshot table (version 3; before it, `snaps` held one row per key and epoch): one
+/// row per batch of a step's key snapshots at an epoch (`recovery/batch.rs`).
+const BATCHES: &str = "
+CREATE TABLE snap_batches (
     step TEXT NOT NULL CHECK (length(step) BETWEEN 1 AND 128),
-    key TEXT NOT NULL,
     epoch INTEGER NOT NULL CHECK (epoch >= 1),
-    value BLOB,
-    PRIMARY KEY (step, key, epoch)
-) STRICT, WITHOUT ROWID;
+    seq INTEGER NOT NULL CHECK (seq >= 0),
+    keys INTEGER NOT NULL CHECK (keys >= 1),
+    deleted INTEGER NOT NULL CHECK (deleted BETWEEN 0 AND keys),
+    entries BLOB NOT NULL,
+    PRIMARY KEY (step, epoch, seq)
+) STRICT;
 ";
 
 /// Creates the recovery directory `dir` (if needed) with `partitions` empty partition files.
@@ -67,6 +75,7 @@ pub fn init(dir: &Path, partitions: usize) -> Result<(), Error> {
         let conn = Connection::open(&path).map_err(&fail)?;
         conn.pragma_update(None, "journal_mode", "WAL").map_err(&fail)?;
         conn.execute_batch(SCHEMA).map_err(&fail)?;
+        conn.execute_batch(BATCHES).map_err(&fail)?;
         conn.execute(
             "INSERT INTO meta (id, schema_version, partition_index, partition_count) VALUES (0, ?1, ?2, ?3)",
             params![SCHEMA_VERSION, index as i64, partitions as i64],
@@ -79,29 +88,53 @@ pub fn init(dir: &Path, partitions: usize) -> Result<(), Error> {
 /// Brings a partition of schema `version` up to [`SCHEMA_VERSION`] in one transaction;
 /// refuses versions it does not know.
 pub(crate) fn migrate(conn: &mut Connection, path: &Path, version: i64) -> Result<(), Error> {
-    match version {
-        SCHEMA_VERSION => Ok(()),
-        1 => {
-            // Version 2 records which host and process runs each execution (fencing), and
-            // which executions finished in a partition.
-            let fail = sql_error(path, "migrating to schema version 2");
-            let tx = conn.transaction().map_err(&fail)?;
-            tx.execute_batch(
-                "ALTER TABLE executions ADD COLUMN host TEXT;
-                 ALTER TABLE executions ADD COLUMN pid INTEGER;
-                 ALTER TABLE fronts ADD COLUMN finished INTEGER NOT NULL DEFAULT 0
-                     CHECK (finished IN (0, 1));
-                 UPDATE meta SET schema_version = 2 WHERE id = 0;",
-            )
-            .map_err(&fail)?;
-            tx.commit().map_err(&fail)
-        }
-        _ => Err(Error::Recovery(format!(
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    if !(1..SCHEMA_VERSION).contains(&version) {
+        return Err(Error::Recovery(format!(
             "{} has schema version {version}, this weir reads versions 1 to {SCHEMA_VERSION}: \
              use the weir that wrote it",
             path.display()
-        ))),
+        )));
     }
+    let fail = sql_error(path, &format!("migrating to schema version {SCHEMA_VERSION}"));
+    let tx = conn.transaction().map_err(&fail)?;
+    if version < 2 {
+        // Version 2 records which host and process runs each execution (fencing), and
+        // which executions finished in a partition.
+        tx.execute_batch(
+            "ALTER TABLE executions ADD COLUMN host TEXT;
+             ALTER TABLE executions ADD COLUMN pid INTEGER;
+             ALTER TABLE fronts ADD COLUMN finished INTEGER NOT NULL DEFAULT 0
+                 CHECK (finished IN (0, 1));",
+        )
+        .map_err(&fail)?;
+    }
+    tx.execute_batch(BATCHES).map_err(&fail)?;
+    {
+        let mut rows = tx
+            .prepare("SELECT epoch, step, key, value FROM snaps ORDER BY step, epoch, key")
+            .map_err(&fail)?;
+        let mut rows = rows.query([]).map_err(&fail)?;
+        let mut batches = BatchWriter::new(&tx, path);
+        while let Some(row) = rows.next().map_err(&fail)? {
+            let epoch: i64 = row.get(0).map_err(&fail)?;
+            let step = row.get_ref(1).and_then(|v| Ok(v.as_str()?)).map_err(&fail)?;
+            let key = row.get_ref(2).and_then(|v| Ok(v.as_str()?)).map_err(&fail)?;
+            let value = row
+                .get_ref(3)
+                .and_then(|v| Ok(v.as_blob_or_null()?))
+                .map_err(&fail)?;
+            batches.push(epoch as Epoch, step, key, value)?;
+        }
+        batches.finish()?;
+    }
+    tx.execute_batch(&format!(
+        "DROP TABLE snaps; UPDATE meta SET schema_version = {SCHEMA_VERSION} WHERE id = 0;"
+    ))
+    .map_err(&fail)?;
+    tx.commit().map_err(&fail)
 }
 
 #[cfg(test)]
@@ -111,7 +144,7 @@ mod tests {
     use crate::recovery::resume::ResumePoint;
 
     #[test]
-    fn a_version_1_partition_is_migrated_and_a_future_one_refused() {
+    fn a_version_1_partition_is_migrated_with_its_snapshots_and_a_future_one_refused() {
         let dir = tempfile::tempdir().unwrap();
         init(dir.path(), 1).unwrap();
         let path = dir.path().join("part-0.sqlite3");
@@ -121,9 +154,26 @@ mod tests {
                 "ALTER TABLE executions DROP COLUMN host;
                  ALTER TABLE executions DROP COLUMN pid;
                  ALTER TABLE fronts DROP COLUMN finished;
+                 DROP TABLE snap_batches;
+                 CREATE TABLE snaps (
+                     step TEXT NOT NULL, key TEXT NOT NULL, epoch INTEGER NOT NULL, value BLOB,
+                     PRIMARY KEY (step, key, epoch)
+                 ) STRICT, WITHOUT ROWID;
+                 INSERT INTO snaps VALUES ('count', 'a', 1, x'01'), ('count', 'a', 2, x'02'),
+                     ('count', 'b', 1, x'03'), ('count', 'b', 2, NULL), ('count', 'c', 3, x'04'),
+                     ('sum', 'a', 1, x'05');
                  UPDATE meta SET schema_version = 1;",
             )
             .unwrap();
+        let store = PartitionStore::open(dir.path(), StorePartition(0), false).unwrap();
+        let mut latest = Vec::new();
+        store
+            .for_each_latest(2, |step, key, state| latest.push((step, key, state)))
+            .unwrap();
+        let expected = [("count", "a", vec![2]), ("sum", "a", vec![5])];
+        let expected = expected.map(|(s, k, v)| (s.to_owned(), k.to_owned(), v));
+        assert_eq!(latest, expected, "the latest state of each key at epoch 2");
+        drop(store);
         let mut store = PartitionStore::open(dir.path(), StorePartition(0), false).unwrap();
         store
             .begin_execution(

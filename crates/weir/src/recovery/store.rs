@@ -6,13 +6,13 @@ use std::path::{Path, PathBuf};
 use rusqlite::{Connection, OpenFlags, OptionalExtension, TransactionBehavior, params};
 
 use crate::ids::StorePartition;
-use crate::recovery::fence::{Holder, check_latest};
+use crate::recovery::fence::Holder;
 use crate::recovery::lock::{StoreLock, lock};
 use crate::recovery::resume::{ExecutionRecord, Front, PartitionInfo, ResumePoint};
 use crate::recovery::schema::migrate;
 use crate::{Epoch, Error};
 
-/// `(epoch, step, key, state or None for a deletion)`: one row of the `snaps` table.
+/// `(epoch, step, key, state or None for a deletion)`: one key's snapshot, as committed.
 pub(crate) type StoredRow = (Epoch, String, String, Option<Vec<u8>>);
 
 pub(crate) fn sql_error(path: &Path, doing: &str) -> impl Fn(rusqlite::Error) -> Error + use<> {
@@ -72,8 +72,8 @@ pub(crate) fn list_partitions(dir: &Path) -> Result<Vec<StorePartition>, Error> 
 /// An open, locked recovery partition.
 pub(crate) struct PartitionStore {
     pub partition: StorePartition,
-    path: PathBuf,
-    conn: Connection,
+    pub(super) path: PathBuf,
+    pub(super) conn: Connection,
     /// Holds the partition's lock (on `part-N.sqlite3.lock`) while open; the OS releases
     /// it when the process dies.
     _lock: StoreLock,
@@ -140,7 +140,7 @@ impl PartitionStore {
         })
     }
 
-    fn fail(&self, doing: &str) -> impl Fn(rusqlite::Error) -> Error + use<> {
+    pub(super) fn fail(&self, doing: &str) -> impl Fn(rusqlite::Error) -> Error + use<> {
         sql_error(&self.path, doing)
     }
 
@@ -210,8 +210,11 @@ impl PartitionStore {
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&fail)?;
-        tx.execute("DELETE FROM snaps WHERE epoch > ?1", params![point.epoch as i64])
-            .map_err(&fail)?;
+        tx.execute(
+            "DELETE FROM snap_batches WHERE epoch > ?1",
+            params![point.epoch as i64],
+        )
+        .map_err(&fail)?;
         tx.execute(
             "INSERT INTO executions (execution, worker_count, resume_epoch, host, pid) \
              VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -234,83 +237,6 @@ impl PartitionStore {
         self.sync()
     }
 
-    /// Calls `each(step, key, state)` for the latest snapshot at or before `epoch` of every
-    /// (step, key) that was not deleted: one pass in primary-key order, no sort.
-    pub(crate) fn for_each_latest(
-        &self,
-        epoch: Epoch,
-        mut each: impl FnMut(String, String, Vec<u8>),
-    ) -> Result<(), Error> {
-        let fail = self.fail("reading snapshots from");
-        let mut stmt = self
-            .conn
-            .prepare("SELECT step, key, value FROM snaps WHERE epoch <= ?1 ORDER BY step, key, epoch")
-            .map_err(&fail)?;
-        let mut rows = stmt.query(params![epoch as i64]).map_err(&fail)?;
-        let mut last: Option<(String, String, Option<Vec<u8>>)> = None;
-        while let Some(row) = rows.next().map_err(&fail)? {
-            let step = row.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(&fail)?;
-            let key = row.get_ref(1).and_then(|v| Ok(v.as_str()?)).map_err(&fail)?;
-            let value: Option<Vec<u8>> = row.get(2).map_err(&fail)?;
-            match &mut last {
-                Some((s, k, v)) if s == step && k == key => *v = value,
-                _ => {
-                    if let Some((s, k, Some(v))) = last.take() {
-                        each(s, k, v);
-                    }
-                    last = Some((step.to_owned(), key.to_owned(), value));
-                }
-            }
-        }
-        if let Some((s, k, Some(v))) = last {
-            each(s, k, v);
-        }
-        Ok(())
-    }
-
-    /// Makes `rows` (sorted by epoch, step, key) durable and records that every snapshot of
-    /// epochs `<= frontier` routed here is written (of every epoch, if `finished`), in one
-    /// transaction.
-    pub(crate) fn commit(
-        &mut self,
-        execution: u64,
-        owner: usize,
-        rows: &[StoredRow],
-        frontier: Epoch,
-        finished: bool,
-    ) -> Result<(), Error> {
-        let fail = self.fail("writing snapshots to");
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&fail)?;
-        check_latest(&tx, &self.path, execution)?;
-        {
-            let mut insert = tx
-                .prepare_cached(
-                    "INSERT OR REPLACE INTO snaps (step, key, epoch, value) VALUES (?1, ?2, ?3, ?4)",
-                )
-                .map_err(&fail)?;
-            for (epoch, step, key, value) in rows {
-                insert
-                    .execute(params![step, key, *epoch as i64, value])
-                    .map_err(&fail)?;
-            }
-            tx.execute(
-                "INSERT OR REPLACE INTO fronts (execution, worker, epoch, finished) \
-                 VALUES (?1, ?2, ?3, ?4)",
-                params![execution as i64, owner as i64, frontier as i64, finished],
-            )
-            .map_err(&fail)?;
-        }
-        // Crash tests stop here (`sleep`) or fail here (`return`): rows written, transaction
-        // not committed.
-        fail::fail_point!("weir::recovery::commit", |_| {
-            Err(Error::Recovery("injected commit failure (fail point)".into()))
-        });
-        tx.commit().map_err(&fail)
-    }
-
     /// Makes every commit so far survive an OS crash: a full checkpoint syncs the WAL,
     /// copies it into the database file and syncs that.
     pub(crate) fn sync(&mut self) -> Result<(), Error> {
@@ -327,52 +253,6 @@ impl PartitionStore {
             )));
         }
         Ok(())
-    }
-
-    /// Deletes snapshots superseded by a newer one at or before `gc_epoch`, then deletion
-    /// markers at or before it (nothing older than them is left to hide).
-    pub(crate) fn collect_garbage(&mut self, execution: u64, gc_epoch: Epoch) -> Result<(), Error> {
-        let fail = self.fail("collecting garbage in");
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(&fail)?;
-        check_latest(&tx, &self.path, execution)?;
-        tx.execute(
-            "DELETE FROM snaps WHERE (step, key, epoch) IN (
-                SELECT step, key, epoch FROM (
-                    SELECT step, key, epoch,
-                           lead(epoch) OVER (PARTITION BY step, key ORDER BY epoch) AS next
-                    FROM snaps WHERE epoch <= ?1)
-                WHERE next IS NOT NULL)",
-            params![gc_epoch as i64],
-        )
-        .map_err(&fail)?;
-        tx.execute(
-            "DELETE FROM snaps WHERE value IS NULL AND epoch <= ?1",
-            params![gc_epoch as i64],
-        )
-        .map_err(&fail)?;
-        tx.execute(
-            "UPDATE meta SET gc_epoch = max(gc_epoch, ?1) WHERE id = 0",
-            params![gc_epoch as i64],
-        )
-        .map_err(&fail)?;
-        tx.commit().map_err(&fail)
-    }
-
-    /// Rows and deletion markers per step: `(step, rows, tombstones)`.
-    pub(crate) fn snapshot_counts(&self) -> Result<Vec<(String, u64, u64)>, Error> {
-        let fail = self.fail("reading");
-        let mut stmt = self
-            .conn
-            .prepare("SELECT step, count(*), sum(value IS NULL) FROM snaps GROUP BY step ORDER BY step")
-            .map_err(&fail)?;
-        stmt.query_map([], |r| {
-            Ok((r.get(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64))
-        })
-        .and_then(|rows| rows.collect())
-        .map_err(&fail)
     }
 
     /// Committed frontier per worker of every execution: `(execution, worker, epoch,

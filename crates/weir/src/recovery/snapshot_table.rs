@@ -12,8 +12,26 @@ use crate::recovery::fence::check_latest;
 use crate::recovery::store::{PartitionStore, StoredRow, sql_error};
 use crate::{Epoch, Error};
 
-/// Per key of one step, its latest entry (`None`: deleted).
-type Latest = HashMap<String, Option<Vec<u8>>>;
+/// One step's batches as read: `(epoch, seq, keys)` of each, in order, and per key its
+/// latest entry (`None`: deleted) with the index of the batch holding it.
+#[derive(Default)]
+struct StepBatches {
+    batches: Vec<(i64, i64, i64)>,
+    latest: HashMap<String, (usize, Option<Vec<u8>>)>,
+}
+
+impl StepBatches {
+    /// The live keys whose latest entry is in a batch `keep` accepts (by index), sorted by
+    /// key.
+    fn live_sorted(self, keep: impl Fn(usize) -> bool) -> Vec<(String, Vec<u8>)> {
+        let latest = self.latest.into_iter();
+        let mut live: Vec<_> = latest
+            .filter_map(|(k, (b, v))| Some((k, v.filter(|_| keep(b))?)))
+            .collect();
+        live.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        live
+    }
+}
 
 /// Writes snapshots as batches, closing a batch when the step or epoch changes or it is
 /// full. Rows of one step and epoch must come together, in the order they were taken.
@@ -86,54 +104,59 @@ impl<'c> BatchWriter<'c> {
     }
 }
 
-/// Merges the batches `query` selects (`step, epoch, seq, entries`, ordered by step,
-/// epoch and seq) into each step's latest entries, and hands them to `each_step`.
-fn for_each_step_latest(
+/// Reads the batches `query` selects (`step, epoch, seq, keys, entries`, ordered by
+/// step, epoch and seq) and hands each step's to `each_step`.
+fn for_each_step(
     conn: &Connection,
     path: &Path,
     query: &str,
     args: impl rusqlite::Params,
-    mut each_step: impl FnMut(String, Latest) -> Result<(), Error>,
+    mut each_step: impl FnMut(String, StepBatches) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let fail = sql_error(path, "reading snapshots from");
     let mut stmt = conn.prepare(query).map_err(&fail)?;
     let mut rows = stmt.query(args).map_err(&fail)?;
-    let mut current: Option<(String, Latest)> = None;
+    let mut current: Option<(String, StepBatches)> = None;
     while let Some(row) = rows.next().map_err(&fail)? {
         let step = row.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(&fail)?;
-        let (epoch, seq): (i64, i64) = (row.get(1).map_err(&fail)?, row.get(2).map_err(&fail)?);
-        let entries = row.get_ref(3).and_then(|v| Ok(v.as_blob()?)).map_err(&fail)?;
+        let batch: (i64, i64, i64) = (
+            row.get(1).map_err(&fail)?,
+            row.get(2).map_err(&fail)?,
+            row.get(3).map_err(&fail)?,
+        );
+        let entries = row.get_ref(4).and_then(|v| Ok(v.as_blob()?)).map_err(&fail)?;
         if current.as_ref().is_none_or(|(s, _)| s != step) {
-            if let Some((done, latest)) = current.take() {
-                each_step(done, latest)?;
+            if let Some((done, batches)) = current.take() {
+                each_step(done, batches)?;
             }
-            current = Some((step.to_owned(), Latest::new()));
+            current = Some((step.to_owned(), StepBatches::default()));
         }
-        let (_, latest) = current.as_mut().expect("a step is open");
+        let (_, read) = current.as_mut().expect("a step is open");
+        let index = read.batches.len();
+        read.batches.push(batch);
         let what = || {
             format!(
-                "the snapshot batch (step {step:?}, epoch {epoch}, seq {seq}) in {}",
+                "the snapshot batch (step {step:?}, epoch {}, seq {}) in {}",
+                batch.0,
+                batch.1,
                 path.display()
             )
         };
-        for_each_entry(entries, &what, |key, state| match latest.get_mut(key) {
-            Some(held) => *held = state.map(<[u8]>::to_vec),
-            None => {
-                latest.insert(key.to_owned(), state.map(<[u8]>::to_vec));
+        let latest = &mut read.latest;
+        for_each_entry(entries, &what, |key, state| {
+            let entry = (index, state.map(<[u8]>::to_vec));
+            match latest.get_mut(key) {
+                Some(held) => *held = entry,
+                None => {
+                    latest.insert(key.to_owned(), entry);
+                }
             }
         })?;
     }
     match current {
-        Some((step, latest)) => each_step(step, latest),
+        Some((step, batches)) => each_step(step, batches),
         None => Ok(()),
     }
-}
-
-/// A step's live keys (deleted ones left out), sorted by key.
-fn live_sorted(latest: Latest) -> Vec<(String, Vec<u8>)> {
-    let mut live: Vec<_> = latest.into_iter().filter_map(|(k, v)| Some((k, v?))).collect();
-    live.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    live
 }
 
 impl PartitionStore {
@@ -179,13 +202,14 @@ impl PartitionStore {
         epoch: Epoch,
         mut each: impl FnMut(String, String, Vec<u8>),
     ) -> Result<(), Error> {
-        for_each_step_latest(
+        for_each_step(
             &self.conn,
             &self.path,
-            "SELECT step, epoch, seq, entries FROM snap_batches WHERE epoch <= ?1 ORDER BY step, epoch, seq",
+            "SELECT step, epoch, seq, keys, entries FROM snap_batches WHERE epoch <= ?1 \
+             ORDER BY step, epoch, seq",
             params![epoch as i64],
-            |step, latest| {
-                for (key, state) in live_sorted(latest) {
+            |step, batches| {
+                for (key, state) in batches.live_sorted(|_| true) {
                     each(step.clone(), key, state);
                 }
                 Ok(())
@@ -193,9 +217,11 @@ impl PartitionStore {
         )
     }
 
-    /// Keeps of the snapshots at or before `gc_epoch` only each live key's latest, as
-    /// batches at `gc_epoch`: superseded snapshots and deletions are gone. Steps with one
-    /// epoch at or before it and no deletions are left as they are.
+    /// Drops what is superseded at or before `gc_epoch`: a batch there whose entries are
+    /// all live and latest is kept; the others are deleted, and the live latest entries
+    /// they held are written again as batches at `gc_epoch`. So a sweep writes in
+    /// proportion to what changed, not to the state. Steps with one epoch at or before
+    /// `gc_epoch` and no deletions are not read.
     pub(crate) fn collect_garbage(&mut self, execution: u64, gc_epoch: Epoch) -> Result<(), Error> {
         let fail = self.fail("collecting garbage in");
         let tx = self
@@ -203,39 +229,40 @@ impl PartitionStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&fail)?;
         check_latest(&tx, &self.path, execution)?;
-        let steps: Vec<String> = tx
-            .prepare(
-                "SELECT step FROM snap_batches WHERE epoch <= ?1 GROUP BY step \
-                 HAVING count(DISTINCT epoch) > 1 OR sum(deleted) > 0",
-            )
-            .and_then(|mut stmt| {
-                let rows = stmt.query_map(params![gc_epoch as i64], |r| r.get(0))?;
-                rows.collect()
-            })
-            .map_err(&fail)?;
-        for step in steps {
-            let mut compacted = Vec::new();
-            for_each_step_latest(
-                &tx,
-                &self.path,
-                "SELECT step, epoch, seq, entries FROM snap_batches WHERE step = ?1 AND epoch <= ?2 \
-                 ORDER BY step, epoch, seq",
-                params![step, gc_epoch as i64],
-                |_, latest| {
-                    compacted = live_sorted(latest);
-                    Ok(())
-                },
-            )?;
-            tx.execute(
-                "DELETE FROM snap_batches WHERE step = ?1 AND epoch <= ?2",
-                params![step, gc_epoch as i64],
-            )
-            .map_err(&fail)?;
-            let mut batches = BatchWriter::new(&tx, &self.path);
-            for (key, state) in &compacted {
-                batches.push(gc_epoch, &step, key, Some(state))?;
+        let mut read = Vec::new();
+        for_each_step(
+            &tx,
+            &self.path,
+            "SELECT step, epoch, seq, keys, entries FROM snap_batches WHERE epoch <= ?1 AND step IN (
+                 SELECT step FROM snap_batches WHERE epoch <= ?1 GROUP BY step
+                 HAVING count(DISTINCT epoch) > 1 OR sum(deleted) > 0)
+             ORDER BY step, epoch, seq",
+            params![gc_epoch as i64],
+            |step, batches| {
+                read.push((step, batches));
+                Ok(())
+            },
+        )?;
+        for (step, batches) in read {
+            let mut live = vec![0; batches.batches.len()];
+            for (batch, state) in batches.latest.values() {
+                live[*batch] += i64::from(state.is_some());
             }
-            batches.finish()?;
+            let rewritten: Vec<bool> = (batches.batches.iter().zip(&live))
+                .map(|((_, _, keys), live)| live < keys)
+                .collect();
+            for ((epoch, seq, _), _) in batches.batches.iter().zip(&rewritten).filter(|(_, r)| **r) {
+                tx.execute(
+                    "DELETE FROM snap_batches WHERE step = ?1 AND epoch = ?2 AND seq = ?3",
+                    params![step, epoch, seq],
+                )
+                .map_err(&fail)?;
+            }
+            let mut writer = BatchWriter::new(&tx, &self.path);
+            for (key, state) in batches.live_sorted(|batch| rewritten[batch]) {
+                writer.push(gc_epoch, &step, &key, Some(&state))?;
+            }
+            writer.finish()?;
         }
         tx.execute(
             "UPDATE meta SET gc_epoch = max(gc_epoch, ?1) WHERE id = 0",
@@ -261,104 +288,5 @@ impl PartitionStore {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::ids::StorePartition;
-    use crate::recovery::resume::ResumePoint;
-
-    fn started(dir: &Path, execution: u64, epoch: Epoch) -> PartitionStore {
-        let mut store = PartitionStore::open(dir, StorePartition(0), false).unwrap();
-        store
-            .begin_execution(ResumePoint { execution, epoch }, 1, 0)
-            .unwrap();
-        store
-    }
-
-    fn row(epoch: Epoch, step: &str, key: usize, state: Option<u8>) -> StoredRow {
-        let state = state.map(|s| vec![s; 1000]);
-        (epoch, step.to_owned(), format!("k{key}"), state)
-    }
-
-    /// Per step, its live keys at `epoch` with their state's first byte.
-    fn latest(store: &PartitionStore, epoch: Epoch) -> Vec<(String, String, u8)> {
-        let mut got = Vec::new();
-        (store.for_each_latest(epoch, |step, key, state| got.push((step, key, state[0])))).unwrap();
-        got
-    }
-
-    #[test]
-    fn the_latest_snapshot_of_each_key_survives_batching_and_garbage_collection() {
-        let dir = tempfile::tempdir().unwrap();
-        crate::recovery::init(dir.path(), 1).unwrap();
-        let mut store = started(dir.path(), 0, 0);
-        // Epoch 1: 600 keys of 1 kB, more than two batches; epoch 2 rewrites the even keys,
-        // deletes the multiples of 3 and writes key 5 twice (the later wins).
-        let first: Vec<_> = (0..600).map(|k| row(1, "a", k, Some(1))).collect();
-        store.commit(0, 0, &first, 1, false).unwrap();
-        let mut second: Vec<_> = (0..600).step_by(2).map(|k| row(2, "a", k, Some(2))).collect();
-        second.extend((0..600).step_by(3).map(|k| row(2, "a", k, None)));
-        second.extend([
-            row(2, "a", 5, Some(8)),
-            row(2, "a", 5, Some(9)),
-            row(2, "b", 0, Some(7)),
-        ]);
-        store.commit(0, 0, &second, 2, false).unwrap();
-        let expected = |epoch: Epoch| {
-            let mut live: Vec<_> = (0..600)
-                .filter(|k| epoch < 2 || k % 3 != 0)
-                .map(|k| {
-                    let state = match k {
-                        5 if epoch >= 2 => 9,
-                        k if epoch >= 2 && k % 2 == 0 => 2,
-                        _ => 1,
-                    };
-                    ("a".to_owned(), format!("k{k}"), state)
-                })
-                .collect();
-            if epoch >= 2 {
-                live.push(("b".to_owned(), "k0".to_owned(), 7));
-            }
-            live.sort();
-            live
-        };
-        assert_eq!(latest(&store, 1), expected(1));
-        assert_eq!(latest(&store, 2), expected(2));
-        let batches: i64 = (store.conn)
-            .query_row(
-                "SELECT count(*) FROM snap_batches WHERE step = 'a' AND epoch = 1",
-                [],
-                |r| r.get(0),
-            )
-            .unwrap();
-        assert!(
-            batches >= 3,
-            "600 kB of states make several batches, not {batches}"
-        );
-        let counts = |store: &PartitionStore| store.snapshot_counts().unwrap();
-        assert_eq!(
-            counts(&store),
-            [("a".to_owned(), 600 + 300 + 200 + 2, 200), ("b".to_owned(), 1, 0)]
-        );
-
-        store.collect_garbage(0, 2).unwrap();
-        assert_eq!(
-            latest(&store, 2),
-            expected(2),
-            "garbage collection changes no state"
-        );
-        let live = expected(2).iter().filter(|(step, _, _)| step == "a").count() as u64;
-        assert_eq!(
-            counts(&store),
-            [("a".to_owned(), live, 0), ("b".to_owned(), 1, 0)]
-        );
-        store.collect_garbage(0, 2).unwrap();
-        assert_eq!(latest(&store, 2), expected(2), "collecting twice changes nothing");
-
-        // Epoch 3 is written but never committed everywhere: a resume at 2 forgets it.
-        store.commit(0, 0, &[row(3, "a", 1, None)], 3, false).unwrap();
-        assert_ne!(latest(&store, 3), expected(2));
-        drop(store);
-        let store = started(dir.path(), 1, 2);
-        assert_eq!(latest(&store, 3), expected(2));
-    }
-}
+#[path = "snapshot_table_tests.rs"]
+mod tests;

@@ -9,32 +9,41 @@
 
 use crate::Error;
 
-/// Bytes of entries after which a batch is closed and the next one started.
+/// Bytes of entries a batch holds at most (an entry larger than that is a batch alone).
 pub(crate) const BATCH_BYTES: usize = 256 * 1024;
 
-/// Appends one entry to `entries`; an error (naming `step`) for a key or state of 4 GiB
-/// or more.
+/// The largest entry a batch takes: SQLite refuses blobs over 10⁹ bytes.
+const MAX_ENTRY: usize = 999_000_000;
+
+/// The bytes `push_entry` appends for this key and state.
+pub(crate) fn entry_size(key: &str, state: Option<&[u8]>) -> usize {
+    4 + key.len() + 1 + state.map_or(0, |s| 4 + s.len())
+}
+
+/// Appends one entry to `entries`; an error (naming `step` and `key`) for an entry SQLite
+/// could not store.
 pub(crate) fn push_entry(
     entries: &mut Vec<u8>,
     step: &str,
     key: &str,
     state: Option<&[u8]>,
 ) -> Result<(), Error> {
-    let len = |bytes: &[u8]| {
-        u32::try_from(bytes.len()).map_err(|_| {
-            Error::Recovery(format!(
-                "step {step:?}, key {key:?}: a key or state of 4 GiB or more cannot be snapshotted; \
-                 split the state over more keys"
-            ))
-        })
-    };
-    entries.extend_from_slice(&len(key.as_bytes())?.to_le_bytes());
+    let size = entry_size(key, state);
+    if size > MAX_ENTRY {
+        return Err(Error::Recovery(format!(
+            "step {step:?}, key {:?}: its snapshot is {size} bytes, over the {MAX_ENTRY} a \
+             recovery store holds per key; split the state over more keys",
+            key.chars().take(64).collect::<String>()
+        )));
+    }
+    let len = |bytes: &[u8]| (bytes.len() as u32).to_le_bytes();
+    entries.extend_from_slice(&len(key.as_bytes()));
     entries.extend_from_slice(key.as_bytes());
     match state {
         None => entries.push(0),
         Some(state) => {
             entries.push(1);
-            entries.extend_from_slice(&len(state)?.to_le_bytes());
+            entries.extend_from_slice(&len(state));
             entries.extend_from_slice(state);
         }
     }

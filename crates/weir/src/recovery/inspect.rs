@@ -33,12 +33,13 @@ pub struct FrontReport {
     pub finished: bool,
 }
 
-/// Snapshot rows of one step in one partition.
+/// The snapshots of one step in one partition.
 #[derive(Debug, Clone, Serialize)]
 pub struct StepReport {
     /// The step id.
     pub step: String,
-    /// Rows, including deletion markers.
+    /// Key snapshots stored (a key has one per epoch it changed in, until garbage
+    /// collection), including deletion markers.
     pub snapshots: u64,
     /// Deletion markers (keys removed).
     pub tombstones: u64,

@@ -16,7 +16,8 @@ pub(crate) struct ExecutionRecord {
 pub(crate) struct PartitionInfo {
     pub partition: StorePartition,
     pub partition_count: usize,
-    /// Superseded snapshots at or before this epoch may be gone.
+    /// Garbage collection has compacted the snapshots at or before this epoch into the
+    /// state as of it: no earlier epoch can be resumed from.
     pub gc_epoch: Epoch,
     pub executions: Vec<ExecutionRecord>,
     /// How far each execution got in this partition.

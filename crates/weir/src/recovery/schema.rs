@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, TransactionBehavior, params};
 
 use crate::ids::StorePartition;
 use crate::recovery::snapshot_table::BatchWriter;
@@ -12,7 +12,7 @@ use crate::{Epoch, Error};
 /// Version of the schema below; older versions are migrated, newer ones refused.
 pub(crate) const SCHEMA_VERSION: i64 = 3;
 
-/// The tables of a partition file (version [`SCHEMA_VERSION`]).
+/// The tables of a partition file (version [`SCHEMA_VERSION`]), but for the snapshots ([`BATCHES`]).
 const SCHEMA: &str = "
 CREATE TABLE meta (
     id INTEGER PRIMARY KEY CHECK (id = 0),
@@ -99,7 +99,14 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path, version: i64) -> Resul
         )));
     }
     let fail = sql_error(path, &format!("migrating to schema version {SCHEMA_VERSION}"));
-    let tx = conn.transaction().map_err(&fail)?;
+    // Immediate, and the version read again inside: of two readers opening an old
+    // partition at once, the second waits, then finds it migrated.
+    let tx = (conn.transaction_with_behavior(TransactionBehavior::Immediate)).map_err(&fail)?;
+    let version: i64 =
+        (tx.query_row("SELECT schema_version FROM meta WHERE id = 0", [], |r| r.get(0))).map_err(&fail)?;
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
     if version < 2 {
         // Version 2 records which host and process runs each execution (fencing), and
         // which executions finished in a partition.
@@ -144,16 +151,18 @@ mod tests {
     use crate::recovery::resume::ResumePoint;
 
     #[test]
-    fn a_version_1_partition_is_migrated_with_its_snapshots_and_a_future_one_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        init(dir.path(), 1).unwrap();
-        let path = dir.path().join("part-0.sqlite3");
-        Connection::open(&path)
-            .unwrap()
-            .execute_batch(
-                "ALTER TABLE executions DROP COLUMN host;
-                 ALTER TABLE executions DROP COLUMN pid;
-                 ALTER TABLE fronts DROP COLUMN finished;
+    fn version_1_and_2_partitions_are_migrated_with_their_snapshots_and_a_future_one_refused() {
+        // Version 1 had neither hosts, pids nor finished fronts; versions 1 and 2 kept one
+        // row per snapshot in `snaps`.
+        let version_1 = "ALTER TABLE executions DROP COLUMN host;
+                         ALTER TABLE executions DROP COLUMN pid;
+                         ALTER TABLE fronts DROP COLUMN finished;";
+        for (version, changes) in [(1, version_1), (2, "")] {
+            let dir = tempfile::tempdir().unwrap();
+            init(dir.path(), 1).unwrap();
+            let path = dir.path().join("part-0.sqlite3");
+            let old = format!(
+                "{changes}
                  DROP TABLE snap_batches;
                  CREATE TABLE snaps (
                      step TEXT NOT NULL, key TEXT NOT NULL, epoch INTEGER NOT NULL, value BLOB,
@@ -162,43 +171,44 @@ mod tests {
                  INSERT INTO snaps VALUES ('count', 'a', 1, x'01'), ('count', 'a', 2, x'02'),
                      ('count', 'b', 1, x'03'), ('count', 'b', 2, NULL), ('count', 'c', 3, x'04'),
                      ('sum', 'a', 1, x'05');
-                 UPDATE meta SET schema_version = 1;",
-            )
-            .unwrap();
-        let store = PartitionStore::open(dir.path(), StorePartition(0), false).unwrap();
-        let mut latest = Vec::new();
-        store
-            .for_each_latest(2, |step, key, state| latest.push((step, key, state)))
-            .unwrap();
-        let expected = [("count", "a", vec![2]), ("sum", "a", vec![5])];
-        let expected = expected.map(|(s, k, v)| (s.to_owned(), k.to_owned(), v));
-        assert_eq!(latest, expected, "the latest state of each key at epoch 2");
-        drop(store);
-        let mut store = PartitionStore::open(dir.path(), StorePartition(0), false).unwrap();
-        store
-            .begin_execution(
-                ResumePoint {
-                    execution: 0,
-                    epoch: 0,
-                },
-                1,
-                0,
-            )
-            .unwrap();
-        drop(store);
-        let conn = Connection::open(&path).unwrap();
-        let version: i64 = conn
-            .query_row("SELECT schema_version FROM meta", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(version, SCHEMA_VERSION);
-        conn.execute("UPDATE meta SET schema_version = 99", []).unwrap();
-        let err = PartitionStore::open(dir.path(), StorePartition(0), false)
-            .err()
-            .unwrap()
-            .to_string();
-        assert!(
-            err.contains("schema version 99") && err.contains("use the weir that wrote it"),
-            "{err}"
-        );
+                 UPDATE meta SET schema_version = {version};"
+            );
+            Connection::open(&path).unwrap().execute_batch(&old).unwrap();
+            let store = PartitionStore::open(dir.path(), StorePartition(0), false).unwrap();
+            let mut latest = Vec::new();
+            store
+                .for_each_latest(2, |step, key, state| latest.push((step, key, state)))
+                .unwrap();
+            let expected = [("count", "a", vec![2]), ("sum", "a", vec![5])];
+            let expected = expected.map(|(s, k, v)| (s.to_owned(), k.to_owned(), v));
+            assert_eq!(latest, expected, "the latest state of each key at epoch 2");
+            drop(store);
+            let mut store = PartitionStore::open(dir.path(), StorePartition(0), false).unwrap();
+            store
+                .begin_execution(
+                    ResumePoint {
+                        execution: 0,
+                        epoch: 0,
+                    },
+                    1,
+                    0,
+                )
+                .unwrap();
+            drop(store);
+            let conn = Connection::open(&path).unwrap();
+            let version: i64 = conn
+                .query_row("SELECT schema_version FROM meta", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(version, SCHEMA_VERSION);
+            conn.execute("UPDATE meta SET schema_version = 99", []).unwrap();
+            let err = PartitionStore::open(dir.path(), StorePartition(0), false)
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(
+                err.contains("schema version 99") && err.contains("use the weir that wrote it"),
+                "{err}"
+            );
+        }
     }
 }

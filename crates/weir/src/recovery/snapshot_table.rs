@@ -7,7 +7,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, TransactionBehavior, params};
 
-use crate::recovery::batch::{BATCH_BYTES, for_each_entry, push_entry};
+use crate::recovery::batch::{BATCH_BYTES, entry_size, for_each_entry, push_entry};
 use crate::recovery::fence::check_latest;
 use crate::recovery::store::{PartitionStore, StoredRow, sql_error};
 use crate::{Epoch, Error};
@@ -63,7 +63,9 @@ impl<'c> BatchWriter<'c> {
         key: &str,
         state: Option<&[u8]>,
     ) -> Result<(), Error> {
-        if self.open.as_ref().is_some_and(|(e, s)| *e != epoch || s != step) {
+        let other = self.open.as_ref().is_some_and(|(e, s)| *e != epoch || s != step);
+        let size = entry_size(key, state);
+        if other || (!self.entries.is_empty() && self.entries.len() + size > BATCH_BYTES) {
             self.flush()?;
         }
         if self.open.is_none() {
@@ -72,9 +74,6 @@ impl<'c> BatchWriter<'c> {
         push_entry(&mut self.entries, step, key, state)?;
         self.keys += 1;
         self.deleted += i64::from(state.is_none());
-        if self.entries.len() >= BATCH_BYTES {
-            self.flush()?;
-        }
         Ok(())
     }
 
@@ -142,8 +141,9 @@ fn for_each_step(
                 path.display()
             )
         };
-        let latest = &mut read.latest;
+        let (latest, mut decoded) = (&mut read.latest, 0);
         for_each_entry(entries, &what, |key, state| {
+            decoded += 1;
             let entry = (index, state.map(<[u8]>::to_vec));
             match latest.get_mut(key) {
                 Some(held) => *held = entry,
@@ -152,6 +152,14 @@ fn for_each_step(
                 }
             }
         })?;
+        if decoded != batch.2 {
+            return Err(Error::Recovery(format!(
+                "{} is corrupt (its row counts {} entries, it holds {decoded}): restore the store \
+                 from a backup",
+                what(),
+                batch.2
+            )));
+        }
     }
     match current {
         Some((step, batches)) => each_step(step, batches),
@@ -221,7 +229,8 @@ impl PartitionStore {
     /// all live and latest is kept; the others are deleted, and the live latest entries
     /// they held are written again as batches at `gc_epoch`. So a sweep writes in
     /// proportion to what changed, not to the state. Steps with one epoch at or before
-    /// `gc_epoch` and no deletions are not read.
+    /// `gc_epoch` and no deletions are not read. No epoch before `gc_epoch` can be rebuilt
+    /// afterwards: `resume_point` refuses to resume from one.
     pub(crate) fn collect_garbage(&mut self, execution: u64, gc_epoch: Epoch) -> Result<(), Error> {
         let fail = self.fail("collecting garbage in");
         let tx = self
@@ -229,21 +238,30 @@ impl PartitionStore {
             .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(&fail)?;
         check_latest(&tx, &self.path, execution)?;
-        let mut read = Vec::new();
-        for_each_step(
-            &tx,
-            &self.path,
-            "SELECT step, epoch, seq, keys, entries FROM snap_batches WHERE epoch <= ?1 AND step IN (
-                 SELECT step FROM snap_batches WHERE epoch <= ?1 GROUP BY step
-                 HAVING count(DISTINCT epoch) > 1 OR sum(deleted) > 0)
-             ORDER BY step, epoch, seq",
-            params![gc_epoch as i64],
-            |step, batches| {
-                read.push((step, batches));
-                Ok(())
-            },
-        )?;
-        for (step, batches) in read {
+        // One step's state in memory at a time.
+        let steps: Vec<String> = tx
+            .prepare(
+                "SELECT step FROM snap_batches WHERE epoch <= ?1 GROUP BY step \
+                 HAVING count(DISTINCT epoch) > 1 OR sum(deleted) > 0",
+            )
+            .and_then(|mut stmt| {
+                let rows = stmt.query_map(params![gc_epoch as i64], |r| r.get(0))?;
+                rows.collect()
+            })
+            .map_err(&fail)?;
+        for step in steps {
+            let mut batches = StepBatches::default();
+            for_each_step(
+                &tx,
+                &self.path,
+                "SELECT step, epoch, seq, keys, entries FROM snap_batches WHERE step = ?1 AND epoch <= ?2 \
+                 ORDER BY step, epoch, seq",
+                params![step, gc_epoch as i64],
+                |_, read| {
+                    batches = read;
+                    Ok(())
+                },
+            )?;
             let mut live = vec![0; batches.batches.len()];
             for (batch, state) in batches.latest.values() {
                 live[*batch] += i64::from(state.is_some());

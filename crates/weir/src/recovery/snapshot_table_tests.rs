@@ -108,3 +108,25 @@ fn the_latest_snapshot_of_each_key_survives_batching_and_garbage_collection() {
     let store = started(dir.path(), 1, 2);
     assert_eq!(latest(&store, 3), expected(2));
 }
+
+#[test]
+fn a_batch_that_lost_entries_is_an_error_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::recovery::init(dir.path(), 1).unwrap();
+    let mut store = started(dir.path(), 0, 0);
+    let rows: Vec<_> = (0..3).map(|k| row(1, "a", k, Some(1))).collect();
+    store.commit(0, 0, &rows, 1, false).unwrap();
+    // Cut after the first of its three entries: what is left decodes, but is not all.
+    let first_entry = 4 + 2 + 1 + 4 + 1000;
+    (store.conn)
+        .execute(
+            "UPDATE snap_batches SET entries = substr(entries, 1, ?1)",
+            [first_entry],
+        )
+        .unwrap();
+    let err = store.for_each_latest(1, |_, _, _| {}).unwrap_err().to_string();
+    assert!(
+        err.contains(r#"(step "a", epoch 1, seq 0)"#) && err.contains("counts 3 entries, it holds 1"),
+        "{err}"
+    );
+}

@@ -123,8 +123,6 @@ impl PartitionStore {
                 path.display()
             ))
         })?;
-        // Readers migrate too: a one-time upgrade that `inspect` may be the first to see.
-        migrate(&mut conn, &path, version)?;
         if index != partition.0 as i64 {
             return Err(Error::Recovery(format!(
                 "{} records partition index {index}: files were renamed; give each file back \
@@ -132,6 +130,8 @@ impl PartitionStore {
                 path.display()
             )));
         }
+        // Readers migrate too: a one-time upgrade that `inspect` may be the first to see.
+        migrate(&mut conn, &path, version)?;
         Ok(PartitionStore {
             partition,
             path,

@@ -9,7 +9,8 @@
 //! dropping each event, and as the source's partitions, in the batches the source hands
 //! weir. The runtime's overhead is the ratio to the second (which includes what a source
 //! must do anyway: hold a batch of events before handing it on).
-//! Each figure is the best of RUNS runs (default 2); QUERIES=q0,q4 runs only those. Prints
+//! Each speed is the best of RUNS runs (default 2), the cost of recovery the median of its
+//! runs' ratios; QUERIES=q0,q4 runs only those. Prints
 //! a table; `--json PATH` also writes the figures for comparing commits.
 
 use std::time::{Duration, Instant};
@@ -97,21 +98,49 @@ struct Row {
     /// At 1 worker over RECOVERY_EVENTS: without recovery, with it.
     long: f64,
     recovering: f64,
+    /// The median of recovery's speed over plain's, run by run.
+    recovery_ratio: f64,
 }
 
-/// Events per second of the best of `runs` runs of `query` over `events` in two setups
-/// `(workers, recovery)`, taking turns so a noisy moment (this machine's speed drifts by up
-/// to 2x) hits both; and the query's result count.
-fn paired(query: Query, events: u64, runs: usize, a: (usize, bool), b: (usize, bool)) -> (f64, f64, u64) {
+/// Two setups `(workers, recovery)` of a query compared: the best events per second of
+/// each, the median of the second's speed over the first's in runs taken in turn, and the
+/// query's result count.
+struct Paired {
+    first: f64,
+    second: f64,
+    ratio: f64,
+    results: u64,
+}
+
+/// Runs `query` over `events` in setups `a` and `b`, `runs` times each, taking turns so a
+/// noisy moment (this machine's speed drifts by up to 2x) hits both. The ratio is the
+/// median of each turn's: a best-of per setup lets one lucky run decide it.
+fn paired(query: Query, events: u64, runs: usize, a: (usize, bool), b: (usize, bool)) -> Paired {
     let (mut first, mut second, mut results) = (Duration::MAX, Duration::MAX, 0);
+    let mut ratios = Vec::new();
     for _ in 0..runs {
-        let (took, count) = run(query, events, a.0, a.1);
-        first = first.min(took);
-        second = second.min(run(query, events, b.0, b.1).0);
+        let (took_a, count) = run(query, events, a.0, a.1);
+        let took_b = run(query, events, b.0, b.1).0;
+        (first, second) = (first.min(took_a), second.min(took_b));
+        ratios.push(took_a.as_secs_f64() / took_b.as_secs_f64());
         results = count;
     }
     let rate = |took: Duration| events as f64 / took.as_secs_f64();
-    (rate(first), rate(second), results)
+    Paired {
+        first: rate(first),
+        second: rate(second),
+        ratio: median(ratios),
+        results,
+    }
+}
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let middle = values.len() / 2;
+    match values.len() % 2 {
+        1 => values[middle],
+        _ => (values[middle - 1] + values[middle]) / 2.0,
+    }
 }
 
 fn main() {
@@ -151,8 +180,10 @@ fn main() {
         Err(_) => Query::ALL.to_vec(),
     };
     for query in chosen {
-        let (one, two, results) = paired(query, events, runs, (1, false), (2, false));
-        let (long, recovering, _) = paired(query, recovery_events, runs, (1, false), (1, true));
+        let workers = paired(query, events, runs, (1, false), (2, false));
+        let (one, two, results) = (workers.first, workers.second, workers.results);
+        let recovery = paired(query, recovery_events, runs, (1, false), (1, true));
+        let (long, recovering) = (recovery.first, recovery.second);
         println!(
             "{:<5} {results:>9} {:>14.0} {:>8.2} {:>14.0} {:>10.0} {:>13.0} {:>13.0} {:>5.1}%",
             query.name(),
@@ -162,7 +193,7 @@ fn main() {
             two / 2.0,
             long,
             recovering,
-            (1.0 - recovering / long) * 100.0
+            (1.0 - recovery.ratio) * 100.0
         );
         let query = query.name();
         rows.push(Row {
@@ -172,6 +203,7 @@ fn main() {
             two,
             long,
             recovering,
+            recovery_ratio: recovery.ratio,
         });
     }
     if let Some(path) = json {
@@ -186,6 +218,7 @@ fn main() {
                     "recovery_events": recovery_events,
                     "events_per_sec_1_worker_long": r.long,
                     "events_per_sec_1_worker_recovery": r.recovering,
+                    "recovery_speed_ratio_median": r.recovery_ratio,
                 })
             })
             .collect();

@@ -38,7 +38,7 @@ pub struct FrontReport {
 pub struct StepReport {
     /// The step id.
     pub step: String,
-    /// Key snapshots stored (a key has one per epoch it changed in, until garbage
+    /// Key snapshots stored (a key has one or more per epoch it changed in, until garbage
     /// collection), including deletion markers.
     pub snapshots: u64,
     /// Deletion markers (keys removed).

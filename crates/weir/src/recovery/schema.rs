@@ -88,23 +88,16 @@ pub fn init(dir: &Path, partitions: usize) -> Result<(), Error> {
 /// Brings a partition of schema `version` up to [`SCHEMA_VERSION`] in one transaction;
 /// refuses versions it does not know.
 pub(crate) fn migrate(conn: &mut Connection, path: &Path, version: i64) -> Result<(), Error> {
-    if version == SCHEMA_VERSION {
+    if known(path, version)? {
         return Ok(());
-    }
-    if !(1..SCHEMA_VERSION).contains(&version) {
-        return Err(Error::Recovery(format!(
-            "{} has schema version {version}, this weir reads versions 1 to {SCHEMA_VERSION}: \
-             use the weir that wrote it",
-            path.display()
-        )));
     }
     let fail = sql_error(path, &format!("migrating to schema version {SCHEMA_VERSION}"));
     // Immediate, and the version read again inside: of two readers opening an old
-    // partition at once, the second waits, then finds it migrated.
+    // partition at once, the second waits (up to the busy timeout), then finds it migrated.
     let tx = (conn.transaction_with_behavior(TransactionBehavior::Immediate)).map_err(&fail)?;
     let version: i64 =
         (tx.query_row("SELECT schema_version FROM meta WHERE id = 0", [], |r| r.get(0))).map_err(&fail)?;
-    if version == SCHEMA_VERSION {
+    if known(path, version)? {
         return Ok(());
     }
     if version < 2 {
@@ -142,6 +135,20 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path, version: i64) -> Resul
     ))
     .map_err(&fail)?;
     tx.commit().map_err(&fail)
+}
+
+/// Whether `version` is the current one: `false` for one this weir migrates, an error for
+/// one it does not know.
+fn known(path: &Path, version: i64) -> Result<bool, Error> {
+    match version {
+        SCHEMA_VERSION => Ok(true),
+        1..SCHEMA_VERSION => Ok(false),
+        _ => Err(Error::Recovery(format!(
+            "{} has schema version {version}, this weir reads versions 1 to {SCHEMA_VERSION}: \
+             use the weir that wrote it",
+            path.display()
+        ))),
+    }
 }
 
 #[cfg(test)]

@@ -12,11 +12,20 @@ use crate::recovery::fence::check_latest;
 use crate::recovery::store::{PartitionStore, StoredRow, sql_error};
 use crate::{Epoch, Error};
 
-/// One step's batches as read: `(epoch, seq, keys)` of each, in order, and per key its
-/// latest entry (`None`: deleted) with the index of the batch holding it.
+/// A batch's row, but its entries.
+#[derive(Clone, Copy)]
+struct BatchRow {
+    epoch: i64,
+    seq: i64,
+    keys: i64,
+    bytes: usize,
+}
+
+/// One step's batches as read, in order, and per key its latest entry (`None`: deleted)
+/// with the index of the batch holding it.
 #[derive(Default)]
 struct StepBatches {
-    batches: Vec<(i64, i64, i64)>,
+    batches: Vec<BatchRow>,
     latest: HashMap<String, (usize, Option<Vec<u8>>)>,
 }
 
@@ -118,12 +127,13 @@ fn for_each_step(
     let mut current: Option<(String, StepBatches)> = None;
     while let Some(row) = rows.next().map_err(&fail)? {
         let step = row.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(&fail)?;
-        let batch: (i64, i64, i64) = (
-            row.get(1).map_err(&fail)?,
-            row.get(2).map_err(&fail)?,
-            row.get(3).map_err(&fail)?,
-        );
         let entries = row.get_ref(4).and_then(|v| Ok(v.as_blob()?)).map_err(&fail)?;
+        let batch = BatchRow {
+            epoch: row.get(1).map_err(&fail)?,
+            seq: row.get(2).map_err(&fail)?,
+            keys: row.get(3).map_err(&fail)?,
+            bytes: entries.len(),
+        };
         if current.as_ref().is_none_or(|(s, _)| s != step) {
             if let Some((done, batches)) = current.take() {
                 each_step(done, batches)?;
@@ -136,8 +146,8 @@ fn for_each_step(
         let what = || {
             format!(
                 "the snapshot batch (step {step:?}, epoch {}, seq {}) in {}",
-                batch.0,
-                batch.1,
+                batch.epoch,
+                batch.seq,
                 path.display()
             )
         };
@@ -152,12 +162,12 @@ fn for_each_step(
                 }
             }
         })?;
-        if decoded != batch.2 {
+        if decoded != batch.keys {
             return Err(Error::Recovery(format!(
                 "{} is corrupt (its row counts {} entries, it holds {decoded}): restore the store \
                  from a backup",
                 what(),
-                batch.2
+                batch.keys
             )));
         }
     }
@@ -225,12 +235,13 @@ impl PartitionStore {
         )
     }
 
-    /// Drops what is superseded at or before `gc_epoch`: a batch there whose entries are
-    /// all live and latest is kept; the others are deleted, and the live latest entries
-    /// they held are written again as batches at `gc_epoch`. So a sweep writes in
-    /// proportion to what changed, not to the state. Steps with one epoch at or before
-    /// `gc_epoch` and no deletions are not read. No epoch before `gc_epoch` can be rebuilt
-    /// afterwards: `resume_point` refuses to resume from one.
+    /// Drops what is superseded at or before `gc_epoch`: a batch there at least half full
+    /// whose entries are all live and latest is kept; the others are deleted, and the live
+    /// latest entries they held are written again as batches at `gc_epoch` (so small
+    /// batches are merged). A sweep writes the batches that hold something superseded,
+    /// not the whole state. Steps with one epoch at or before `gc_epoch` and no deletions
+    /// are not read. No epoch before `gc_epoch` can be rebuilt afterwards: `resume_point`
+    /// refuses to resume from one.
     pub(crate) fn collect_garbage(&mut self, execution: u64, gc_epoch: Epoch) -> Result<(), Error> {
         let fail = self.fail("collecting garbage in");
         let tx = self
@@ -267,12 +278,12 @@ impl PartitionStore {
                 live[*batch] += i64::from(state.is_some());
             }
             let rewritten: Vec<bool> = (batches.batches.iter().zip(&live))
-                .map(|((_, _, keys), live)| live < keys)
+                .map(|(batch, live)| *live < batch.keys || batch.bytes < BATCH_BYTES / 2)
                 .collect();
-            for ((epoch, seq, _), _) in batches.batches.iter().zip(&rewritten).filter(|(_, r)| **r) {
+            for (batch, _) in batches.batches.iter().zip(&rewritten).filter(|(_, r)| **r) {
                 tx.execute(
                     "DELETE FROM snap_batches WHERE step = ?1 AND epoch = ?2 AND seq = ?3",
-                    params![step, epoch, seq],
+                    params![step, batch.epoch, batch.seq],
                 )
                 .map_err(&fail)?;
             }

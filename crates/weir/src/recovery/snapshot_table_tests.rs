@@ -31,7 +31,7 @@ fn the_latest_snapshot_of_each_key_survives_batching_and_garbage_collection() {
     let mut store = started(dir.path(), 0, 0);
     // Epoch 1: 600 keys of 1 kB, more than two batches; epoch 2 rewrites the even keys,
     // deletes the multiples of 3 and writes key 5 twice (the later wins). Step "c" only
-    // adds a key in each epoch.
+    // adds a key in each epoch, in batches too small to keep.
     let mut first: Vec<_> = (0..600).map(|k| row(1, "a", k, Some(1))).collect();
     first.push(row(1, "c", 0, Some(3)));
     store.commit(0, 0, &first, 1, false).unwrap();
@@ -90,11 +90,11 @@ fn the_latest_snapshot_of_each_key_survives_batching_and_garbage_collection() {
     );
     let live = expected(2).iter().filter(|(step, _, _)| step == "a").count() as u64;
     assert_eq!(counts(&store), [("a".to_owned(), live, 0), b, c]);
-    let kept = [(1, 0), (2, 0)];
+    let merged = [(2, 0)];
     assert_eq!(
         batches_of(&store, "c"),
-        kept,
-        "batches all live and latest are kept"
+        merged,
+        "small batches are merged at the GC epoch"
     );
     let compacted = batches_of(&store, "a");
     store.collect_garbage(0, 2).unwrap();
@@ -129,4 +129,56 @@ fn a_batch_that_lost_entries_is_an_error_naming_it() {
         err.contains(r#"(step "a", epoch 1, seq 0)"#) && err.contains("counts 3 entries, it holds 1"),
         "{err}"
     );
+}
+
+#[test]
+fn gc_keeps_full_live_batches_and_merges_the_rest_after_them() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::recovery::init(dir.path(), 1).unwrap();
+    let mut store = started(dir.path(), 0, 0);
+    // States of 100 kB: two fill a batch past half (a third would overflow it).
+    let big = |epoch: Epoch, key: usize, state: u8| {
+        (
+            epoch,
+            "a".to_owned(),
+            format!("k{key}"),
+            Some(vec![state; 100_000]),
+        )
+    };
+    let first: Vec<_> = (0..4).map(|k| big(1, k, 1)).collect();
+    store.commit(0, 0, &first, 1, false).unwrap();
+    store
+        .commit(0, 0, &[big(2, 0, 2), big(2, 10, 2), big(2, 11, 2)], 2, false)
+        .unwrap();
+    let batches = |store: &PartitionStore| {
+        let mut stmt = (store.conn)
+            .prepare("SELECT epoch, seq, keys FROM snap_batches ORDER BY epoch, seq")
+            .unwrap();
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        });
+        rows.unwrap().collect::<Result<Vec<_>, _>>().unwrap()
+    };
+    assert_eq!(
+        batches(&store),
+        [(1, 0, 2), (1, 1, 2), (2, 0, 2), (2, 1, 1)],
+        "a batch closes before it overflows"
+    );
+    let expected: Vec<_> = [(0, 2), (1, 1), (10, 2), (11, 2), (2, 1), (3, 1)]
+        .map(|(k, s)| ("a".to_owned(), format!("k{k}"), s))
+        .into_iter()
+        .collect();
+    assert_eq!(latest(&store, 2), expected);
+    store.collect_garbage(0, 2).unwrap();
+    assert_eq!(latest(&store, 2), expected);
+    // (1, 0) held a superseded k0 and (2, 1) was small: their live keys k1 and k11 are
+    // merged into a batch numbered after the kept (2, 0).
+    assert_eq!(batches(&store), [(1, 1, 2), (2, 0, 2), (2, 1, 2)]);
+    store.collect_garbage(0, 2).unwrap();
+    assert_eq!(
+        batches(&store),
+        [(1, 1, 2), (2, 0, 2), (2, 1, 2)],
+        "nothing left to collect"
+    );
+    assert_eq!(latest(&store, 2), expected);
 }

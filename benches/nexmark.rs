@@ -19,6 +19,10 @@ use weir::inputs::{Batch, FixedPartitionedSource, StatefulSourcePartition};
 use weir::{Dataflow, RunConfig, StepId};
 use weir_nexmark::{NexmarkSource, NullSink, Query};
 
+#[path = "support/median.rs"]
+mod median;
+use median::median;
+
 const PARTITIONS: usize = 4;
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -131,15 +135,6 @@ fn paired(query: Query, events: u64, runs: usize, a: (usize, bool), b: (usize, b
         second: rate(second),
         ratio: median(ratios),
         results,
-    }
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let middle = values.len() / 2;
-    match values.len() % 2 {
-        1 => values[middle],
-        _ => (values[middle - 1] + values[middle]) / 2.0,
     }
 }
 

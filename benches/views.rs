@@ -34,6 +34,10 @@ use weir::outputs::{DynamicSink, StatelessSinkPartition};
 use weir::views::Change;
 use weir::{BoxError, Dataflow, RunConfig, StepId};
 
+#[path = "support/median.rs"]
+mod median;
+use median::median;
+
 const REGIONS: u64 = 8;
 
 /// An order write: the order id, and its customer and amount (`None`: deleted).
@@ -240,15 +244,6 @@ fn main() {
             rate(durable),
             (1.0 - median(recovery_ratios)) * 100.0,
         );
-    }
-}
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    let middle = values.len() / 2;
-    match values.len() % 2 {
-        1 => values[middle],
-        _ => (values[middle - 1] + values[middle]) / 2.0,
     }
 }
 

@@ -95,7 +95,10 @@ fn take<'a>(entries: &mut &'a [u8]) -> Option<&'a [u8]> {
 mod tests {
     use super::*;
 
-    fn entries_of(bytes: &[u8]) -> Result<Vec<(String, Option<Vec<u8>>)>, Error> {
+    /// Keys and states (`None`: deleted), in order.
+    type Entries = Vec<(String, Option<Vec<u8>>)>;
+
+    fn entries_of(bytes: &[u8]) -> Result<Entries, Error> {
         let mut got = Vec::new();
         let what = || "batch 0".to_owned();
         for_each_entry(bytes, &what, |k, s| {

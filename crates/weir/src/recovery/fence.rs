@@ -132,7 +132,9 @@ mod tests {
         assert!(err.contains("taken over"), "{err}");
         newer.commit(1, 0, &[row(2, "b")], 2, false).unwrap();
         let mut keys = Vec::new();
-        newer.for_each_latest(2, |_, key, _| keys.push(key)).unwrap();
+        newer
+            .for_each_latest(2, None, |_, key, _| keys.push(key))
+            .unwrap();
         assert_eq!(keys, ["a", "b"], "the stale row was not written");
     }
 }

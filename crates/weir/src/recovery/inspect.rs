@@ -146,11 +146,7 @@ pub fn latest_states(dir: &Path, step: &str) -> Result<Vec<(String, Vec<u8>)>, E
     let epoch = resume_point(&infos)?.epoch;
     let mut states = Vec::new();
     for store in &stores {
-        store.for_each_latest(epoch, |of, key, state| {
-            if of == step {
-                states.push((key, state));
-            }
-        })?;
+        store.for_each_latest(epoch, Some(step), |_, key, state| states.push((key, state)))?;
     }
     states.sort_unstable();
     Ok(states)

@@ -186,7 +186,7 @@ fn load_states(
     };
     for store in stores {
         let mut routing_error = None;
-        let read = store.for_each_latest(epoch, |step, key, value| {
+        let read = store.for_each_latest(epoch, None, |step, key, value| {
             let to = match routes.get(step.as_str()) {
                 Some((index, Route::Keyed(route))) => Some((*index, worker_of(route(&key), peers))),
                 Some((index, Route::Partition(assignment, judge))) => match assignment.owner_of(key.as_str())

@@ -184,7 +184,7 @@ mod tests {
             let store = PartitionStore::open(dir.path(), StorePartition(0), false).unwrap();
             let mut latest = Vec::new();
             store
-                .for_each_latest(2, |step, key, state| latest.push((step, key, state)))
+                .for_each_latest(2, None, |step, key, state| latest.push((step, key, state)))
                 .unwrap();
             let expected = [("count", "a", vec![2]), ("sum", "a", vec![5])];
             let expected = expected.map(|(s, k, v)| (s.to_owned(), k.to_owned(), v));

@@ -112,18 +112,32 @@ impl<'c> BatchWriter<'c> {
     }
 }
 
-/// Reads the batches `query` selects (`step, epoch, seq, keys, entries`, ordered by
-/// step, epoch and seq) and hands each step's to `each_step`.
+/// Reads the batches at or before `through` (of step `only`, or of every step) and hands
+/// each step's to `each_step`.
 fn for_each_step(
     conn: &Connection,
     path: &Path,
-    query: &str,
-    args: impl rusqlite::Params,
+    through: Epoch,
+    only: Option<&str>,
     mut each_step: impl FnMut(String, StepBatches) -> Result<(), Error>,
 ) -> Result<(), Error> {
     let fail = sql_error(path, "reading snapshots from");
-    let mut stmt = conn.prepare(query).map_err(&fail)?;
-    let mut rows = stmt.query(args).map_err(&fail)?;
+    let sql = match only {
+        None => {
+            "SELECT step, epoch, seq, keys, entries FROM snap_batches WHERE epoch <= ?1 \
+                 ORDER BY step, epoch, seq"
+        }
+        Some(_) => {
+            "SELECT step, epoch, seq, keys, entries FROM snap_batches WHERE step = ?2 \
+                    AND epoch <= ?1 ORDER BY epoch, seq"
+        }
+    };
+    let mut stmt = conn.prepare(sql).map_err(&fail)?;
+    let mut rows = match only {
+        None => stmt.query(params![through as i64]),
+        Some(step) => stmt.query(params![through as i64, step]),
+    }
+    .map_err(&fail)?;
     let mut current: Option<(String, StepBatches)> = None;
     while let Some(row) = rows.next().map_err(&fail)? {
         let step = row.get_ref(0).and_then(|v| Ok(v.as_str()?)).map_err(&fail)?;
@@ -214,25 +228,20 @@ impl PartitionStore {
     }
 
     /// Calls `each(step, key, state)` for the latest snapshot at or before `epoch` of every
-    /// (step, key) that was not deleted, by step and key. Holds one step's keys at a time.
+    /// (step, key) that was not deleted (of step `only`, or of every step), by step and key.
+    /// Holds one step's keys at a time.
     pub(crate) fn for_each_latest(
         &self,
         epoch: Epoch,
+        only: Option<&str>,
         mut each: impl FnMut(String, String, Vec<u8>),
     ) -> Result<(), Error> {
-        for_each_step(
-            &self.conn,
-            &self.path,
-            "SELECT step, epoch, seq, keys, entries FROM snap_batches WHERE epoch <= ?1 \
-             ORDER BY step, epoch, seq",
-            params![epoch as i64],
-            |step, batches| {
-                for (key, state) in batches.live_sorted(|_| true) {
-                    each(step.clone(), key, state);
-                }
-                Ok(())
-            },
-        )
+        for_each_step(&self.conn, &self.path, epoch, only, |step, batches| {
+            for (key, state) in batches.live_sorted(|_| true) {
+                each(step.clone(), key, state);
+            }
+            Ok(())
+        })
     }
 
     /// Drops what is superseded at or before `gc_epoch`: a batch there at least half full
@@ -262,17 +271,10 @@ impl PartitionStore {
             .map_err(&fail)?;
         for step in steps {
             let mut batches = StepBatches::default();
-            for_each_step(
-                &tx,
-                &self.path,
-                "SELECT step, epoch, seq, keys, entries FROM snap_batches WHERE step = ?1 AND epoch <= ?2 \
-                 ORDER BY step, epoch, seq",
-                params![step, gc_epoch as i64],
-                |_, read| {
-                    batches = read;
-                    Ok(())
-                },
-            )?;
+            for_each_step(&tx, &self.path, gc_epoch, Some(&step), |_, read| {
+                batches = read;
+                Ok(())
+            })?;
             let mut live = vec![0; batches.batches.len()];
             for (batch, state) in batches.latest.values() {
                 live[*batch] += i64::from(state.is_some());

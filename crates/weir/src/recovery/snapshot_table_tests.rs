@@ -20,7 +20,7 @@ fn row(epoch: Epoch, step: &str, key: usize, state: Option<u8>) -> StoredRow {
 /// Per step, its live keys at `epoch` with their state's first byte.
 fn latest(store: &PartitionStore, epoch: Epoch) -> Vec<(String, String, u8)> {
     let mut got = Vec::new();
-    (store.for_each_latest(epoch, |step, key, state| got.push((step, key, state[0])))).unwrap();
+    (store.for_each_latest(epoch, None, |step, key, state| got.push((step, key, state[0])))).unwrap();
     got
 }
 
@@ -124,7 +124,10 @@ fn a_batch_that_lost_entries_is_an_error_naming_it() {
             [first_entry],
         )
         .unwrap();
-    let err = store.for_each_latest(1, |_, _, _| {}).unwrap_err().to_string();
+    let err = store
+        .for_each_latest(1, None, |_, _, _| {})
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains(r#"(step "a", epoch 1, seq 0)"#) && err.contains("counts 3 entries, it holds 1"),
         "{err}"

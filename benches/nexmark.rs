@@ -1,16 +1,16 @@
 //! Nexmark, `cargo bench --bench nexmark [-- --json PATH]` (release): each query of
 //! `weir_nexmark` over EVENTS generated events (default 2 M: about a second per run at 1 worker, so
 //! start-up and the end-of-input flush weigh little) in 4 partitions, results
-//! counted and dropped, at 1 and 2 workers; and the cost of recovery (1 s epochs) at 1
-//! worker over RECOVERY_EVENTS (default 8 M: several epochs, so the figure is the steady
+//! counted and dropped, at 1 and 2 workers; and the cost of recovery (1 s epochs) at 1 and
+//! 2 workers over RECOVERY_EVENTS (default 8 M: several epochs, so the figure is the steady
 //! cost of snapshots, not only the end-of-input flush). The two runs compared (1 and 2
 //! workers; without and with recovery) take turns. Beside them, in the same run, the
 //! generator alone (one thread generating the same events, no weir): as an iterator,
 //! dropping each event, and as the source's partitions, in the batches the source hands
 //! weir. The runtime's overhead is the ratio to the second (which includes what a source
 //! must do anyway: hold a batch of events before handing it on).
-//! Each speed is the best of RUNS runs (default 2), the cost of recovery the median of its
-//! runs' ratios; QUERIES=q0,q4 runs only those. Prints
+//! Each speed is the best of RUNS runs (default 2), the speed-up of 2 workers and the cost
+//! of recovery the median of their runs' ratios; QUERIES=q0,q4 runs only those. Prints
 //! a table; `--json PATH` also writes the figures for comparing commits.
 
 use std::time::{Duration, Instant};
@@ -97,13 +97,10 @@ fn best(runs: usize, events: u64, mut measure: impl FnMut() -> Duration) -> f64 
 struct Row {
     query: &'static str,
     results: u64,
-    one: f64,
-    two: f64,
-    /// At 1 worker over RECOVERY_EVENTS: without recovery, with it.
-    long: f64,
-    recovering: f64,
-    /// The median of recovery's speed over plain's, run by run.
-    recovery_ratio: f64,
+    /// 1 worker against 2.
+    workers: Paired,
+    /// Over RECOVERY_EVENTS, without recovery against with it: at 1 worker, at 2.
+    recovery: [Paired; 2],
 }
 
 /// Two setups `(workers, recovery)` of a query compared: the best events per second of
@@ -156,18 +153,18 @@ fn main() {
         iterator / 1e6,
         generator / 1e6
     );
-    println!("recovery: 1 worker, {recovery_events} events, 1 s epochs, with and without");
+    println!("recovery: {recovery_events} events, 1 s epochs, with and without, at 1 and 2 workers");
     println!(
-        "{:<5} {:>9} {:>14} {:>8} {:>14} {:>10} {:>13} {:>13} {:>6}",
+        "{:<5} {:>9} {:>14} {:>7} {:>14} {:>10} {:>7} {:>13} {:>13}",
         "query",
         "results",
         "1 worker ev/s",
         "vs gen",
         "2 workers ev/s",
         "per worker",
-        "long: plain",
-        "recovery",
-        "cost"
+        "2w/1w",
+        "recovery 1w",
+        "recovery 2w"
     );
     let mut rows = Vec::new();
     let chosen: Vec<Query> = match std::env::var("QUERIES") {
@@ -176,44 +173,45 @@ fn main() {
     };
     for query in chosen {
         let workers = paired(query, events, runs, (1, false), (2, false));
-        let (one, two, results) = (workers.first, workers.second, workers.results);
-        let recovery = paired(query, recovery_events, runs, (1, false), (1, true));
-        let (long, recovering) = (recovery.first, recovery.second);
+        let recovery = [1, 2].map(|w| paired(query, recovery_events, runs, (w, false), (w, true)));
+        let cost = |p: &Paired| format!("{:.1} %", (1.0 - p.ratio) * 100.0);
         println!(
-            "{:<5} {results:>9} {:>14.0} {:>8.2} {:>14.0} {:>10.0} {:>13.0} {:>13.0} {:>5.1}%",
+            "{:<5} {:>9} {:>14.0} {:>7.2} {:>14.0} {:>10.0} {:>7.2} {:>13} {:>13}",
             query.name(),
-            one,
-            one / generator,
-            two,
-            two / 2.0,
-            long,
-            recovering,
-            (1.0 - recovery.ratio) * 100.0
+            workers.results,
+            workers.first,
+            workers.first / generator,
+            workers.second,
+            workers.second / 2.0,
+            workers.ratio,
+            cost(&recovery[0]),
+            cost(&recovery[1]),
         );
-        let query = query.name();
         rows.push(Row {
-            query,
-            results,
-            one,
-            two,
-            long,
-            recovering,
-            recovery_ratio: recovery.ratio,
+            query: query.name(),
+            results: workers.results,
+            workers,
+            recovery,
         });
     }
     if let Some(path) = json {
         let queries: Vec<serde_json::Value> = rows
             .iter()
             .map(|r| {
+                let [one, two] = &r.recovery;
                 serde_json::json!({
                     "query": r.query,
                     "results": r.results,
-                    "events_per_sec_1_worker": r.one,
-                    "events_per_sec_2_workers": r.two,
+                    "events_per_sec_1_worker": r.workers.first,
+                    "events_per_sec_2_workers": r.workers.second,
+                    "speedup_2_workers_median": r.workers.ratio,
                     "recovery_events": recovery_events,
-                    "events_per_sec_1_worker_long": r.long,
-                    "events_per_sec_1_worker_recovery": r.recovering,
-                    "recovery_speed_ratio_median": r.recovery_ratio,
+                    "events_per_sec_1_worker_long": one.first,
+                    "events_per_sec_1_worker_recovery": one.second,
+                    "recovery_speed_ratio_1_worker_median": one.ratio,
+                    "events_per_sec_2_workers_long": two.first,
+                    "events_per_sec_2_workers_recovery": two.second,
+                    "recovery_speed_ratio_2_workers_median": two.ratio,
                 })
             })
             .collect();

@@ -199,3 +199,7 @@ impl StatefulSourcePartition for NexmarkPart {
         self.generator.offset()
     }
 }
+
+#[cfg(test)]
+#[path = "source_tests.rs"]
+mod tests;

@@ -6,11 +6,14 @@ use rusqlite::{Connection, TransactionBehavior, params};
 
 use crate::ids::StorePartition;
 use crate::recovery::snapshot_table::BatchWriter;
-use crate::recovery::store::{list_partitions, sql_error};
+use crate::recovery::store::{BUSY_TIMEOUT, list_partitions, sql_error};
 use crate::{Epoch, Error};
 
 /// Version of the schema below; older versions are migrated, newer ones refused.
 pub(crate) const SCHEMA_VERSION: i64 = 3;
+
+/// How long opening an old partition waits for another reader's migration of it.
+const MIGRATION_WAIT: std::time::Duration = std::time::Duration::from_secs(600);
 
 /// The tables of a partition file (version [`SCHEMA_VERSION`]), but for the snapshots ([`BATCHES`]).
 const SCHEMA: &str = "
@@ -92,8 +95,18 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path, version: i64) -> Resul
         return Ok(());
     }
     let fail = sql_error(path, &format!("migrating to schema version {SCHEMA_VERSION}"));
-    // Immediate, and the version read again inside: of two readers opening an old
-    // partition at once, the second waits (up to the busy timeout), then finds it migrated.
+    // Of two readers opening an old partition at once, the second waits for the first's
+    // migration, which takes as long as rewriting the partition does.
+    conn.busy_timeout(MIGRATION_WAIT).map_err(&fail)?;
+    let migrated = migrate_once(conn, path);
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(&fail)?;
+    migrated
+}
+
+/// The migration's transaction: immediate, and the version read again inside, so a reader
+/// that waited for another's migration finds the partition migrated.
+fn migrate_once(conn: &mut Connection, path: &Path) -> Result<(), Error> {
+    let fail = sql_error(path, &format!("migrating to schema version {SCHEMA_VERSION}"));
     let tx = (conn.transaction_with_behavior(TransactionBehavior::Immediate)).map_err(&fail)?;
     let version: i64 =
         (tx.query_row("SELECT schema_version FROM meta WHERE id = 0", [], |r| r.get(0))).map_err(&fail)?;
@@ -157,30 +170,42 @@ mod tests {
     use crate::recovery::PartitionStore;
     use crate::recovery::resume::ResumePoint;
 
-    #[test]
-    fn version_1_and_2_partitions_are_migrated_with_their_snapshots_and_a_future_one_refused() {
+    /// A store of one partition written by weir's schema `version` (1 or 2), holding a
+    /// few snapshots, and that partition's path.
+    fn old_store(version: i64) -> (tempfile::TempDir, std::path::PathBuf) {
         // Version 1 had neither hosts, pids nor finished fronts; versions 1 and 2 kept one
         // row per snapshot in `snaps`.
-        let version_1 = "ALTER TABLE executions DROP COLUMN host;
-                         ALTER TABLE executions DROP COLUMN pid;
-                         ALTER TABLE fronts DROP COLUMN finished;";
-        for (version, changes) in [(1, version_1), (2, "")] {
-            let dir = tempfile::tempdir().unwrap();
-            init(dir.path(), 1).unwrap();
-            let path = dir.path().join("part-0.sqlite3");
-            let old = format!(
-                "{changes}
-                 DROP TABLE snap_batches;
-                 CREATE TABLE snaps (
-                     step TEXT NOT NULL, key TEXT NOT NULL, epoch INTEGER NOT NULL, value BLOB,
-                     PRIMARY KEY (step, key, epoch)
-                 ) STRICT, WITHOUT ROWID;
-                 INSERT INTO snaps VALUES ('count', 'a', 1, x'01'), ('count', 'a', 2, x'02'),
-                     ('count', 'b', 1, x'03'), ('count', 'b', 2, NULL), ('count', 'c', 3, x'04'),
-                     ('sum', 'a', 1, x'05');
-                 UPDATE meta SET schema_version = {version};"
-            );
-            Connection::open(&path).unwrap().execute_batch(&old).unwrap();
+        let changes = match version {
+            1 => {
+                "ALTER TABLE executions DROP COLUMN host;
+                 ALTER TABLE executions DROP COLUMN pid;
+                 ALTER TABLE fronts DROP COLUMN finished;"
+            }
+            _ => "",
+        };
+        let dir = tempfile::tempdir().unwrap();
+        init(dir.path(), 1).unwrap();
+        let path = dir.path().join("part-0.sqlite3");
+        let old = format!(
+            "{changes}
+             DROP TABLE snap_batches;
+             CREATE TABLE snaps (
+                 step TEXT NOT NULL, key TEXT NOT NULL, epoch INTEGER NOT NULL, value BLOB,
+                 PRIMARY KEY (step, key, epoch)
+             ) STRICT, WITHOUT ROWID;
+             INSERT INTO snaps VALUES ('count', 'a', 1, x'01'), ('count', 'a', 2, x'02'),
+                 ('count', 'b', 1, x'03'), ('count', 'b', 2, NULL), ('count', 'c', 3, x'04'),
+                 ('sum', 'a', 1, x'05');
+             UPDATE meta SET schema_version = {version};"
+        );
+        Connection::open(&path).unwrap().execute_batch(&old).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn version_1_and_2_partitions_are_migrated_with_their_snapshots_and_a_future_one_refused() {
+        for version in [1, 2] {
+            let (dir, path) = old_store(version);
             let store = PartitionStore::open(dir.path(), StorePartition(0), false).unwrap();
             let mut latest = Vec::new();
             store
@@ -217,5 +242,30 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn opening_an_old_partition_waits_for_another_readers_migration_longer_than_a_statement_would() {
+        let (dir, path) = old_store(2);
+        let (held, hold) = (std::sync::mpsc::channel(), std::time::Duration::from_secs(3));
+        assert!(hold > BUSY_TIMEOUT);
+        // Another reader inside its migration's transaction for longer than the ordinary
+        // busy timeout.
+        let other = std::thread::spawn(move || {
+            let mut conn = Connection::open(&path).unwrap();
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .unwrap();
+            held.0.send(()).unwrap();
+            std::thread::sleep(hold);
+            tx.commit().unwrap();
+        });
+        held.1.recv().unwrap();
+        let store = PartitionStore::open(dir.path(), StorePartition(0), false);
+        other.join().unwrap();
+        let store = store.unwrap_or_else(|err| panic!("{err}"));
+        let mut keys = 0;
+        store.for_each_latest(3, None, |_, _, _| keys += 1).unwrap();
+        assert_eq!(keys, 3, "count/a, count/c and sum/a, migrated");
     }
 }

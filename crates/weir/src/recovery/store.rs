@@ -12,6 +12,9 @@ use crate::recovery::resume::{ExecutionRecord, Front, PartitionInfo, ResumePoint
 use crate::recovery::schema::migrate;
 use crate::{Epoch, Error};
 
+/// How long a statement waits for another connection's write lock before failing.
+pub(super) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// `(epoch, step, key, state or None for a deletion)`: one key's snapshot, as committed.
 pub(crate) type StoredRow = (Epoch, String, String, Option<Vec<u8>>);
 
@@ -102,8 +105,7 @@ impl PartitionStore {
         conn.pragma_update(None, "journal_mode", "WAL").map_err(&fail)?;
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(&fail)?;
         conn.pragma_update(None, "cache_size", -65536).map_err(&fail)?;
-        conn.busy_timeout(std::time::Duration::from_secs(2))
-            .map_err(&fail)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(&fail)?;
         let meta: Option<(i64, i64)> = conn
             .query_row(
                 "SELECT schema_version, partition_index FROM meta WHERE id = 0",

@@ -153,9 +153,12 @@ fn main() {
         iterator / 1e6,
         generator / 1e6
     );
-    println!("recovery: {recovery_events} events, 1 s epochs, with and without, at 1 and 2 workers");
     println!(
-        "{:<5} {:>9} {:>14} {:>7} {:>14} {:>10} {:>7} {:>13} {:>13}",
+        "recovery: {recovery_events} events, 1 s epochs, with and without, at 1 and 2 workers; \
+         2w/1w: median of paired runs over {events} events, and best of each over {recovery_events} (long)"
+    );
+    println!(
+        "{:<5} {:>9} {:>14} {:>7} {:>14} {:>10} {:>7} {:>7} {:>12} {:>12}",
         "query",
         "results",
         "1 worker ev/s",
@@ -163,6 +166,7 @@ fn main() {
         "2 workers ev/s",
         "per worker",
         "2w/1w",
+        "long",
         "recovery 1w",
         "recovery 2w"
     );
@@ -176,7 +180,7 @@ fn main() {
         let recovery = [1, 2].map(|w| paired(query, recovery_events, runs, (w, false), (w, true)));
         let cost = |p: &Paired| format!("{:.1} %", (1.0 - p.ratio) * 100.0);
         println!(
-            "{:<5} {:>9} {:>14.0} {:>7.2} {:>14.0} {:>10.0} {:>7.2} {:>13} {:>13}",
+            "{:<5} {:>9} {:>14.0} {:>7.2} {:>14.0} {:>10.0} {:>7.2} {:>7.2} {:>12} {:>12}",
             query.name(),
             workers.results,
             workers.first,
@@ -184,6 +188,7 @@ fn main() {
             workers.second,
             workers.second / 2.0,
             workers.ratio,
+            recovery[1].first / recovery[0].first,
             cost(&recovery[0]),
             cost(&recovery[1]),
         );

@@ -184,8 +184,8 @@ pub(crate) fn path(dir: &Path) -> &str {
     dir.to_str().expect("a UTF-8 temporary path")
 }
 
-/// Runs the example to completion (it must succeed).
-pub(crate) fn run_to_end(args: &[&str]) {
+/// Runs the example to completion (it must succeed); its output.
+pub(crate) fn run_to_end(args: &[&str]) -> std::process::Output {
     let output = run_with_limit(&example("nexmark"), args, Duration::from_secs(300));
     assert!(
         output.status.success(),
@@ -193,6 +193,7 @@ pub(crate) fn run_to_end(args: &[&str]) {
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
+    output
 }
 
 /// The events of a dump, one per line, in order; each offset once.
@@ -232,6 +233,13 @@ fn every_query_writes_the_oracle_s_lines_on_one_worker_and_on_two_processes_of_t
             let what = format!("{query} {cluster:?}");
             assert_same(&what, &output_lines(out.path()), &expected);
         }
+        // `--sink null` counts the results it drops: as many as the oracle's.
+        let expected = oracle(query, oracle_events.as_ref().expect("dumped"));
+        let args = ["--query", query, "--events", &events, "--partitions", "4"];
+        let output = run_to_end(&[&args[..], &["--sink", "null", "-w", "2"]].concat());
+        let told = format!("{query}: {} results in this process", expected.len());
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(&told), "expected {told:?} in: {stderr}");
     }
 }
 

@@ -98,18 +98,21 @@ pub(crate) fn migrate(conn: &mut Connection, path: &Path, version: i64) -> Resul
     // Of two readers opening an old partition at once, the second waits for the first's
     // migration, which takes as long as rewriting the partition does.
     conn.busy_timeout(MIGRATION_WAIT).map_err(&fail)?;
-    let migrated = migrate_once(conn, path);
+    let migrated = migrate_once(conn, path, &fail);
     conn.busy_timeout(BUSY_TIMEOUT).map_err(&fail)?;
     migrated
 }
 
 /// The migration's transaction: immediate, and the version read again inside, so a reader
 /// that waited for another's migration finds the partition migrated.
-fn migrate_once(conn: &mut Connection, path: &Path) -> Result<(), Error> {
-    let fail = sql_error(path, &format!("migrating to schema version {SCHEMA_VERSION}"));
-    let tx = (conn.transaction_with_behavior(TransactionBehavior::Immediate)).map_err(&fail)?;
+fn migrate_once(
+    conn: &mut Connection,
+    path: &Path,
+    fail: &dyn Fn(rusqlite::Error) -> Error,
+) -> Result<(), Error> {
+    let tx = (conn.transaction_with_behavior(TransactionBehavior::Immediate)).map_err(fail)?;
     let version: i64 =
-        (tx.query_row("SELECT schema_version FROM meta WHERE id = 0", [], |r| r.get(0))).map_err(&fail)?;
+        (tx.query_row("SELECT schema_version FROM meta WHERE id = 0", [], |r| r.get(0))).map_err(fail)?;
     if known(path, version)? {
         return Ok(());
     }
@@ -122,23 +125,23 @@ fn migrate_once(conn: &mut Connection, path: &Path) -> Result<(), Error> {
              ALTER TABLE fronts ADD COLUMN finished INTEGER NOT NULL DEFAULT 0
                  CHECK (finished IN (0, 1));",
         )
-        .map_err(&fail)?;
+        .map_err(fail)?;
     }
-    tx.execute_batch(BATCHES).map_err(&fail)?;
+    tx.execute_batch(BATCHES).map_err(fail)?;
     {
         let mut rows = tx
             .prepare("SELECT epoch, step, key, value FROM snaps ORDER BY step, epoch, key")
-            .map_err(&fail)?;
-        let mut rows = rows.query([]).map_err(&fail)?;
+            .map_err(fail)?;
+        let mut rows = rows.query([]).map_err(fail)?;
         let mut batches = BatchWriter::new(&tx, path);
-        while let Some(row) = rows.next().map_err(&fail)? {
-            let epoch: i64 = row.get(0).map_err(&fail)?;
-            let step = row.get_ref(1).and_then(|v| Ok(v.as_str()?)).map_err(&fail)?;
-            let key = row.get_ref(2).and_then(|v| Ok(v.as_str()?)).map_err(&fail)?;
+        while let Some(row) = rows.next().map_err(fail)? {
+            let epoch: i64 = row.get(0).map_err(fail)?;
+            let step = row.get_ref(1).and_then(|v| Ok(v.as_str()?)).map_err(fail)?;
+            let key = row.get_ref(2).and_then(|v| Ok(v.as_str()?)).map_err(fail)?;
             let value = row
                 .get_ref(3)
                 .and_then(|v| Ok(v.as_blob_or_null()?))
-                .map_err(&fail)?;
+                .map_err(fail)?;
             batches.push(epoch as Epoch, step, key, value)?;
         }
         batches.finish()?;
@@ -146,8 +149,8 @@ fn migrate_once(conn: &mut Connection, path: &Path) -> Result<(), Error> {
     tx.execute_batch(&format!(
         "DROP TABLE snaps; UPDATE meta SET schema_version = {SCHEMA_VERSION} WHERE id = 0;"
     ))
-    .map_err(&fail)?;
-    tx.commit().map_err(&fail)
+    .map_err(fail)?;
+    tx.commit().map_err(fail)
 }
 
 /// Whether `version` is the current one: `false` for one this weir migrates, an error for
